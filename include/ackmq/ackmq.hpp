@@ -1,0 +1,15 @@
+#pragma once
+// ackmq: RocketMQ's acknowledgement semantics inside one process. The umbrella header.
+
+#include <ackmq/broker.hpp>
+#include <ackmq/broker_config.hpp>
+#include <ackmq/clock.hpp>
+#include <ackmq/fwd.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/message_queue.hpp>
+#include <ackmq/producer.hpp>
+#include <ackmq/status.hpp>
+
+#define ACKMQ_VERSION_MAJOR 0
+#define ACKMQ_VERSION_MINOR 1
+#define ACKMQ_VERSION_PATCH 0

@@ -1,0 +1,134 @@
+#pragma once
+// ackmq: the broker. It owns the CommitLog, the consume queues, the offset table and the timer wheel that
+// every producer and consumer of one process share.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ackmq/broker_config.hpp>
+#include <ackmq/clock.hpp>
+#include <ackmq/detail/broker/broker_core.hpp>
+#include <ackmq/fwd.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq {
+
+/// An in-process RocketMQ broker.
+///
+/// A message is stored in the CommitLog and indexed in its queue before send() returns, and is visible to
+/// consumers from that moment (DECISIONS #1). A message with a delay level or deliver time is parked in
+/// SCHEDULE_TOPIC_XXXX and re-put into its queue when due, on the broker's clock. Memory is bounded by
+/// BrokerConfig::maxStoreBytes.
+///
+/// With SystemClock the broker owns one timer thread; with ManualClock it owns none, and
+/// ManualClock::advance() runs its timers.
+///
+/// @code
+///   ackmq::Broker broker;                                   // SystemClock
+///   ackmq::ManualClock clock;
+///   ackmq::testing::ManualBroker testBroker(clock, {.defaultTopicQueueNums = 8});
+/// @endcode
+///
+/// The broker must outlive every producer and consumer attached to it.
+///
+/// Thread safety: thread-safe.
+template <class Body, class Clock>
+class BasicBroker {
+ public:
+  using body_type = Body;
+  using clock_type = Clock;
+  using Message = BasicMessage<Body>;
+  using MessageExt = BasicMessageExt<Body>;
+
+  /// A broker on the system clock. Throws MQClientException if `config` breaks a rule (the message names
+  /// the field).
+  explicit BasicBroker(BrokerConfig config = {}) requires(!Clock::isManual)
+      : core_(systemClock(), std::move(config)) {}
+  /// A broker on `clock` (a ManualClock in tests), which must outlive it.
+  explicit BasicBroker(Clock& clock, BrokerConfig config = {}) : core_(clock, std::move(config)) {}
+
+  BasicBroker(const BasicBroker&) = delete;
+  BasicBroker& operator=(const BasicBroker&) = delete;
+  /// Runs shutdown().
+  ~BasicBroker() = default;
+
+  /// Creates `topic` with `queueNums` queues (1..1024), or grows an existing topic to that many; never
+  /// shrinks one. Idempotent. Throws MQClientException for an illegal or system topic name.
+  void createTopic(std::string_view topic, int queueNums) { core_.createTopic(topic, queueNums); }
+
+  /// Every queue of `topic`. Throws MQClientException(NOT_FOUND_TOPIC_EXCEPTION) if it does not exist.
+  std::vector<MessageQueue> fetchSubscribeMessageQueues(std::string_view topic) const {
+    return core_.queuesOf(topic);
+  }
+
+  /// The lowest offset still stored in the queue (rises as memory is reclaimed); 0 for an unknown queue.
+  std::int64_t minOffset(const MessageQueue& mq) const { return core_.minOffset(mq); }
+  /// The offset the next message of the queue will get; 0 for an unknown queue.
+  std::int64_t maxOffset(const MessageQueue& mq) const { return core_.maxOffset(mq); }
+  /// The first offset of the queue stored at or after `timestamp` (ms since the epoch); maxOffset if none.
+  std::int64_t searchOffset(const MessageQueue& mq, std::int64_t timestamp) const {
+    return core_.searchOffset(mq, timestamp);
+  }
+  /// The group's committed offset for the queue: the next offset it will consume. -1 when it has none.
+  std::int64_t queryConsumerOffset(std::string_view group, const MessageQueue& mq) const {
+    return core_.queryConsumerOffset(group, mq);
+  }
+
+  /// Sets the group's committed offset of the queue: the next offset the group will consume (RocketMQ
+  /// UPDATE_CONSUMER_OFFSET; overwrites, backwards included). Throws MQClientException for an unknown queue
+  /// or a negative offset.
+  void updateConsumerOffset(std::string_view group, const MessageQueue& mq, std::int64_t offset) {
+    core_.updateConsumerOffset(group, mq, offset);
+  }
+
+  /// The message with this id. An offset id (SendResult::getOffsetMsgId, MessageExt::getOffsetMsgId) names
+  /// one physical copy; a msgId (UNIQ_KEY) finds the newest retained copy (the dead-letter copy of a message
+  /// that went there, say). nullopt when nothing matches.
+  std::optional<MessageExt> viewMessage(std::string_view msgId) const { return core_.viewMessage(msgId); }
+
+  /// Up to `maxNum` retained messages of `topic` that carry `key` among their keys, oldest first.
+  std::vector<MessageExt> queryMessage(std::string_view topic, std::string_view key, int maxNum) const {
+    return core_.queryMessage(topic, key, maxNum);
+  }
+
+  /// Stops the timer thread and refuses new sends (SERVICE_NOT_AVAILABLE). Everything stored stays stored
+  /// and readable, pending delayed messages included. Idempotent; the destructor runs it.
+  void shutdown() { core_.shutdown(); }
+
+  const BrokerConfig& getConfig() const noexcept { return core_.config(); }
+  const std::string& getBrokerName() const noexcept { return core_.brokerName(); }
+  Clock& getClock() const noexcept { return core_.clock(); }
+
+ private:
+  friend struct detail::BrokerAccess;
+
+  static Clock& systemClock() {
+    static Clock clock;
+    return clock;
+  }
+
+  mutable detail::BrokerCore<Body, Clock> core_;
+};
+
+using Broker = BasicBroker<>;
+
+namespace detail {
+/// How clients and the test helpers reach a broker's core (the narrow interface).
+struct BrokerAccess {
+  template <class Body, class Clock>
+  static BrokerCore<Body, Clock>& core(BasicBroker<Body, Clock>& broker) noexcept {
+    return broker.core_;
+  }
+  template <class Body, class Clock>
+  static BrokerCore<Body, Clock>& core(const BasicBroker<Body, Clock>& broker) noexcept {
+    return broker.core_;
+  }
+};
+}  // namespace detail
+
+}  // namespace ackmq

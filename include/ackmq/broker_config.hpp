@@ -1,0 +1,56 @@
+#pragma once
+// ackmq: BrokerConfig, the broker's settings, with RocketMQ's defaults where RocketMQ has one.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace ackmq {
+
+/// What the broker does when storing a message would exceed maxStoreBytes and the oldest stored messages
+/// are not yet consumed by every group (DECISIONS #11).
+enum class StoreFullPolicy {
+  /// Refuse the send with SYSTEM_BUSY (the producer retries, then throws). Nothing is lost. The default.
+  REJECT_NEW,
+  /// Reclaim the oldest segment anyway: its unconsumed messages are lost, and counted
+  /// (testing::storeStats(broker).droppedMessages).
+  DROP_OLDEST,
+};
+
+/// Broker settings. Build with designated initialisers: `BrokerConfig{.defaultTopicQueueNums = 8}`.
+/// The broker checks them at construction and throws MQClientException naming the field and the rule.
+struct BrokerConfig {
+  /// The broker's name, in every MessageQueue and MessageExt it hands out.
+  std::string brokerName = "broker-a";
+  /// Queues of an auto-created topic (RocketMQ: min(producer defaultTopicQueueNums 4, broker 8) =
+  /// 4). 1..1024.
+  int defaultTopicQueueNums = 4;
+  /// Create a topic on its first send (RocketMQ autoCreateTopicEnable). Off: sending to an unknown topic
+  /// throws MQClientException(NOT_FOUND_TOPIC_EXCEPTION).
+  bool autoCreateTopicEnable = true;
+  /// The delay levels, 1-based (RocketMQ MessageStoreConfig.messageDelayLevel). Units s, m, h, d; ms also
+  /// accepted. Level 3 + reconsumeTimes is the retry back-off.
+  std::string messageDelayLevel = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+  /// Largest body the broker accepts, in bytes (RocketMQ maxMessageSize, 4 MiB). Also caps a batch's bodies.
+  std::size_t maxMessageSize = 4 * 1024 * 1024;
+  /// Memory the CommitLog may take, in bytes (DECISIONS #11). At least commitLogSegmentBytes.
+  std::size_t maxStoreBytes = std::size_t{1} << 30;
+  /// Size of one CommitLog segment, the unit of reclamation (RocketMQ mappedFileSizeCommitLog is 1 GiB on
+  /// disk; in memory a smaller unit reclaims sooner). At least 4096.
+  std::size_t commitLogSegmentBytes = std::size_t{16} << 20;
+  /// A segment whose newest message is older than this is reclaimed whether or not it was consumed
+  /// (RocketMQ fileReservedTime), unless it still parks a delayed message.
+  std::chrono::hours fileReservedTime{72};
+  /// What to do when the store is full of unconsumed messages.
+  StoreFullPolicy storeFullPolicy = StoreFullPolicy::REJECT_NEW;
+  /// How often expired segments are looked for (RocketMQ cleanResourceInterval).
+  std::chrono::milliseconds cleanResourceInterval{10'000};
+  /// Longest delay a message may ask for with setDeliverTimeMs / setDelayTimeMs (RocketMQ 5 timerMaxDelaySec,
+  /// 3 days).
+  std::chrono::milliseconds timerMaxDelay{std::chrono::hours(72)};
+  /// Reconsumes before a concurrently consumed message goes to %DLQ%<group>, for consumers that leave
+  /// maxReconsumeTimes at -1 (RocketMQ SubscriptionGroupConfig.retryMaxTimes).
+  int retryMaxTimes = 16;
+};
+
+}  // namespace ackmq

@@ -1,0 +1,417 @@
+#pragma once
+// ackmq internals: the broker's core. It composes the store and the broker services, and its public member
+// functions are the narrow interface clients use: the in-process stand-in for RocketMQ's remoting protocol
+// (SEND_MESSAGE, PULL_MESSAGE, CONSUMER_SEND_MSG_BACK, ...). Clients never reach past it into the store.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <ackmq/broker_config.hpp>
+#include <ackmq/clock.hpp>
+#include <ackmq/detail/broker/faults.hpp>
+#include <ackmq/detail/broker/schedule_service.hpp>
+#include <ackmq/detail/broker/timer_service.hpp>
+#include <ackmq/detail/message_id.hpp>
+#include <ackmq/detail/store/materialize.hpp>
+#include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/detail/validators.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+/// A resolved topic: what a producer needs to pick a queue. Valid for the broker's lifetime.
+struct TopicRoute {
+  TopicEntry* topic = nullptr;
+  int queueNums = 0;
+  explicit operator bool() const noexcept { return topic != nullptr && queueNums > 0; }
+};
+
+/// The broker's answer to a send request.
+struct PutResult {
+  ResponseCode code = ResponseCode::SUCCESS;
+  SendStatus status = SendStatus::SEND_OK;
+  std::int64_t queueOffset = -1;
+  std::int64_t commitLogOffset = -1;
+  std::string remark;
+  bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
+};
+
+/// Thread safety: thread-safe.
+template <class Body, class Clock>
+class BrokerCore final : private ArrivalSink, private TimerTarget {
+ public:
+  using Message = BasicMessage<Body>;
+  using MessageExt = BasicMessageExt<Body>;
+
+  BrokerCore(Clock& clock, BrokerConfig config)
+      : config_(checked(std::move(config))),
+        clock_(clock),
+        identity_(newIdentity()),
+        store_(StoreOptions{config_.commitLogSegmentBytes, config_.maxStoreBytes,
+                            static_cast<std::int64_t>(config_.fileReservedTime.count()) * 3'600'000,
+                            config_.storeFullPolicy}),
+        timers_(clock),
+        schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), *this),
+        cleanupTarget_(timers_.registerTarget(*this)) {
+    timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
+  }
+  BrokerCore(const BrokerCore&) = delete;
+  BrokerCore& operator=(const BrokerCore&) = delete;
+  ~BrokerCore() {
+    shutdown();
+    timers_.unregisterTarget(cleanupTarget_);
+  }
+
+  /// Stops the timer thread and refuses further sends (SERVICE_NOT_AVAILABLE). Stored messages, parked
+  /// delayed messages included, stay readable. Idempotent.
+  void shutdown() {
+    running_.store(false, std::memory_order_release);
+    timers_.shutdown();
+  }
+  bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+
+  const BrokerConfig& config() const noexcept { return config_; }
+  const std::string& brokerName() const noexcept { return config_.brokerName; }
+  std::uint64_t identity() const noexcept { return identity_; }
+  Clock& clock() const noexcept { return clock_; }
+  TimerService<Clock>& timers() noexcept { return timers_; }
+  int maxDelayLevel() const noexcept { return schedule_.maxLevel(); }
+  MessageLimits messageLimits() const noexcept {
+    return MessageLimits{config_.maxMessageSize, schedule_.maxLevel(),
+                         static_cast<std::int64_t>(config_.timerMaxDelay.count())};
+  }
+
+  // --------------------------------------------------------------------------------------------- topics
+
+  /// The route of `topic`: the existing topic, or, with autoCreateTopicEnable, a new one with
+  /// defaultTopicQueueNums queues (RocketMQ createTopicInSendMessageMethod). Empty when there is no route.
+  TopicRoute routeTopic(std::string_view topic) {
+    TopicEntry* t = store_.findTopic(topic);
+    if (t == nullptr || t->queueNums.load(std::memory_order_acquire) == 0) {
+      if (!config_.autoCreateTopicEnable) return {};
+      t = &store_.ensureTopic(topic, config_.defaultTopicQueueNums);
+    }
+    return TopicRoute{t, t->queueNums.load(std::memory_order_acquire)};
+  }
+
+  /// Creates `topic` with `queueNums` queues, or grows it to that many. Idempotent; never shrinks a topic.
+  void createTopic(std::string_view topic, int queueNums) {
+    checkTopic(topic, "createTopic topic");
+    if (queueNums < 1 || queueNums > kMaxQueueNums) {
+      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                              "createTopic queueNums " + std::to_string(queueNums) + " is out of range 1.." +
+                                  std::to_string(kMaxQueueNums));
+    }
+    store_.ensureTopic(topic, queueNums);
+  }
+
+  /// Every queue of `topic`, in queue id order. Throws MQClientException when the topic does not exist.
+  std::vector<MessageQueue> queuesOf(std::string_view topic) const {
+    TopicEntry* t = store_.findTopic(topic);
+    const int n = t == nullptr ? 0 : t->queueNums.load(std::memory_order_acquire);
+    if (n == 0) {
+      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                              "no message queue for topic \"" + std::string(topic) + "\": it does not exist");
+    }
+    std::vector<MessageQueue> out;
+    out.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i)
+      out.emplace_back(t->name, config_.brokerName, i);
+    return out;
+  }
+
+  // --------------------------------------------------------------------------------------------- sends
+
+  /// SEND_MESSAGE: stores `msg` in queue `queueId` of the route's topic, or parks it when it carries a delay.
+  /// The message has been validated by the client.
+  PutResult send(const TopicRoute& route, int queueId, const Message& msg, const MessageId& id,
+                 std::int64_t bornTimestamp) {
+    PutResult result;
+    elapse(faults_.takeSlowness());
+    const FaultState::SendFault fault = faults_.takeSendFault();
+    if (refused(fault, result)) return result;
+    if (!admissible(msg, result)) return result;
+
+    TopicEntry& topic = *route.topic;
+    const auto& props = msg.getProperties();
+    RecordSource<Body> src;
+    src.tags = msg.getTags();
+    src.body = &msg.getBody();
+    src.msgId = id;
+    src.bornTimestamp = bornTimestamp;
+    src.flag = msg.getFlag();
+
+    AppendResult r;
+    if (props.empty()) {
+      r = store_.append(topic, queueId, src, clock_.nowMillis());
+    } else {
+      std::string encoded;
+      const std::int64_t delay = delayOf(msg);
+      if (delay > 0) {
+        encoded = encodeProperties(props);
+        ScheduleService<Body, Clock>::addDestination(encoded, topic.name, queueId);
+        src.encodedProperties = encoded;
+        const int level = msg.getDelayTimeLevel();
+        const int scheduleQueue = level > 0 ? level - 1 : schedule_.deliverTimeQueueId();
+        r = schedule_.park(src, scheduleQueue, delay);
+        finish(r, fault, result);
+        return result;  // parked: nothing arrived anywhere yet
+      }
+      encoded = encodeWithoutTimer(props);
+      src.encodedProperties = encoded;
+      r = store_.append(topic, queueId, src, clock_.nowMillis());
+    }
+    finish(r, fault, result);
+    if (r.ok()) onArrived(*r.queue);
+    return result;
+  }
+
+  /// SEND_BATCH_MESSAGE: stores every message in queue `queueId` with consecutive offsets, or none of them.
+  PutResult sendBatch(const TopicRoute& route, int queueId, const std::vector<Message>& batch,
+                      const std::vector<MessageId>& ids, std::int64_t bornTimestamp) {
+    PutResult result;
+    elapse(faults_.takeSlowness());
+    const FaultState::SendFault fault = faults_.takeSendFault();
+    if (refused(fault, result)) return result;
+    std::vector<std::string> encoded(batch.size());
+    std::vector<RecordSource<Body>> srcs(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Message& m = batch[i];
+      if (!admissible(m, result)) return result;
+      if (delayOf(m) > 0) {
+        result.code = ResponseCode::MESSAGE_ILLEGAL;
+        result.remark = "a batch must not carry a delay";
+        return result;
+      }
+      encoded[i] = encodeWithoutTimer(m.getProperties());
+      RecordSource<Body>& s = srcs[i];
+      s.tags = m.getTags();
+      s.encodedProperties = encoded[i];
+      s.body = &m.getBody();
+      s.msgId = ids[i];
+      s.bornTimestamp = bornTimestamp;
+      s.flag = m.getFlag();
+    }
+    AppendResult r = store_.appendAll(*route.topic, queueId, srcs, clock_.nowMillis());
+    finish(r, fault, result);
+    if (r.ok()) onArrived(*r.queue);
+    return result;
+  }
+
+  // --------------------------------------------------------------------------------------------- queries
+
+  std::int64_t minOffset(const MessageQueue& mq) const {
+    const TopicEntry* t = store_.findTopic(mq.topic);
+    return t == nullptr ? 0 : store_.minOffset(*t, mq.queueId);
+  }
+  std::int64_t maxOffset(const MessageQueue& mq) const {
+    const TopicEntry* t = store_.findTopic(mq.topic);
+    return t == nullptr ? 0 : store_.maxOffset(*t, mq.queueId);
+  }
+  /// The first offset stored at or after `timestamp` (RocketMQ searchOffset).
+  std::int64_t searchOffset(const MessageQueue& mq, std::int64_t timestamp) const {
+    const TopicEntry* t = store_.findTopic(mq.topic);
+    return t == nullptr ? 0 : store_.offsetForTimestamp(*t, mq.queueId, timestamp);
+  }
+  std::int64_t queryConsumerOffset(std::string_view group, const MessageQueue& mq) const {
+    return store_.offsets().query(group, mq.topic, mq.queueId);
+  }
+
+  /// UPDATE_CONSUMER_OFFSET: sets the group's committed offset of the queue (RocketMQ
+  /// ConsumerOffsetManager.commitOffset overwrites, backwards included).
+  void updateConsumerOffset(std::string_view group, const MessageQueue& mq, std::int64_t offset) {
+    checkGroup(group, "updateConsumerOffset group");
+    TopicEntry* t = store_.findTopic(mq.topic);
+    if (t == nullptr || mq.queueId < 0 || mq.queueId >= t->queueNums.load(std::memory_order_acquire)) {
+      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                              "updateConsumerOffset: no such queue: " + mq.toString());
+    }
+    if (offset < 0) {
+      throw MQClientException(
+          ResponseCode::MESSAGE_ILLEGAL,
+          "updateConsumerOffset offset " + std::to_string(offset) + " must not be negative");
+    }
+    store_.offsets().slot(group, *t, mq.queueId).store(offset, std::memory_order_release);
+  }
+
+  /// The message with this id: an offset id names one physical copy; a msgId (UNIQ_KEY) finds the newest
+  /// copy.
+  std::optional<MessageExt> viewMessage(std::string_view id) const {
+    const auto parsed = MessageId::parse(id);
+    if (!parsed) return std::nullopt;
+    std::optional<MessageExt> out;
+    if (parsed->hi == identity_) {
+      const_cast<MessageStore<Body>&>(store_).withRecord(static_cast<std::int64_t>(parsed->lo),
+                                                         [&](const RecordHeader& h) { out = view(h); });
+      if (out) return out;
+    }
+    store_.findByMsgId(*parsed, [&](const RecordHeader& h) {
+      out = view(h);
+      return true;
+    });
+    return out;
+  }
+
+  /// Up to `maxNum` messages of `topic` carrying `key` among their keys, oldest first.
+  std::vector<MessageExt> queryMessage(std::string_view topic, std::string_view key, int maxNum) const {
+    std::vector<MessageExt> out;
+    if (maxNum <= 0) return out;
+    store_.findByKey(key, [&](const RecordHeader& h) {
+      if (h.topic->name == topic) out.push_back(view(h));
+      return static_cast<int>(out.size()) >= maxNum;
+    });
+    return out;
+  }
+
+  /// Every retained message of `topic`, queue by queue, in queue order, as stored.
+  std::vector<MessageExt> topicMessages(std::string_view topic) const {
+    std::vector<MessageExt> out;
+    const TopicEntry* t = store_.findTopic(topic);
+    if (t != nullptr) store_.forEachInTopic(*t, [&](const RecordHeader& h) { out.push_back(view(h)); });
+    return out;
+  }
+
+  StoreStats storeStats() const { return store_.stats(); }
+  FaultState& faults() noexcept { return faults_; }
+
+ private:
+  static constexpr int kMaxQueueNums = 1024;
+
+  static BrokerConfig checked(BrokerConfig c) {
+    auto bad = [](const std::string& what) { throw MQClientException(ResponseCode::MESSAGE_ILLEGAL, what); };
+    checkName("BrokerConfig.brokerName", c.brokerName, kMaxTopicLength, ResponseCode::MESSAGE_ILLEGAL);
+    if (c.defaultTopicQueueNums < 1 || c.defaultTopicQueueNums > kMaxQueueNums) {
+      bad("BrokerConfig.defaultTopicQueueNums " + std::to_string(c.defaultTopicQueueNums) +
+          " is out of range 1.." + std::to_string(kMaxQueueNums));
+    }
+    if (c.maxMessageSize == 0) bad("BrokerConfig.maxMessageSize must be positive");
+    if (c.commitLogSegmentBytes < 4096) {
+      bad("BrokerConfig.commitLogSegmentBytes " + std::to_string(c.commitLogSegmentBytes) + " is below 4096");
+    }
+    if (c.maxStoreBytes < c.commitLogSegmentBytes) {
+      bad("BrokerConfig.maxStoreBytes " + std::to_string(c.maxStoreBytes) +
+          " is below commitLogSegmentBytes " + std::to_string(c.commitLogSegmentBytes));
+    }
+    if (c.fileReservedTime.count() <= 0) bad("BrokerConfig.fileReservedTime must be positive");
+    if (c.cleanResourceInterval.count() <= 0) bad("BrokerConfig.cleanResourceInterval must be positive");
+    if (c.timerMaxDelay.count() <= 0) bad("BrokerConfig.timerMaxDelay must be positive");
+    if (c.retryMaxTimes < 0) bad("BrokerConfig.retryMaxTimes must not be negative");
+    return c;
+  }
+
+  static std::uint64_t newIdentity() {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ 0xB0B0000000000000ULL;
+  }
+
+  MessageExt view(const RecordHeader& h) const {
+    return materialize<Body>(h, config_.brokerName, identity_, TopicView::STORED);
+  }
+
+  // An injected slow request: the broker's clock moves on before the request is handled.
+  void elapse(std::int64_t millis) {
+    if (millis <= 0) return;
+    if constexpr (Clock::isManual) {
+      clock_.advance(std::chrono::milliseconds(millis));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+    }
+  }
+
+  // A refusal decided by an injected fault. DEGRADE stores the message and only changes the status.
+  static bool refused(const FaultState::SendFault& fault, PutResult& result) {
+    if (fault.kind == FaultState::SendFaultKind::LOSE) {
+      result.code = ResponseCode::CONNECT_BROKER_EXCEPTION;
+      result.remark = "the request was lost before it reached the broker (injected)";
+      return true;
+    }
+    if (fault.kind == FaultState::SendFaultKind::FAIL) {
+      result.code = fault.code;
+      result.remark =
+          "the broker refused the request with " + std::string(nameOf(fault.code)) + " (injected)";
+      return true;
+    }
+    return false;
+  }
+
+  // Broker-side checks, in case a client skipped its own (RocketMQ SendMessageProcessor checks them again).
+  bool admissible(const Message& msg, PutResult& result) const {
+    if (!running()) {
+      result.code = ResponseCode::SERVICE_NOT_AVAILABLE;
+      result.remark = "the broker is shut down";
+      return false;
+    }
+    if constexpr (SizedBody<Body>) {
+      if (static_cast<std::size_t>(msg.getBody().size()) > config_.maxMessageSize) {
+        result.code = ResponseCode::MESSAGE_ILLEGAL;
+        result.remark = "message body exceeds the broker's maxMessageSize";
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static void finish(const AppendResult& r, const FaultState::SendFault& fault, PutResult& result) {
+    result.code = r.code;
+    result.remark = r.remark;
+    result.queueOffset = r.queueOffset;
+    result.commitLogOffset = r.commitLogOffset;
+    if (r.ok() && fault.kind == FaultState::SendFaultKind::DEGRADE) result.status = fault.status;
+  }
+
+  // Milliseconds until a message is due: a delay level wins over timer properties (RocketMQ HookUtils).
+  std::int64_t delayOf(const Message& msg) const {
+    const auto& props = msg.getProperties();
+    if (props.empty()) return 0;
+    const int level = msg.getDelayTimeLevel();
+    if (level > 0) return schedule_.levelMillis(std::min(level, schedule_.maxLevel()));
+    if (props.contains(MessageConst::PROPERTY_TIMER_DELIVER_MS)) {
+      return msg.getDeliverTimeMs() - clock_.nowMillis();
+    }
+    if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_MS)) return msg.getDelayTimeMs();
+    if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_SEC)) return msg.getDelayTimeSec() * 1000;
+    return 0;
+  }
+
+  // The properties of a message stored without parking: timer properties of a past deliver time go.
+  static std::string encodeWithoutTimer(const typename Message::property_map& props) {
+    std::string out;
+    for (const auto& [k, v] : props) {
+      if (k == MessageConst::PROPERTY_TIMER_DELIVER_MS || k == MessageConst::PROPERTY_TIMER_DELAY_MS ||
+          k == MessageConst::PROPERTY_TIMER_DELAY_SEC || k == MessageConst::PROPERTY_DELAY_TIME_LEVEL) {
+        continue;
+      }
+      encodeProperty(out, k, v);
+    }
+    return out;
+  }
+
+  // ArrivalSink: messages became visible in `queue`. Consumers are woken here.
+  void onArrived(ConsumeQueue& /*queue*/) noexcept override {}
+
+  // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService).
+  void onTimer(std::uint64_t) noexcept override {
+    store_.reclaimExpired(clock_.nowMillis());
+    timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
+  }
+
+  const BrokerConfig config_;
+  Clock& clock_;
+  const std::uint64_t identity_;
+  std::atomic<bool> running_{true};
+  MessageStore<Body> store_;
+  FaultState faults_;
+  TimerService<Clock> timers_;
+  ScheduleService<Body, Clock> schedule_;
+  TargetHandle cleanupTarget_;
+};
+
+}  // namespace ackmq::detail

@@ -1,0 +1,180 @@
+#pragma once
+// ackmq internals: the schedule service (RocketMQ ScheduleMessageService and the 5.x timer messages).
+//
+// A message with a delay level or a deliver time is parked in SCHEDULE_TOPIC_XXXX (queue level - 1, or the
+// extra queue after the levels for deliver times) with its destination in REAL_TOPIC / REAL_QID, and its due
+// time is armed on the timer wheel. When the timer fires, the message is re-put into its real queue as a new
+// physical copy: new queue offset and offset id, same msgId, body, tags, born time and reconsume count.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ackmq/clock.hpp>
+#include <ackmq/detail/broker/timer_service.hpp>
+#include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+/// Told when messages become visible in a queue, so it can wake the consumers that own it.
+class ArrivalSink {
+ public:
+  virtual void onArrived(ConsumeQueue& queue) noexcept = 0;
+
+ protected:
+  ~ArrivalSink() = default;
+};
+
+/// Parses a messageDelayLevel string ("1s 5s 10s ... 2h") into ms per level. Units: ms, s, m, h, d.
+/// Throws MQClientException naming BrokerConfig.messageDelayLevel.
+inline std::vector<std::int64_t> parseDelayLevels(std::string_view spec) {
+  std::vector<std::int64_t> levels;
+  auto fail = [&](std::string_view token) {
+    throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                            "BrokerConfig.messageDelayLevel: \"" + std::string(token) +
+                                "\" is not a positive duration such as 500ms, 10s, 5m, 1h or 2d");
+  };
+  std::size_t i = 0;
+  while (i < spec.size()) {
+    while (i < spec.size() && spec[i] == ' ')
+      ++i;
+    if (i == spec.size()) break;
+    const std::size_t start = i;
+    while (i < spec.size() && spec[i] != ' ')
+      ++i;
+    const std::string_view token = spec.substr(start, i - start);
+    std::size_t digits = 0;
+    while (digits < token.size() && token[digits] >= '0' && token[digits] <= '9')
+      ++digits;
+    if (digits == 0 || digits > 12) fail(token);
+    const std::int64_t n = parseInt64(token.substr(0, digits), -1);
+    const std::string_view unit = token.substr(digits);
+    std::int64_t scale;
+    if (unit == "ms") {
+      scale = 1;
+    } else if (unit == "s") {
+      scale = 1000;
+    } else if (unit == "m") {
+      scale = 60'000;
+    } else if (unit == "h") {
+      scale = 3'600'000;
+    } else if (unit == "d") {
+      scale = 86'400'000;
+    } else {
+      fail(token);
+    }
+    if (n <= 0) fail(token);
+    levels.push_back(n * scale);
+  }
+  if (levels.empty()) fail(spec);
+  if (levels.size() > 1000) {
+    throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                            "BrokerConfig.messageDelayLevel: more than 1000 levels");
+  }
+  return levels;
+}
+
+/// Thread safety: thread-safe.
+template <class Body, class Clock>
+class ScheduleService final : private TimerTarget {
+ public:
+  ScheduleService(MessageStore<Body>& store, TimerService<Clock>& timers, Clock& clock,
+                  std::vector<std::int64_t> levelMillis, ArrivalSink& sink)
+      : store_(store),
+        timers_(timers),
+        clock_(clock),
+        levels_(std::move(levelMillis)),
+        sink_(sink),
+        topic_(store.ensureTopic(MixAll::SCHEDULE_TOPIC, static_cast<int>(levels_.size()) + 1)),
+        target_(timers.registerTarget(*this)) {}
+  ScheduleService(const ScheduleService&) = delete;
+  ScheduleService& operator=(const ScheduleService&) = delete;
+  ~ScheduleService() { timers_.unregisterTarget(target_); }
+
+  /// The highest delay level.
+  int maxLevel() const noexcept { return static_cast<int>(levels_.size()); }
+  std::int64_t levelMillis(int level) const noexcept { return levels_[static_cast<std::size_t>(level - 1)]; }
+  /// The SCHEDULE_TOPIC_XXXX queue of messages with a deliver time (after the level queues).
+  int deliverTimeQueueId() const noexcept { return maxLevel(); }
+
+  /// Parks `src`, whose properties already name REAL_TOPIC and REAL_QID, in `scheduleQueueId`, due
+  /// `delayMillis` from now. The result is the parked copy's.
+  AppendResult park(const RecordSource<Body>& src, int scheduleQueueId, std::int64_t delayMillis) {
+    AppendResult r = store_.append(topic_, scheduleQueueId, src, clock_.nowMillis());
+    if (r.ok()) timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(r.commitLogOffset));
+    return r;
+  }
+
+  /// Same, from inside the store lock (for services that derive the parked copy from another record).
+  AppendResult parkLocked(typename MessageStore<Body>::Locked& store, const RecordSource<Body>& src,
+                          int scheduleQueueId, std::int64_t delayMillis) {
+    AppendResult r = store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
+    if (r.ok()) timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(r.commitLogOffset));
+    return r;
+  }
+
+  /// Encodes properties for a parked copy: the message's own plus where it is going.
+  static void addDestination(std::string& encoded, std::string_view realTopic, int realQueueId) {
+    encodeProperty(encoded, MessageConst::PROPERTY_REAL_TOPIC, realTopic);
+    encodeProperty(encoded, MessageConst::PROPERTY_REAL_QUEUE_ID, std::to_string(realQueueId));
+  }
+
+ private:
+  static constexpr std::int64_t kRetryAfterMillis = 100;  // RocketMQ ScheduleMessageService re-check
+
+  // The parked copy at CommitLog offset `arg` is due: re-put it into its real queue.
+  void onTimer(std::uint64_t arg) noexcept override {
+    const auto offset = static_cast<std::int64_t>(arg);
+    ConsumeQueue* arrived = nullptr;
+    bool again = false;
+    try {
+      store_.locked([&](typename MessageStore<Body>::Locked& locked) {
+        const RecordHeader* parked = locked.find(offset);
+        if (parked == nullptr) return;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
+        Segment* seg = locked.segmentOf(*parked);
+        const std::string_view props = parked->encodedProperties();
+        const auto realTopic = findProperty(props, MessageConst::PROPERTY_REAL_TOPIC);
+        const auto realQid = findProperty(props, MessageConst::PROPERTY_REAL_QUEUE_ID);
+        TopicEntry* topic = realTopic ? store_.findTopic(*realTopic) : nullptr;
+        if (topic == nullptr || !realQid) {
+          seg->pendingParked.fetch_sub(1, std::memory_order_release);  // cannot happen: parked without a home
+          return;
+        }
+        static constexpr std::string_view kDrop[] = {
+            MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
+            MessageConst::PROPERTY_TIMER_DELAY_MS,   MessageConst::PROPERTY_TIMER_DELAY_SEC,
+            MessageConst::PROPERTY_REAL_TOPIC,       MessageConst::PROPERTY_REAL_QUEUE_ID};
+        const std::string newProps = reencodeWithout(props, kDrop);
+        // Pinned so that making room for the copy never reclaims the record being copied.
+        seg->pins.fetch_add(1, std::memory_order_relaxed);
+        AppendResult r =
+            locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)), copyOf<Body>(*parked, newProps),
+                          clock_.nowMillis(), /*internal=*/true);
+        seg->pins.fetch_sub(1, std::memory_order_relaxed);
+        if (r.ok()) {
+          seg->pendingParked.fetch_sub(1, std::memory_order_release);
+          arrived = r.queue;
+        } else {
+          again = true;
+        }
+      });
+    } catch (...) {
+      again = true;  // a Body copy constructor threw; try again later
+    }
+    if (again) timers_.scheduleAfter(kRetryAfterMillis, target_, arg);
+    if (arrived != nullptr) sink_.onArrived(*arrived);
+  }
+
+  MessageStore<Body>& store_;
+  TimerService<Clock>& timers_;
+  Clock& clock_;
+  const std::vector<std::int64_t> levels_;
+  ArrivalSink& sink_;
+  TopicEntry& topic_;
+  TargetHandle target_;
+};
+
+}  // namespace ackmq::detail

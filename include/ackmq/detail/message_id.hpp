@@ -1,0 +1,103 @@
+#pragma once
+// ackmq internals: message ids. The UNIQ_KEY a producer fixes before the first attempt, and the offset id
+// that names one physical copy in a broker's CommitLog.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+namespace ackmq::detail {
+
+/// 16 bytes, printed as 32 upper-case hex characters (the length of RocketMQ's IPv4 UNIQ_KEY and offset id).
+struct MessageId {
+  std::uint64_t hi = 0;
+  std::uint64_t lo = 0;
+
+  friend bool operator==(const MessageId&, const MessageId&) = default;
+  bool empty() const noexcept { return hi == 0 && lo == 0; }
+
+  void appendHex(std::string& out) const {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    char buf[32];
+    for (int i = 0; i < 16; ++i)
+      buf[i] = kDigits[(hi >> (60 - 4 * i)) & 0xF];
+    for (int i = 0; i < 16; ++i)
+      buf[16 + i] = kDigits[(lo >> (60 - 4 * i)) & 0xF];
+    out.append(buf, 32);
+  }
+  std::string toString() const {
+    std::string s;
+    s.reserve(32);
+    appendHex(s);
+    return s;
+  }
+
+  /// Parses 32 hex characters (either case); nullopt for anything else.
+  static std::optional<MessageId> parse(std::string_view text) noexcept {
+    if (text.size() != 32) return std::nullopt;
+    MessageId id;
+    for (std::size_t i = 0; i < 32; ++i) {
+      const char c = text[i];
+      std::uint64_t v;
+      if (c >= '0' && c <= '9') {
+        v = static_cast<std::uint64_t>(c - '0');
+      } else if (c >= 'A' && c <= 'F') {
+        v = static_cast<std::uint64_t>(c - 'A' + 10);
+      } else if (c >= 'a' && c <= 'f') {
+        v = static_cast<std::uint64_t>(c - 'a' + 10);
+      } else {
+        return std::nullopt;
+      }
+      std::uint64_t& half = i < 16 ? id.hi : id.lo;
+      half = (half << 4) | v;
+    }
+    return id;
+  }
+
+  /// A well-mixed hash of the 128 bits.
+  std::uint64_t hash() const noexcept {
+    std::uint64_t h = hi * 0x9E3779B97F4A7C15ULL ^ lo;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 29;
+    return h;
+  }
+};
+
+/// Creates UNIQ_KEYs. The first 8 bytes identify this process (pid and a random salt, in the spirit of
+/// RocketMQ MessageClientIDSetter's ip/pid/classloader prefix); the last 8 bytes are a process-wide counter
+/// seeded with the start time, so ids never repeat within a process and practically never across processes.
+/// Thread-safe.
+inline MessageId newUniqueMessageId() noexcept {
+  struct Source {
+    std::uint64_t prefix;
+    std::atomic<std::uint64_t> counter;
+    Source() noexcept : prefix(0), counter(0) {
+      std::random_device rd;
+      const std::uint64_t salt = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+      prefix = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(::getpid())) << 32) ^
+               (salt & 0xFFFFFFFFULL) ^ ((salt >> 32) << 16);
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      counter.store(
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count())
+          << 20);
+    }
+  };
+  static Source source;
+  return MessageId{source.prefix, source.counter.fetch_add(1, std::memory_order_relaxed)};
+}
+
+/// The offset id of a physical copy: the broker's 8-byte identity and the record's CommitLog offset, as
+/// RocketMQ MessageDecoder.createMessageId joins store host and physical offset.
+inline MessageId makeOffsetMessageId(std::uint64_t brokerIdentity, std::int64_t commitLogOffset) noexcept {
+  return MessageId{brokerIdentity, static_cast<std::uint64_t>(commitLogOffset)};
+}
+
+}  // namespace ackmq::detail

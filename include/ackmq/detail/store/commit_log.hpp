@@ -1,0 +1,203 @@
+#pragma once
+// ackmq internals: the CommitLog. One append-only log of every stored message, kept in fixed-size in-memory
+// segments (RocketMQ's mapped files, named by their start offset), so that memory is reclaimed a segment at
+// a time, oldest first. Each segment carries its own hash indexes by msgId and by key, which therefore
+// vanish with it: reclamation never has to edit a global index.
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <ackmq/detail/store/record.hpp>
+
+namespace ackmq::detail {
+
+struct ConsumeQueue;
+
+/// An open-addressing index from a 64-bit hash to records of one segment. Slots hold (position / 8 + 1), so 4
+/// bytes per slot; a lookup confirms each candidate against the record itself. Duplicates are allowed (keys).
+/// The index keeps no hashes, so it cannot rehash itself: when full() the owner calls rebuild() and
+/// re-inserts every record of the segment (amortised O(1) per insert, as with any doubling table).
+///
+/// Thread safety: thread-compatible.
+class SegmentHashIndex {
+ public:
+  bool full() const noexcept { return (used_ + 1) * 4 > slots_.size() * 3; }
+  /// Empties the index and doubles its capacity.
+  void rebuild() {
+    const std::size_t newSize = slots_.empty() ? 256 : slots_.size() * 2;
+    slots_.assign(newSize, 0);
+    used_ = 0;
+  }
+  /// Adds a record; the index must not be full().
+  void insert(std::uint64_t hash, std::size_t position) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash & mask;
+    while (slots_[i] != 0)
+      i = (i + 1) & mask;
+    slots_[i] = static_cast<std::uint32_t>(position / 8 + 1);
+    ++used_;
+  }
+
+  /// Calls f(position) for each candidate in the hash's probe chain, until f returns true.
+  template <class F>
+  void find(std::uint64_t hash, F&& f) const {
+    if (slots_.empty()) return;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const std::uint32_t s = slots_[i];
+      if (s == 0) return;
+      if (f(static_cast<std::size_t>(s - 1) * 8)) return;
+    }
+  }
+
+ private:
+  std::vector<std::uint32_t> slots_;
+  std::size_t used_ = 0;
+};
+
+inline std::uint64_t hashKey(std::string_view key) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h ^ (h >> 29);
+}
+
+/// One segment of the CommitLog.
+struct Segment {
+  std::int64_t baseOffset = 0;  // CommitLog offset of the first byte
+  std::size_t capacity = 0;
+  std::size_t used = 0;
+  std::unique_ptr<std::byte[]> data;
+  std::uint32_t records = 0;
+  std::int64_t lastStoreTimestamp = 0;
+  // Parked delayed messages (SCHEDULE_TOPIC_XXXX) not yet re-put: the segment may not be reclaimed while
+  // any remain, or a timer would fire for a message that is gone.
+  std::atomic<std::int32_t> pendingParked{0};
+  // Readers copying records out of this segment without the store lock; reclamation waits for zero.
+  std::atomic<std::int32_t> pins{0};
+  // The last queue offset each consume queue wrote into this segment: reclamation asks the offset table
+  // whether every group is past it, and trims the queue up to it.
+  std::vector<std::pair<ConsumeQueue*, std::int64_t>> queueLastOffsets;
+  SegmentHashIndex idIndex;
+  SegmentHashIndex keyIndex;
+
+  bool contains(std::int64_t offset) const noexcept {
+    return offset >= baseOffset && offset < baseOffset + static_cast<std::int64_t>(used);
+  }
+  RecordHeader* at(std::size_t position) const noexcept {
+    return reinterpret_cast<RecordHeader*>(data.get() + position);
+  }
+  template <class F>
+  void forEachRecord(F&& f) const {
+    for (std::size_t pos = 0; pos < used;) {
+      RecordHeader* h = at(pos);
+      pos += h->totalSize;
+      if (h->topic != nullptr) f(*h);  // a null topic marks space abandoned by a failed write
+    }
+  }
+};
+
+/// The log itself: allocation of record space and lookup by CommitLog offset.
+///
+/// Thread safety: thread-compatible; the broker serialises appends and reclamation under its store lock.
+/// Published records are immutable and may be read without that lock while their segment is held alive
+/// (the broker's reclaim lock).
+template <class Body>
+class CommitLog {
+ public:
+  explicit CommitLog(std::size_t segmentBytes) : segmentBytes_(segmentBytes) {}
+  CommitLog(const CommitLog&) = delete;
+  CommitLog& operator=(const CommitLog&) = delete;
+  ~CommitLog() {
+    while (!segments_.empty())
+      popOldest();
+  }
+
+  /// Whether a record of `size` bytes fits the active segment.
+  bool fitsActive(std::size_t size) const noexcept {
+    return !segments_.empty() && segments_.back().used + size <= segments_.back().capacity;
+  }
+  /// Bytes a new segment for a record of `size` bytes would take.
+  std::size_t newSegmentBytes(std::size_t size) const noexcept { return std::max(segmentBytes_, size); }
+
+  /// Opens a new active segment able to hold a record of `size` bytes. The previous one is sealed.
+  void openSegment(std::size_t size) {
+    Segment& s = segments_.emplace_back();
+    s.baseOffset = nextOffset_;
+    s.capacity = newSegmentBytes(size);
+    // Not value-initialised: pages are touched only as records are written.
+    s.data.reset(new std::byte[s.capacity]);
+    allocatedBytes_ += s.capacity;
+    // A sealed segment's tail is skipped: the next segment starts at its own base offset.
+    nextOffset_ = s.baseOffset + static_cast<std::int64_t>(s.capacity);
+  }
+
+  /// Space for a record of `size` bytes in the active segment (which must fit it); returns the position.
+  std::size_t reserve(std::size_t size) noexcept {
+    Segment& s = segments_.back();
+    const std::size_t pos = s.used;
+    s.used += size;
+    return pos;
+  }
+
+  /// Marks space reserved for a record whose write failed, so walks skip it.
+  void abandon(std::size_t position, std::size_t size) noexcept {
+    auto* h = ::new (segments_.back().at(position)) RecordHeader{};
+    h->totalSize = static_cast<std::uint32_t>(size);
+    h->topic = nullptr;
+  }
+
+  Segment& active() noexcept { return segments_.back(); }
+  std::deque<Segment>& segments() noexcept { return segments_; }
+  const std::deque<Segment>& segments() const noexcept { return segments_; }
+  std::size_t allocatedBytes() const noexcept { return allocatedBytes_; }
+  std::size_t segmentBytes() const noexcept { return segmentBytes_; }
+  /// Offset of the first retained byte (RocketMQ getMinPhyOffset).
+  std::int64_t minOffset() const noexcept {
+    return segments_.empty() ? nextOffset_ : segments_.front().baseOffset;
+  }
+
+  /// The segment holding CommitLog offset `offset`, or nullptr.
+  Segment* segmentOf(std::int64_t offset) noexcept {
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](std::int64_t o, const Segment& s) { return o < s.baseOffset; });
+    if (it == segments_.begin()) return nullptr;
+    --it;
+    return it->contains(offset) ? &*it : nullptr;
+  }
+
+  /// The record at `offset`, or nullptr when it was reclaimed or never existed.
+  const RecordHeader* find(std::int64_t offset) noexcept {
+    Segment* s = segmentOf(offset);
+    if (s == nullptr) return nullptr;
+    const auto* h = s->at(static_cast<std::size_t>(offset - s->baseOffset));
+    return (h->topic != nullptr && h->commitLogOffset == offset) ? h : nullptr;
+  }
+
+  /// Frees the oldest segment, destroying its object bodies.
+  void popOldest() noexcept {
+    Segment& s = segments_.front();
+    if constexpr (!kBytesBody<Body> && !std::is_trivially_destructible_v<Body>) {
+      s.forEachRecord([](RecordHeader& h) { destroyRecordBody<Body>(h); });
+    }
+    allocatedBytes_ -= s.capacity;
+    segments_.pop_front();
+  }
+
+ private:
+  std::size_t segmentBytes_;
+  std::deque<Segment> segments_;
+  std::int64_t nextOffset_ = 0;
+  std::size_t allocatedBytes_ = 0;
+};
+
+}  // namespace ackmq::detail

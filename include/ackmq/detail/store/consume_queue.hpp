@@ -1,0 +1,61 @@
+#pragma once
+// ackmq internals: the ConsumeQueue. One per (topic, queue): the queue's messages in queue-offset order, each
+// entry pointing at its record in the CommitLog. Queue offsets are consecutive; minOffset rises when the
+// CommitLog reclaims the segment holding the queue's oldest entries.
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+
+#include <ackmq/detail/store/record.hpp>
+
+namespace ackmq::detail {
+
+struct Segment;
+
+/// Thread safety: entries, minOffset and the bookkeeping fields are guarded by the broker's store lock.
+/// publishedMax may be read without it (a hint for consumers deciding whether to pull).
+struct ConsumeQueue {
+  TopicEntry* topic = nullptr;
+  int queueId = 0;
+  std::int64_t minOffset = 0;
+  std::deque<const RecordHeader*> entries;
+  std::atomic<std::int64_t> publishedMax{0};  // == maxOffset(), stored with release after each append
+
+  // Reclamation bookkeeping: the segment this queue last wrote into and its slot in that segment's
+  // queueLastOffsets.
+  const Segment* lastSegment = nullptr;
+  std::size_t lastSegmentSlot = 0;
+
+  /// The next offset to be written (RocketMQ getMaxOffsetInQueue).
+  std::int64_t maxOffset() const noexcept { return minOffset + static_cast<std::int64_t>(entries.size()); }
+  const RecordHeader* at(std::int64_t offset) const noexcept {
+    return entries[static_cast<std::size_t>(offset - minOffset)];
+  }
+
+  void push(const RecordHeader* h) {
+    entries.push_back(h);
+    publishedMax.store(maxOffset(), std::memory_order_release);
+  }
+
+  /// Drops every entry below `offset`.
+  void trimBelow(std::int64_t offset) {
+    while (minOffset < offset && !entries.empty()) {
+      entries.pop_front();
+      ++minOffset;
+    }
+    if (entries.empty() && minOffset < offset) minOffset = offset;
+  }
+
+  /// The first offset whose message was stored at or after `timestamp` (RocketMQ getOffsetInQueueByTime);
+  /// maxOffset() when there is none.
+  std::int64_t offsetForTimestamp(std::int64_t timestamp) const {
+    auto it = std::partition_point(entries.begin(), entries.end(),
+                                   [&](const RecordHeader* h) { return h->storeTimestamp < timestamp; });
+    return minOffset + static_cast<std::int64_t>(it - entries.begin());
+  }
+};
+
+}  // namespace ackmq::detail

@@ -1,0 +1,62 @@
+#pragma once
+// ackmq internals: turning a stored record into the BasicMessageExt that inspection and listeners see.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <ackmq/detail/store/record.hpp>
+#include <ackmq/detail/store/topic_table.hpp>
+#include <ackmq/message.hpp>
+
+namespace ackmq::detail {
+
+/// Whether a retry copy shows its original topic (what a consumer sees, RocketMQ
+/// DefaultMQPushConsumerImpl.resetRetryAndNamespace) or the topic it is stored in (what inspection sees).
+enum class TopicView { STORED, ORIGINAL };
+
+/// Fills `out` from `h`. `out` may be a recycled message: every field is overwritten.
+template <class Body>
+void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const std::string& brokerName,
+                     std::uint64_t brokerIdentity, TopicView view) {
+  using Access = MessageAccess;
+  const std::string& stored = h.topic->name;
+  auto& props = Access::properties(out);
+  props.clear();
+  std::string_view originalTopic;
+  if (h.propertiesSize != 0) {
+    forEachProperty(h.encodedProperties(), [&](std::string_view n, std::string_view v) {
+      props.emplace(std::string(n), std::string(v));
+      if (n == MessageConst::PROPERTY_RETRY_TOPIC) originalTopic = v;
+    });
+  }
+  if (view == TopicView::ORIGINAL && h.topic->kind == TopicKind::RETRY && !originalTopic.empty()) {
+    Access::topic(out).assign(originalTopic);
+    Access::storedTopic(out).assign(stored);
+  } else {
+    Access::topic(out).assign(stored);
+    Access::storedTopic(out).clear();
+  }
+  Access::tags(out).assign(h.tags());
+  if constexpr (kBytesBody<Body>) {
+    Access::body(out).assign(bytesBody(h));
+  } else {
+    Access::body(out) = objectBody<Body>(h);
+  }
+  Access::flag(out) = h.flag;
+  if (Access::brokerName(out) != brokerName) Access::brokerName(out) = brokerName;
+  Access::setExt(out,
+                 MessageAccess::ExtFields{h.msgId, makeOffsetMessageId(brokerIdentity, h.commitLogOffset),
+                                          h.queueId, h.reconsumeTimes, h.queueOffset, h.commitLogOffset,
+                                          h.bornTimestamp, h.storeTimestamp, static_cast<int>(h.totalSize)});
+}
+
+template <class Body>
+BasicMessageExt<Body> materialize(const RecordHeader& h, const std::string& brokerName,
+                                  std::uint64_t brokerIdentity, TopicView view) {
+  BasicMessageExt<Body> m;
+  materializeInto(m, h, brokerName, brokerIdentity, view);
+  return m;
+}
+
+}  // namespace ackmq::detail

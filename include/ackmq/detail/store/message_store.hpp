@@ -1,0 +1,510 @@
+#pragma once
+// ackmq internals: the message store. The CommitLog, the ConsumeQueues, the topic table and the offset table
+// under one store lock (RocketMQ's put-message lock), with bounded memory: segments are reclaimed when
+// expired, or when the store is full and every group has consumed them.
+//
+// The store has no threads and knows nothing of groups or clients; the broker's services drive it.
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <ackmq/broker_config.hpp>
+#include <ackmq/detail/store/commit_log.hpp>
+#include <ackmq/detail/store/consume_queue.hpp>
+#include <ackmq/detail/store/materialize.hpp>
+#include <ackmq/detail/store/offset_table.hpp>
+#include <ackmq/detail/store/record.hpp>
+#include <ackmq/detail/store/topic_table.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+struct StoreOptions {
+  std::size_t segmentBytes = std::size_t{16} << 20;
+  std::size_t maxStoreBytes = std::size_t{1} << 30;
+  std::int64_t fileReservedMillis = 72LL * 3600 * 1000;
+  StoreFullPolicy fullPolicy = StoreFullPolicy::REJECT_NEW;
+};
+
+/// Counters of the store, for inspection.
+struct StoreStats {
+  std::size_t allocatedBytes = 0;       ///< bytes held by CommitLog segments
+  std::size_t segments = 0;             ///< segments held
+  std::uint64_t storedMessages = 0;     ///< records ever written (every physical copy)
+  std::uint64_t reclaimedSegments = 0;  ///< segments freed
+  std::uint64_t droppedMessages = 0;    ///< unconsumed messages lost to StoreFullPolicy::DROP_OLDEST
+  std::uint64_t rejectedAppends = 0;    ///< appends refused because the store was full
+};
+
+/// The outcome of an append.
+struct AppendResult {
+  ResponseCode code = ResponseCode::SUCCESS;
+  std::int64_t queueOffset = -1;
+  std::int64_t commitLogOffset = -1;
+  ConsumeQueue* queue = nullptr;
+  std::string remark;  // why, when refused
+  bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
+};
+
+/// Records taken from a queue for a reader, with the segments they live in pinned so that reclamation
+/// leaves them alone until release(). Reused across pulls.
+struct PinnedRecords {
+  std::vector<const RecordHeader*> records;
+  std::vector<Segment*> pinned;
+  void release() noexcept {
+    for (Segment* s : pinned)
+      s->pins.fetch_sub(1, std::memory_order_release);
+    pinned.clear();
+    records.clear();
+  }
+};
+
+/// Thread safety: thread-safe.
+template <class Body>
+class MessageStore {
+ public:
+  explicit MessageStore(StoreOptions options) : options_(options), log_(options.segmentBytes) {}
+  MessageStore(const MessageStore&) = delete;
+  MessageStore& operator=(const MessageStore&) = delete;
+
+  // ------------------------------------------------------------------------------------------------ topics
+
+  TopicEntry* findTopic(std::string_view name) const { return topics_.find(name); }
+
+  /// The topic with at least `queueNums` queues, created or grown as needed. Idempotent.
+  TopicEntry& ensureTopic(std::string_view name, int queueNums) {
+    bool created = false;
+    TopicEntry& t = topics_.getOrCreate(name, created);
+    if (t.queueNums.load(std::memory_order_acquire) >= queueNums) return t;
+    std::lock_guard lock(mutex_);
+    while (static_cast<int>(t.queues.size()) < queueNums) {
+      ConsumeQueue& q = t.queues.emplace_back();
+      q.topic = &t;
+      q.queueId = static_cast<int>(t.queues.size()) - 1;
+    }
+    t.queueNums.store(static_cast<int>(t.queues.size()), std::memory_order_release);
+    return t;
+  }
+
+  std::vector<TopicEntry*> topics() const { return topics_.all(); }
+
+  OffsetTable& offsets() noexcept { return offsets_; }
+  const OffsetTable& offsets() const noexcept { return offsets_; }
+
+  // ------------------------------------------------------------------------------------------------ writes
+
+  /// A view of the store while its lock is held; see locked().
+  class Locked {
+   public:
+    explicit Locked(MessageStore& s) noexcept : s_(s) {}
+
+    const RecordHeader* find(std::int64_t commitLogOffset) noexcept { return s_.log_.find(commitLogOffset); }
+    Segment* segmentOf(const RecordHeader& h) noexcept { return s_.log_.segmentOf(h.commitLogOffset); }
+
+    /// Appends one record. Fails with SYSTEM_BUSY when the store is full of unconsumed messages.
+    /// An `internal` append (the broker moving a message it already holds: a re-put, a retry or dead-letter
+    /// copy) may use one segment beyond maxStoreBytes, so that a message parked in the oldest segment can
+    /// always come due and free that segment.
+    AppendResult append(TopicEntry& topic, int queueId, const RecordSource<Body>& src, std::int64_t storeTs,
+                        bool internal = false) {
+      return appendAll(topic, queueId, std::span<const RecordSource<Body>>(&src, 1), storeTs, internal);
+    }
+    /// Appends records to one queue with consecutive offsets: all of them or none.
+    AppendResult appendAll(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
+                           std::int64_t storeTs, bool internal = false) {
+      AppendResult r = s_.appendLocked(topic, queueId, srcs, storeTs, internal);
+      if (r.code == kPinned) {
+        r.code = ResponseCode::SYSTEM_BUSY;
+        r.remark = "the oldest segment is being read; try again";
+      }
+      return r;
+    }
+
+    ConsumeQueue* queue(TopicEntry& topic, int queueId) noexcept {
+      if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return nullptr;
+      return &topic.queues[static_cast<std::size_t>(queueId)];
+    }
+
+    /// Takes up to `maxNums` records of `queue` from `offset` on for which `accept(record)` holds, scanning
+    /// at most `maxScan` entries, pinning their segments. Returns the offset after the last entry scanned.
+    template <class Accept>
+    std::int64_t take(ConsumeQueue& queue, std::int64_t offset, int maxNums, std::int64_t maxScan,
+                      PinnedRecords& out, Accept&& accept) {
+      const std::int64_t end = std::min(queue.maxOffset(), offset + maxScan);
+      std::int64_t o = std::max(offset, queue.minOffset);
+      Segment* last = nullptr;
+      for (; o < end && static_cast<int>(out.records.size()) < maxNums; ++o) {
+        const RecordHeader* h = queue.at(o);
+        if (!accept(*h)) continue;
+        if (last == nullptr || !last->contains(h->commitLogOffset)) {
+          last = s_.log_.segmentOf(h->commitLogOffset);
+          last->pins.fetch_add(1, std::memory_order_relaxed);
+          out.pinned.push_back(last);
+        }
+        out.records.push_back(h);
+      }
+      return o;
+    }
+
+   private:
+    MessageStore& s_;
+  };
+
+  /// Runs f(Locked&) with the store lock held.
+  template <class F>
+  decltype(auto) locked(F&& f) {
+    std::lock_guard lock(mutex_);
+    Locked view(*this);
+    return f(view);
+  }
+
+  /// Appends one record, waiting briefly if the segment to reclaim is being read.
+  AppendResult append(TopicEntry& topic, int queueId, const RecordSource<Body>& src, std::int64_t storeTs) {
+    return appendAll(topic, queueId, std::span<const RecordSource<Body>>(&src, 1), storeTs);
+  }
+  AppendResult appendAll(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
+                         std::int64_t storeTs) {
+    for (int spins = 0;; ++spins) {
+      {
+        std::lock_guard lock(mutex_);
+        AppendResult r = appendLocked(topic, queueId, srcs, storeTs, false);
+        if (r.code != kPinned || spins > 100000) {
+          if (r.code == kPinned) r.code = ResponseCode::SYSTEM_BUSY;
+          return r;
+        }
+      }
+      std::this_thread::yield();  // a reader holds the oldest segment for a few microseconds
+    }
+  }
+
+  /// Reclaims every sealed segment past fileReservedTime (RocketMQ CleanCommitLogService). Returns how many.
+  std::size_t reclaimExpired(std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    while (log_.segments().size() > 1) {
+      Segment& s = log_.segments().front();
+      if (s.pins.load(std::memory_order_acquire) != 0 || s.pendingParked.load(std::memory_order_acquire) != 0)
+        break;
+      if (s.lastStoreTimestamp + options_.fileReservedMillis > now) break;
+      reclaimOldest(false);
+      ++n;
+    }
+    return n;
+  }
+
+  // ------------------------------------------------------------------------------------------------ reads
+
+  std::int64_t minOffset(const TopicEntry& topic, int queueId) const {
+    std::lock_guard lock(mutex_);
+    if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return 0;
+    return topic.queues[static_cast<std::size_t>(queueId)].minOffset;
+  }
+  std::int64_t maxOffset(const TopicEntry& topic, int queueId) const {
+    std::lock_guard lock(mutex_);
+    if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return 0;
+    return topic.queues[static_cast<std::size_t>(queueId)].maxOffset();
+  }
+  std::int64_t offsetForTimestamp(const TopicEntry& topic, int queueId, std::int64_t timestamp) const {
+    std::lock_guard lock(mutex_);
+    if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return 0;
+    return topic.queues[static_cast<std::size_t>(queueId)].offsetForTimestamp(timestamp);
+  }
+
+  /// Calls f(record) for every retained record of the topic, queue by queue, in queue order.
+  template <class F>
+  void forEachInTopic(const TopicEntry& topic, F&& f) const {
+    std::lock_guard lock(mutex_);
+    for (const ConsumeQueue& q : topic.queues) {
+      for (const RecordHeader* h : q.entries)
+        f(*h);
+    }
+  }
+
+  /// Calls f(record) for retained records whose msgId is `id`, newest first, until f returns true.
+  template <class F>
+  void findByMsgId(const MessageId& id, F&& f) const {
+    std::lock_guard lock(mutex_);
+    const auto& segs = log_.segments();
+    for (auto it = segs.rbegin(); it != segs.rend(); ++it) {
+      bool stop = false;
+      // Collect this segment's matches, then report them newest first.
+      std::vector<const RecordHeader*> hits;
+      it->idIndex.find(id.hash(), [&](std::size_t pos) {
+        const RecordHeader* h = it->at(pos);
+        if (h->msgId == id) hits.push_back(h);
+        return false;
+      });
+      std::sort(hits.begin(), hits.end(), [](const RecordHeader* a, const RecordHeader* b) {
+        return a->commitLogOffset > b->commitLogOffset;
+      });
+      for (const RecordHeader* h : hits) {
+        if (f(*h)) {
+          stop = true;
+          break;
+        }
+      }
+      if (stop) return;
+    }
+  }
+
+  /// Calls f(record) for retained records carrying `key` among their KEYS, oldest first, until f returns
+  /// true.
+  template <class F>
+  void findByKey(std::string_view key, F&& f) const {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t hash = hashKey(key);
+    for (const Segment& s : log_.segments()) {
+      std::vector<const RecordHeader*> hits;
+      s.keyIndex.find(hash, [&](std::size_t pos) {
+        const RecordHeader* h = s.at(pos);
+        if (hasKey(*h, key)) hits.push_back(h);
+        return false;
+      });
+      std::sort(hits.begin(), hits.end(), [](const RecordHeader* a, const RecordHeader* b) {
+        return a->commitLogOffset < b->commitLogOffset;
+      });
+      hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+      for (const RecordHeader* h : hits) {
+        if (f(*h)) return;
+      }
+    }
+  }
+
+  /// Calls f(record) for the record at `commitLogOffset`, if retained.
+  template <class F>
+  bool withRecord(std::int64_t commitLogOffset, F&& f) {
+    std::lock_guard lock(mutex_);
+    const RecordHeader* h = log_.find(commitLogOffset);
+    if (h == nullptr) return false;
+    f(*h);
+    return true;
+  }
+
+  StoreStats stats() const {
+    std::lock_guard lock(mutex_);
+    StoreStats s = stats_;
+    s.allocatedBytes = log_.allocatedBytes();
+    s.segments = log_.segments().size();
+    return s;
+  }
+
+ private:
+  // Internal outcome: the oldest segment must be reclaimed but a reader pins it; retry after unlocking.
+  static constexpr auto kPinned = static_cast<ResponseCode>(-1000);
+
+  static bool hasKey(const RecordHeader& h, std::string_view key) {
+    auto keys = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
+    if (!keys) return false;
+    std::string_view rest = *keys;
+    while (!rest.empty()) {
+      const std::size_t sp = rest.find(' ');
+      if (rest.substr(0, sp) == key) return true;
+      if (sp == std::string_view::npos) break;
+      rest.remove_prefix(sp + 1);
+    }
+    return false;
+  }
+
+  AppendResult appendLocked(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
+                            std::int64_t storeTs, bool internal) {
+    AppendResult result;
+    if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) {
+      result.code = ResponseCode::SYSTEM_ERROR;
+      result.remark = "queueId " + std::to_string(queueId) + " is out of range for topic " + topic.name +
+                      " (" + std::to_string(topic.queues.size()) + " queues)";
+      return result;
+    }
+    ConsumeQueue& cq = topic.queues[static_cast<std::size_t>(queueId)];
+
+    // Phase 1: write every record. Nothing is visible until phase 2, so a failure leaves no trace.
+    written_.clear();
+    for (const RecordSource<Body>& src : srcs) {
+      const std::size_t size = src.size();
+      const bool fits = log_.fitsActive(size);
+      // An application append must also respect the bound when an internal append has just gone past it.
+      if (!fits || (!internal && log_.allocatedBytes() > options_.maxStoreBytes)) {
+        const std::size_t need = fits ? 0 : log_.newSegmentBytes(size);
+        const ResponseCode room = makeRoom(need, storeTs, internal ? options_.segmentBytes : 0);
+        if (room != ResponseCode::SUCCESS) {
+          abandonWritten();
+          result.code = room;
+          if (room == ResponseCode::MESSAGE_ILLEGAL) {
+            result.remark = "a record of " + std::to_string(size) + " bytes can never fit maxStoreBytes " +
+                            std::to_string(options_.maxStoreBytes);
+          } else if (room == ResponseCode::SYSTEM_BUSY) {
+            ++stats_.rejectedAppends;
+            result.remark = "the store is full: " + std::to_string(log_.allocatedBytes()) +
+                            " bytes hold messages not yet consumed by every group (maxStoreBytes " +
+                            std::to_string(options_.maxStoreBytes) + ")";
+          }
+          return result;
+        }
+        if (!log_.fitsActive(size)) log_.openSegment(size);
+      }
+      const std::size_t pos = log_.reserve(size);
+      Segment& seg = log_.active();
+      RecordHeader* h;
+      try {
+        h = writeRecord<Body>(seg.at(pos), src, &topic, queueId);
+      } catch (...) {
+        log_.abandon(pos, size);
+        abandonWritten();
+        throw;
+      }
+      h->storeTimestamp = storeTs;
+      h->commitLogOffset = seg.baseOffset + static_cast<std::int64_t>(pos);
+      written_.emplace_back(h, &seg);
+    }
+
+    // Phase 2: publish in order.
+    for (auto [h, seg] : written_) {
+      h->queueOffset = cq.maxOffset();
+      index(*seg, *h);
+      cq.push(h);
+      ++seg->records;
+      seg->lastStoreTimestamp = storeTs;
+      if (cq.lastSegment != seg) {
+        cq.lastSegment = seg;
+        cq.lastSegmentSlot = seg->queueLastOffsets.size();
+        seg->queueLastOffsets.emplace_back(&cq, h->queueOffset);
+      } else {
+        seg->queueLastOffsets[cq.lastSegmentSlot].second = h->queueOffset;
+      }
+      if (topic.kind == TopicKind::SCHEDULE) seg->pendingParked.fetch_add(1, std::memory_order_relaxed);
+      ++stats_.storedMessages;
+    }
+    result.queueOffset = written_.front().first->queueOffset;
+    result.commitLogOffset = written_.front().first->commitLogOffset;
+    result.queue = &cq;
+    return result;
+  }
+
+  void abandonWritten() noexcept {
+    for (auto [h, seg] : written_) {
+      destroyRecordBody<Body>(*h);
+      h->topic = nullptr;
+    }
+    written_.clear();
+  }
+
+  void index(Segment& seg, const RecordHeader& h) {
+    const auto pos = static_cast<std::size_t>(h.commitLogOffset - seg.baseOffset);
+    if (seg.idIndex.full()) {
+      seg.idIndex.rebuild();
+      seg.forEachRecord([&](const RecordHeader& r) {
+        if (&r != &h && r.queueOffset >= 0) {
+          seg.idIndex.insert(r.msgId.hash(), static_cast<std::size_t>(r.commitLogOffset - seg.baseOffset));
+        }
+      });
+    }
+    seg.idIndex.insert(h.msgId.hash(), pos);
+    if (h.propertiesSize == 0) return;
+    auto keys = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
+    if (!keys || keys->empty()) return;
+    std::string_view rest = *keys;
+    while (!rest.empty()) {
+      const std::size_t sp = rest.find(' ');
+      const std::string_view key = rest.substr(0, sp);
+      if (!key.empty()) insertKey(seg, h, key, pos);
+      if (sp == std::string_view::npos) break;
+      rest.remove_prefix(sp + 1);
+    }
+  }
+
+  void insertKey(Segment& seg, const RecordHeader& h, std::string_view key, std::size_t pos) {
+    if (seg.keyIndex.full()) {
+      seg.keyIndex.rebuild();
+      seg.forEachRecord([&](const RecordHeader& r) {
+        if (&r == &h || r.queueOffset < 0 || r.propertiesSize == 0) return;
+        auto ks = findProperty(r.encodedProperties(), MessageConst::PROPERTY_KEYS);
+        if (!ks) return;
+        std::string_view rest = *ks;
+        while (!rest.empty()) {
+          const std::size_t sp = rest.find(' ');
+          const std::string_view k = rest.substr(0, sp);
+          if (!k.empty()) {
+            seg.keyIndex.insert(hashKey(k), static_cast<std::size_t>(r.commitLogOffset - seg.baseOffset));
+          }
+          if (sp == std::string_view::npos) break;
+          rest.remove_prefix(sp + 1);
+        }
+      });
+      // Keys of `h` already inserted before the rebuild are re-added by the caller's loop only for the
+      // remaining keys, so add the earlier ones of this record again.
+      auto ks = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
+      std::string_view rest = *ks;
+      while (!rest.empty()) {
+        const std::size_t sp = rest.find(' ');
+        const std::string_view k = rest.substr(0, sp);
+        if (k.data() == key.data()) break;
+        if (!k.empty()) seg.keyIndex.insert(hashKey(k), pos);
+        if (sp == std::string_view::npos) break;
+        rest.remove_prefix(sp + 1);
+      }
+    }
+    seg.keyIndex.insert(hashKey(key), pos);
+  }
+
+  // Frees segments until `need` more bytes fit under maxStoreBytes (plus `allowance` for internal appends).
+  ResponseCode makeRoom(std::size_t need, std::int64_t now, std::size_t allowance) {
+    if (need > options_.maxStoreBytes) return ResponseCode::MESSAGE_ILLEGAL;
+    while (log_.allocatedBytes() + need > options_.maxStoreBytes + allowance) {
+      if (log_.segments().empty()) return ResponseCode::SYSTEM_BUSY;
+      Segment& oldest = log_.segments().front();
+      if (oldest.pins.load(std::memory_order_acquire) != 0) return kPinned;
+      if (reclaimable(oldest, now)) {
+        reclaimOldest(false);
+      } else if (options_.fullPolicy == StoreFullPolicy::DROP_OLDEST) {
+        reclaimOldest(true);
+      } else {
+        return ResponseCode::SYSTEM_BUSY;
+      }
+    }
+    return ResponseCode::SUCCESS;
+  }
+
+  bool reclaimable(const Segment& s, std::int64_t now) const {
+    if (s.pendingParked.load(std::memory_order_acquire) != 0) return false;
+    if (s.lastStoreTimestamp + options_.fileReservedMillis <= now) return true;
+    for (const auto& [cq, last] : s.queueLastOffsets) {
+      if (cq->topic->kind == TopicKind::SCHEDULE) continue;  // every parked copy here was re-put
+      if (!offsets_.consumedThrough(*cq->topic, cq->queueId, last)) return false;
+    }
+    return true;
+  }
+
+  void reclaimOldest(bool forced) {
+    Segment& s = log_.segments().front();
+    for (auto& [cq, last] : s.queueLastOffsets) {
+      if (forced && cq->topic->kind != TopicKind::SCHEDULE) {
+        const std::int64_t done = std::max(cq->minOffset, offsets_.minCommitted(*cq->topic, cq->queueId));
+        if (last + 1 > done) stats_.droppedMessages += static_cast<std::uint64_t>(last + 1 - done);
+      }
+      cq->trimBelow(last + 1);
+      offsets_.raiseTo(*cq->topic, cq->queueId, cq->minOffset);
+      if (cq->lastSegment == &s) cq->lastSegment = nullptr;
+    }
+    if (forced) stats_.droppedMessages += static_cast<std::uint64_t>(s.pendingParked.load());
+    log_.popOldest();
+    ++stats_.reclaimedSegments;
+  }
+
+  const StoreOptions options_;
+  mutable std::mutex mutex_;  // the store lock: guards log_, every ConsumeQueue's entries, stats_, written_
+  TopicTable topics_;
+  OffsetTable offsets_;
+  CommitLog<Body> log_;
+  StoreStats stats_;
+  std::vector<std::pair<RecordHeader*, Segment*>> written_;  // scratch for appendLocked
+};
+
+}  // namespace ackmq::detail

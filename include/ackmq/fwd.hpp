@@ -1,0 +1,31 @@
+#pragma once
+// ackmq: forward declarations and the default template arguments of the public class templates.
+
+#include <string>
+
+namespace ackmq {
+
+struct SystemClock;
+class ManualClock;
+
+template <class Body>
+class BasicMessage;
+template <class Body>
+class BasicMessageExt;
+
+template <class Body = std::string, class Clock = SystemClock>
+class BasicBroker;
+template <class Broker>
+class BasicProducer;
+template <class Broker>
+class BasicPushConsumer;
+template <class Broker>
+class BasicSimpleConsumer;
+template <class Broker>
+class BasicLitePullConsumer;
+
+namespace detail {
+struct BrokerAccess;
+}  // namespace detail
+
+}  // namespace ackmq

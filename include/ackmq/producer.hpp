@@ -1,0 +1,538 @@
+#pragma once
+// ackmq: the producer, and with it the first of RocketMQ's three confirmations: a sync send returns a
+// SendResult once the broker has stored the message; an async send reports exactly once, later, on the
+// producer's own thread; a oneway send confirms nothing.
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <ackmq/broker.hpp>
+#include <ackmq/detail/client/thread_pool.hpp>
+#include <ackmq/detail/message_id.hpp>
+#include <ackmq/detail/validators.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq {
+
+/// What an async send reports: exactly one of the two is called, on the producer's callback thread, never
+/// inside send(). An exception thrown by a callback is swallowed (it cannot reach the sender).
+struct SendCallback {
+  std::function<void(const SendResult&)> onSuccess;
+  std::function<void(std::exception_ptr)> onException;
+};
+
+/// A selector picks the queue of an ordered send: called as selector(queues, message, arg) with every queue
+/// of the topic in queue id order, it returns one of them (RocketMQ MessageQueueSelector).
+template <class Selector, class Body, class Arg>
+concept MessageQueueSelector = std::invocable < Selector&,
+        const std::vector<MessageQueue>
+&, const BasicMessage<Body>&,
+    const Arg& > &&std::convertible_to<std::invoke_result_t<Selector&, const std::vector<MessageQueue>&,
+                                                            const BasicMessage<Body>&, const Arg&>,
+                                       MessageQueue>;
+
+/// Picks queue |hash(arg)| mod n, so one key always lands on one queue while the queue count stays the same
+/// (RocketMQ SelectMessageQueueByHash). Strings (and string literals) hash by content.
+struct SelectMessageQueueByHash {
+  template <class Body, class Arg>
+  MessageQueue operator()(const std::vector<MessageQueue>& mqs, const BasicMessage<Body>&,
+                          const Arg& arg) const {
+    std::size_t h;
+    if constexpr (std::is_convertible_v<const Arg&, std::string_view>) {
+      h = std::hash<std::string_view>{}(std::string_view(arg));
+    } else {
+      h = std::hash<Arg>{}(arg);
+    }
+    return mqs[h % mqs.size()];
+  }
+};
+
+/// Picks a random queue (RocketMQ SelectMessageQueueByRandom).
+struct SelectMessageQueueByRandom {
+  template <class Body, class Arg>
+  MessageQueue operator()(const std::vector<MessageQueue>& mqs, const BasicMessage<Body>&, const Arg&) const {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    return mqs[rng() % mqs.size()];
+  }
+};
+
+/// A producer attached to one broker (RocketMQ DefaultMQProducer).
+///
+/// Sends validate the message first and throw MQClientException (MESSAGE_ILLEGAL) naming the field and the
+/// rule, storing nothing. A send fixes the message's msgId (UNIQ_KEY) before the first attempt and keeps it
+/// across retries.
+///
+/// @code
+///   ackmq::Producer producer(broker, "order-producers");
+///   producer.start();
+///   ackmq::SendResult r = producer.send(ackmq::Message("Orders", "created", "order 42"));
+/// @endcode
+///
+/// Thread safety: the send functions are thread-safe. Setters: call before start(). start() and shutdown()
+/// are idempotent and thread-safe.
+template <class Broker>
+class BasicProducer {
+ public:
+  using Body = typename Broker::body_type;
+  using Clock = typename Broker::clock_type;
+  using Message = BasicMessage<Body>;
+
+  /// A producer of `producerGroup` (a legal group name, else MQClientException) on `broker`.
+  BasicProducer(Broker& broker, std::string producerGroup)
+      : core_(detail::BrokerAccess::core(broker)), group_(std::move(producerGroup)) {
+    detail::checkGroup(group_, "producerGroup");
+    std::random_device rd;
+    sendWhichQueue_.store(rd());
+  }
+  BasicProducer(const BasicProducer&) = delete;
+  BasicProducer& operator=(const BasicProducer&) = delete;
+  /// Runs shutdown().
+  ~BasicProducer() { shutdown(); }
+
+  /// Starts the producer and its callback thread. Idempotent. Throws MQClientException after shutdown().
+  void start() {
+    std::lock_guard lock(lifecycle_);
+    if (state_.load() == State::RUNNING) return;
+    if (state_.load() == State::SHUT_DOWN) {
+      throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
+                              "producer " + group_ + " was shut down and cannot start again");
+    }
+    callbacks_ = std::make_unique<detail::ThreadPool>(1, 1);
+    state_.store(State::RUNNING, std::memory_order_release);
+  }
+
+  /// Stops the producer: later sends throw; async callbacks already owed are delivered first, then the
+  /// callback thread is joined. Idempotent; may be called from a callback.
+  void shutdown() {
+    std::lock_guard lock(lifecycle_);
+    if (state_.load() != State::RUNNING) {
+      state_.store(State::SHUT_DOWN);
+      return;
+    }
+    state_.store(State::SHUT_DOWN, std::memory_order_release);
+    // Async sends that passed the state check still owe a callback: let them post it before draining.
+    while (activeAsync_.load(std::memory_order_acquire) != 0)
+      std::this_thread::yield();
+    callbacks_->shutdown(true);
+  }
+
+  // ---------------------------------------------------------------------------------------------- sync
+
+  /// Sends and waits for the broker's confirmation. Retries failures RocketMQ retries (transport errors and
+  /// SYSTEM_ERROR, SYSTEM_BUSY, TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE, NO_PERMISSION, ...) up to
+  /// retryTimesWhenSendFailed times on other queues, within sendMsgTimeout in total. Returns a non-OK
+  /// SendStatus as is (the message is stored), unless retryAnotherBrokerWhenNotStoreOK.
+  /// Throws MQBrokerException for a refusal that is not retried, MQClientException when retries or time
+  /// run out (carrying the last cause's code).
+  SendResult send(const Message& msg) { return sendDefault(msg, std::chrono::milliseconds(sendMsgTimeout_)); }
+  SendResult send(const Message& msg, std::chrono::milliseconds timeout) { return sendDefault(msg, timeout); }
+
+  /// Sends to one queue: one attempt, no retry.
+  SendResult send(const Message& msg, const MessageQueue& mq) {
+    Guard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const int qid = checkQueue(route, msg, mq);
+    return once(route, qid, msg, detail::newUniqueMessageId());
+  }
+
+  /// Ordered send: the selector picks the queue (SelectMessageQueueByHash keeps one key on one queue). One
+  /// attempt, no retry.
+  template <class Selector, class Arg>
+  requires MessageQueueSelector<Selector, Body, Arg> SendResult send(const Message& msg, Selector&& selector,
+                                                                     const Arg& arg) {
+    Guard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
+    const int qid = checkQueue(route, msg, mq);
+    return once(route, qid, msg, detail::newUniqueMessageId());
+  }
+
+  /// Sends a batch to one queue of one topic: consecutive offsets, each message with its own msgId, all
+  /// stored or none. Retried as send(msg). The result's getMsgId() joins the ids with commas.
+  SendResult send(std::vector<Message> batch) {
+    Guard guard(*this);
+    detail::checkBatch(batch, limits(), core_.clock().nowMillis());
+    const detail::TopicRoute route = routeFor(batch.front().getTopic());
+    std::vector<detail::MessageId> ids(batch.size());
+    for (auto& id : ids)
+      id = detail::newUniqueMessageId();
+    return withRetries(
+        route, std::chrono::milliseconds(sendMsgTimeout_), 1 + retryTimesWhenSendFailed_,
+        [&](int qid) { return core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis()); },
+        [&](const detail::PutResult& r, int qid) { return batchResult(r, route, qid, ids); });
+  }
+  /// Sends a batch to one queue: one attempt, no retry.
+  SendResult send(std::vector<Message> batch, const MessageQueue& mq) {
+    Guard guard(*this);
+    detail::checkBatch(batch, limits(), core_.clock().nowMillis());
+    const detail::TopicRoute route = routeFor(batch.front().getTopic());
+    const int qid = checkQueue(route, batch.front(), mq);
+    std::vector<detail::MessageId> ids(batch.size());
+    for (auto& id : ids)
+      id = detail::newUniqueMessageId();
+    const detail::PutResult r = core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis());
+    if (!r.ok()) throwFor(r, batch.front().getTopic());
+    return batchResult(r, route, qid, ids);
+  }
+
+  // ---------------------------------------------------------------------------------------------- async
+
+  /// Sends, and reports later through `callback` on the producer's callback thread: exactly one of
+  /// onSuccess / onException, never inside this call. Transport failures are retried up to
+  /// retryTimesWhenSendAsyncFailed times; a broker refusal is reported at once (RocketMQ
+  /// MQClientAPIImpl.onExceptionImpl). The message is stored before this call returns.
+  /// Throws MQClientException at once for bad input or a producer that is not running.
+  void send(const Message& msg, SendCallback callback) {
+    sendAsync(msg, std::move(callback), std::chrono::milliseconds(sendMsgTimeout_));
+  }
+  void send(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
+    sendAsync(msg, std::move(callback), timeout);
+  }
+  /// Async send to one queue: one attempt.
+  void send(const Message& msg, const MessageQueue& mq, SendCallback callback) {
+    AsyncGuard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const int qid = checkQueue(route, msg, mq);
+    report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
+  }
+  /// Async ordered send: one attempt.
+  template <class Selector, class Arg>
+  requires MessageQueueSelector<Selector, Body, Arg>
+  void send(const Message& msg, Selector&& selector, const Arg& arg, SendCallback callback) {
+    AsyncGuard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
+    const int qid = checkQueue(route, msg, mq);
+    report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
+  }
+
+  // ---------------------------------------------------------------------------------------------- oneway
+
+  /// Sends once and reports nothing: no result, no retry, no error but bad input (thrown at once).
+  void sendOneway(const Message& msg) {
+    Guard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    (void)core_.send(route, selectQueue(route, -1), msg, detail::newUniqueMessageId(),
+                     core_.clock().nowMillis());
+  }
+  void sendOneway(const Message& msg, const MessageQueue& mq) {
+    Guard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    (void)core_.send(route, checkQueue(route, msg, mq), msg, detail::newUniqueMessageId(),
+                     core_.clock().nowMillis());
+  }
+  template <class Selector, class Arg>
+  requires MessageQueueSelector<Selector, Body, Arg>
+  void sendOneway(const Message& msg, Selector&& selector, const Arg& arg) {
+    Guard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
+    (void)core_.send(route, checkQueue(route, msg, mq), msg, detail::newUniqueMessageId(),
+                     core_.clock().nowMillis());
+  }
+
+  // ---------------------------------------------------------------------------------------------- settings
+
+  const std::string& getProducerGroup() const noexcept { return group_; }
+  /// Total time budget of one send across all attempts, ms (3000). Positive.
+  void setSendMsgTimeout(int millis) {
+    if (millis <= 0) bad("setSendMsgTimeout", millis, "must be positive");
+    sendMsgTimeout_ = millis;
+  }
+  int getSendMsgTimeout() const noexcept { return sendMsgTimeout_; }
+  /// Extra attempts of a failed sync send (2). 0..15.
+  void setRetryTimesWhenSendFailed(int times) {
+    if (times < 0 || times > 15) bad("setRetryTimesWhenSendFailed", times, "is out of range 0..15");
+    retryTimesWhenSendFailed_ = times;
+  }
+  int getRetryTimesWhenSendFailed() const noexcept { return retryTimesWhenSendFailed_; }
+  /// Extra attempts of an async send after a transport failure (2). 0..15.
+  void setRetryTimesWhenSendAsyncFailed(int times) {
+    if (times < 0 || times > 15) bad("setRetryTimesWhenSendAsyncFailed", times, "is out of range 0..15");
+    retryTimesWhenSendAsyncFailed_ = times;
+  }
+  int getRetryTimesWhenSendAsyncFailed() const noexcept { return retryTimesWhenSendAsyncFailed_; }
+  /// Retry a send whose SendStatus is not SEND_OK (false): the retry stores a second copy.
+  void setRetryAnotherBrokerWhenNotStoreOK(bool retry) noexcept { retryAnotherBrokerWhenNotStoreOK_ = retry; }
+  bool isRetryAnotherBrokerWhenNotStoreOK() const noexcept { return retryAnotherBrokerWhenNotStoreOK_; }
+  /// Largest body this producer sends, bytes (4 MiB). The broker's maxMessageSize applies too.
+  void setMaxMessageSize(int bytes) {
+    if (bytes <= 0) bad("setMaxMessageSize", bytes, "must be positive");
+    maxMessageSize_ = static_cast<std::size_t>(bytes);
+  }
+  int getMaxMessageSize() const noexcept { return static_cast<int>(maxMessageSize_); }
+
+ private:
+  enum class State { CREATED, RUNNING, SHUT_DOWN };
+
+  // Holds the producer in the running state for the length of one call.
+  struct Guard {
+    explicit Guard(const BasicProducer& p) {
+      if (p.state_.load(std::memory_order_acquire) != State::RUNNING) p.notRunning();
+    }
+  };
+  // For async sends: also counts the call, so shutdown() waits for its callback to be posted.
+  struct AsyncGuard {
+    explicit AsyncGuard(BasicProducer& p) : p_(p) {
+      p_.activeAsync_.fetch_add(1, std::memory_order_acq_rel);
+      if (p_.state_.load(std::memory_order_acquire) != State::RUNNING) {
+        p_.activeAsync_.fetch_sub(1, std::memory_order_acq_rel);
+        p_.notRunning();
+      }
+    }
+    ~AsyncGuard() { p_.activeAsync_.fetch_sub(1, std::memory_order_acq_rel); }
+    AsyncGuard(const AsyncGuard&) = delete;
+    AsyncGuard& operator=(const AsyncGuard&) = delete;
+    BasicProducer& p_;
+  };
+
+  [[noreturn]] void notRunning() const {
+    const bool before = state_.load() == State::CREATED;
+    throw MQClientException(
+        ResponseCode::CLIENT_STATE_ILLEGAL,
+        "producer " + group_ +
+            (before ? " is not started: call start() before sending" : " is shut down: it sends no more"));
+  }
+  [[noreturn]] static void bad(std::string_view setter, int value, std::string_view rule) {
+    throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                            std::string(setter) + ": " + std::to_string(value) + " " + std::string(rule));
+  }
+
+  // RocketMQ DefaultMQProducer retryResponseCodes, plus the transport failure.
+  static bool retryable(ResponseCode code) noexcept {
+    switch (code) {
+      case ResponseCode::TOPIC_NOT_EXIST:
+      case ResponseCode::SERVICE_NOT_AVAILABLE:
+      case ResponseCode::SYSTEM_ERROR:
+      case ResponseCode::SYSTEM_BUSY:
+      case ResponseCode::NO_PERMISSION:
+      case ResponseCode::NO_BUYER_ID:
+      case ResponseCode::NOT_IN_CURRENT_UNIT:
+      case ResponseCode::GO_AWAY:
+      case ResponseCode::CONNECT_BROKER_EXCEPTION:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  detail::MessageLimits limits() const noexcept {
+    detail::MessageLimits l = core_.messageLimits();
+    l.maxMessageSize = std::min(l.maxMessageSize, maxMessageSize_);
+    return l;
+  }
+  void checkMessage(const Message& msg) const {
+    detail::checkMessage(msg, limits(), core_.clock().nowMillis());
+  }
+
+  detail::TopicRoute routeFor(const std::string& topic) {
+    const detail::TopicRoute route = core_.routeTopic(topic);
+    if (!route) {
+      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                              "no route to topic \"" + topic +
+                                  "\": it does not exist and the broker's autoCreateTopicEnable is off");
+    }
+    return route;
+  }
+
+  int checkQueue(const detail::TopicRoute& route, const Message& msg, const MessageQueue& mq) const {
+    if (mq.topic != msg.getTopic()) {
+      throw MQClientException(
+          ResponseCode::MESSAGE_ILLEGAL,
+          "message topic \"" + msg.getTopic() + "\" differs from the queue's topic \"" + mq.topic + "\"");
+    }
+    if (mq.brokerName != core_.brokerName()) {
+      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                              "queue broker \"" + mq.brokerName +
+                                  "\" is unknown; this producer's broker is \"" + core_.brokerName() + "\"");
+    }
+    if (mq.queueId < 0 || mq.queueId >= route.queueNums) {
+      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                              "queueId " + std::to_string(mq.queueId) + " is out of range 0.." +
+                                  std::to_string(route.queueNums - 1) + " for topic \"" + mq.topic + "\"");
+    }
+    return mq.queueId;
+  }
+
+  // Round-robin from a randomly seeded index, skipping the queue of the previous failed attempt
+  // (RocketMQ MQFaultStrategy.selectOneMessageQueue with one broker).
+  int selectQueue(const detail::TopicRoute& route, int lastFailed) noexcept {
+    const int n = route.queueNums;
+    const auto idx = sendWhichQueue_.fetch_add(1, std::memory_order_relaxed);
+    int qid = static_cast<int>(idx % static_cast<std::uint32_t>(n));
+    if (qid == lastFailed && n > 1) qid = (qid + 1) % n;
+    return qid;
+  }
+
+  SendResult result(const detail::PutResult& r, const detail::TopicRoute& route, int qid,
+                    const detail::MessageId& id) const {
+    return SendResult(r.status, id, detail::makeOffsetMessageId(core_.identity(), r.commitLogOffset),
+                      MessageQueue(route.topic->name, core_.brokerName(), qid), r.queueOffset);
+  }
+  SendResult batchResult(const detail::PutResult& r, const detail::TopicRoute& route, int qid,
+                         const std::vector<detail::MessageId>& ids) const {
+    SendResult s = result(r, route, qid, ids.front());
+    s.setBatchIds(std::vector<detail::MessageId>(ids.begin() + 1, ids.end()));
+    return s;
+  }
+
+  [[noreturn]] static void throwFor(const detail::PutResult& r, const std::string& topic) {
+    const std::string what = "send to topic \"" + topic + "\" failed: " + std::string(nameOf(r.code)) +
+                             (r.remark.empty() ? "" : " (" + r.remark + ")");
+    if (r.code == ResponseCode::CONNECT_BROKER_EXCEPTION) throw MQClientException(r.code, what);
+    throw MQBrokerException(r.code, what);
+  }
+
+  // One attempt, no retry.
+  SendResult once(const detail::TopicRoute& route, int qid, const Message& msg, const detail::MessageId& id) {
+    const detail::PutResult r = core_.send(route, qid, msg, id, core_.clock().nowMillis());
+    if (!r.ok()) throwFor(r, msg.getTopic());
+    return result(r, route, qid, id);
+  }
+
+  SendResult sendDefault(const Message& msg, std::chrono::milliseconds timeout) {
+    Guard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::MessageId id = detail::newUniqueMessageId();
+    return withRetries(
+        route, timeout, 1 + retryTimesWhenSendFailed_,
+        [&](int qid) { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); },
+        [&](const detail::PutResult& r, int qid) { return result(r, route, qid, id); });
+  }
+
+  // RocketMQ DefaultMQProducerImpl.sendDefaultImpl: attempts on different queues within one time budget.
+  template <class Attempt, class Make>
+  SendResult withRetries(const detail::TopicRoute& route, std::chrono::milliseconds timeout, int attempts,
+                         Attempt&& attempt, Make&& make) {
+    const std::int64_t begin = core_.clock().steadyMillis();
+    detail::PutResult last;
+    int lastQueue = -1;
+    bool haveLast = false;
+    for (int i = 0; i < attempts; ++i) {
+      const std::int64_t spent = core_.clock().steadyMillis() - begin;
+      if (spent > timeout.count()) break;
+      const int qid = selectQueue(route, lastQueue);
+      detail::PutResult r = attempt(qid);
+      const std::int64_t after = core_.clock().steadyMillis() - begin;
+      if (r.ok() && after > timeout.count()) {
+        // The broker stored it, but too late: the sender has given up on this attempt (a remoting timeout).
+        r.code = ResponseCode::ACCESS_BROKER_TIMEOUT;
+        r.remark = "the broker answered after " + std::to_string(after) + " ms, past sendMsgTimeout " +
+                   std::to_string(timeout.count()) + " ms";
+      }
+      lastQueue = qid;
+      if (r.ok()) {
+        if (r.status != SendStatus::SEND_OK && retryAnotherBrokerWhenNotStoreOK_ && i + 1 < attempts) {
+          last = std::move(r);
+          haveLast = true;
+          continue;
+        }
+        return make(r, qid);
+      }
+      if (!retryable(r.code) && r.code != ResponseCode::ACCESS_BROKER_TIMEOUT) {
+        throwFor(r, route.topic->name);
+      }
+      last = std::move(r);
+      haveLast = true;
+    }
+    const std::int64_t spent = core_.clock().steadyMillis() - begin;
+    if (haveLast && last.ok()) return make(last, lastQueue);
+    if (spent > timeout.count() || last.code == ResponseCode::ACCESS_BROKER_TIMEOUT) {
+      throw MQClientException(ResponseCode::REQUEST_TIMEOUT_EXCEPTION,
+                              "send to topic \"" + route.topic->name + "\" timed out after " +
+                                  std::to_string(spent) + " ms (sendMsgTimeout " +
+                                  std::to_string(timeout.count()) + " ms)" +
+                                  (haveLast ? "; last error: " + std::string(nameOf(last.code)) : ""));
+    }
+    throw MQClientException(last.code, "send to topic \"" + route.topic->name + "\" failed " +
+                                           std::to_string(attempts) +
+                                           " times; last error: " + std::string(nameOf(last.code)) +
+                                           (last.remark.empty() ? "" : " (" + last.remark + ")"));
+  }
+
+  void sendAsync(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
+    AsyncGuard guard(*this);
+    checkMessage(msg);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::MessageId id = detail::newUniqueMessageId();
+    report(callback, [&] {
+      const std::int64_t begin = core_.clock().steadyMillis();
+      const int attempts = 1 + retryTimesWhenSendAsyncFailed_;
+      int lastQueue = -1;
+      detail::PutResult r;
+      for (int i = 0; i < attempts; ++i) {
+        if (i > 0 && core_.clock().steadyMillis() - begin > timeout.count()) break;
+        const int qid = selectQueue(route, lastQueue);
+        r = core_.send(route, qid, msg, id, core_.clock().nowMillis());
+        lastQueue = qid;
+        if (r.ok()) return result(r, route, qid, id);
+        if (r.code != ResponseCode::CONNECT_BROKER_EXCEPTION) throwFor(r, msg.getTopic());
+      }
+      throw MQClientException(r.code, "async send to topic \"" + msg.getTopic() + "\" failed " +
+                                          std::to_string(attempts) +
+                                          " times; last error: " + std::string(nameOf(r.code)));
+    });
+  }
+
+  // Runs `op` now and posts its outcome to the callback thread.
+  template <class Op>
+  void report(SendCallback& callback, Op&& op) {
+    std::function<void()> task;
+    try {
+      SendResult r = op();
+      task = [cb = std::move(callback.onSuccess), r = std::move(r)] {
+        if (!cb) return;
+        try {
+          cb(r);
+        } catch (...) {
+        }
+      };
+    } catch (...) {
+      task = [cb = std::move(callback.onException), e = std::current_exception()] {
+        if (!cb) return;
+        try {
+          cb(e);
+        } catch (...) {
+        }
+      };
+    }
+    callbacks_->submit(std::move(task));
+  }
+
+  detail::BrokerCore<Body, Clock>& core_;
+  const std::string group_;
+  std::atomic<State> state_{State::CREATED};
+  std::atomic<int> activeAsync_{0};
+  std::atomic<std::uint32_t> sendWhichQueue_{0};
+  std::mutex lifecycle_;  // serialises start() and shutdown()
+  std::unique_ptr<detail::ThreadPool> callbacks_;
+  int sendMsgTimeout_ = 3000;
+  int retryTimesWhenSendFailed_ = 2;
+  int retryTimesWhenSendAsyncFailed_ = 2;
+  bool retryAnotherBrokerWhenNotStoreOK_ = false;
+  std::size_t maxMessageSize_ = 4 * 1024 * 1024;
+};
+
+using Producer = BasicProducer<Broker>;
+
+}  // namespace ackmq
