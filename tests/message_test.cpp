@@ -1,0 +1,138 @@
+// The message model: BasicMessage, BasicMessageExt, MessageQueue, MessageConst, MixAll, SendResult.
+#include <ackmq/message.hpp>
+
+#include <doctest/doctest.h>
+
+#include <ackmq/status.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_set>
+
+TEST_SUITE("message") {
+  TEST_CASE("a message carries topic, tags, keys, body and flag" * doctest::timeout(10)) {
+    ackmq::Message m("TopicTest", "TagA", "key1 key2", "hello");
+    CHECK(m.getTopic() == "TopicTest");
+    CHECK(m.getTags() == "TagA");
+    CHECK(m.getKeys() == "key1 key2");
+    CHECK(m.getBody() == "hello");
+    CHECK(m.getFlag() == 0);
+    m.setFlag(7);
+    m.setKeys(std::vector<std::string>{"a", "b", "c"});
+    CHECK(m.getKeys() == "a b c");
+    CHECK(m.getProperty("KEYS") == "a b c");
+    CHECK(m.getProperty("TAGS") == "TagA");
+    CHECK(m.getFlag() == 7);
+  }
+
+  TEST_CASE("delay level, deliver time and wait-store are properties with RocketMQ's names" *
+            doctest::timeout(10)) {
+    ackmq::Message m("T", "body");
+    CHECK(m.getDelayTimeLevel() == 0);
+    m.setDelayTimeLevel(3);
+    CHECK(m.getDelayTimeLevel() == 3);
+    CHECK(m.getProperty(ackmq::MessageConst::PROPERTY_DELAY_TIME_LEVEL) == "3");
+    m.setDelayTimeLevel(0);
+    CHECK(m.getProperties().empty());
+    m.setDeliverTimeMs(1'700'000'123'456);
+    CHECK(m.getDeliverTimeMs() == 1'700'000'123'456);
+    CHECK(m.getProperty("TIMER_DELIVER_MS") == "1700000123456");
+    m.setDelayTimeMs(1500);
+    CHECK(m.getDelayTimeMs() == 1500);
+    CHECK(m.isWaitStoreMsgOK());
+    m.setWaitStoreMsgOK(false);
+    CHECK_FALSE(m.isWaitStoreMsgOK());
+    CHECK(m.getProperty("WAIT") == "false");
+  }
+
+  TEST_CASE("putUserProperty refuses reserved names and empty values, naming the property" *
+            doctest::timeout(10)) {
+    ackmq::Message m("T", "body");
+    m.putUserProperty("orderId", "42");
+    CHECK(m.getProperty("orderId") == "42");
+    try {
+      m.putUserProperty("DELAY", "3");
+      FAIL("reserved name accepted");
+    } catch (const ackmq::MQClientException& e) {
+      CHECK(e.getResponseCode() == ackmq::ResponseCode::MESSAGE_ILLEGAL);
+      CHECK(std::string(e.what()).find("DELAY") != std::string::npos);
+    }
+    CHECK_THROWS_AS(m.putUserProperty("", "x"), ackmq::MQClientException);
+    CHECK_THROWS_AS(m.putUserProperty("x", ""), ackmq::MQClientException);
+    CHECK(m.getDelayTimeLevel() == 0);
+  }
+
+  TEST_CASE("a user-defined body type is held as is" * doctest::timeout(10)) {
+    struct Event {
+      int id;
+      std::shared_ptr<const std::string> payload;
+    };
+    ackmq::BasicMessage<Event> m("Events", "created", Event{7, std::make_shared<const std::string>("x")});
+    CHECK(m.getBody().id == 7);
+    CHECK(*m.getBody().payload == "x");
+    ackmq::BasicMessageExt<Event> ext("Events", "created", Event{8, nullptr});
+    CHECK(ext.getBody().id == 8);
+    CHECK(ext.getReconsumeTimes() == 0);
+  }
+
+  TEST_CASE("MixAll names the retry, dead-letter and schedule topics" * doctest::timeout(10)) {
+    CHECK(ackmq::MixAll::getRetryTopic("g1") == "%RETRY%g1");
+    CHECK(ackmq::MixAll::getDLQTopic("g1") == "%DLQ%g1");
+    CHECK(std::string(ackmq::MixAll::SCHEDULE_TOPIC) == "SCHEDULE_TOPIC_XXXX");
+    CHECK(ackmq::MixAll::isRetryTopic("%RETRY%g1"));
+    CHECK(ackmq::MixAll::isDLQTopic("%DLQ%g1"));
+    CHECK(ackmq::MixAll::isSystemTopic("SCHEDULE_TOPIC_XXXX"));
+    CHECK(ackmq::MixAll::isSystemTopic("rmq_sys_wheel_timer"));
+    CHECK(ackmq::MixAll::isSystemTopic("TBW102"));
+    CHECK_FALSE(ackmq::MixAll::isSystemTopic("TopicTest"));
+  }
+
+  TEST_CASE("message queues are ordered by topic, broker and queue id, and hashable" * doctest::timeout(10)) {
+    ackmq::MessageQueue a("A", "broker-a", 1), b("A", "broker-a", 2), c("A", "broker-b", 0),
+        d("B", "broker-a", 0);
+    std::set<ackmq::MessageQueue> sorted{d, c, b, a};
+    CHECK(std::vector<ackmq::MessageQueue>(sorted.begin(), sorted.end()) ==
+          std::vector<ackmq::MessageQueue>{a, b, c, d});
+    std::unordered_set<ackmq::MessageQueue> set{a, b, a};
+    CHECK(set.size() == 2);
+    CHECK(a.getTopic() == "A");
+    CHECK(a.getBrokerName() == "broker-a");
+    CHECK(a.getQueueId() == 1);
+    CHECK(a.toString() == "MessageQueue [topic=A, brokerName=broker-a, queueId=1]");
+  }
+
+  TEST_CASE("message ids are 32 hex characters, unique, and parse back" * doctest::timeout(10)) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 10'000; ++i) {
+      const auto id = ackmq::detail::newUniqueMessageId();
+      const std::string s = id.toString();
+      REQUIRE(s.size() == 32);
+      CHECK(s.find_first_not_of("0123456789ABCDEF") == std::string::npos);
+      CHECK(ackmq::detail::MessageId::parse(s) == id);
+      seen.insert(s);
+    }
+    CHECK(seen.size() == 10'000);
+    CHECK_FALSE(ackmq::detail::MessageId::parse("xyz"));
+    CHECK_FALSE(ackmq::detail::MessageId::parse(std::string(32, 'G')));
+  }
+
+  TEST_CASE("a batch send result joins the message ids with commas" * doctest::timeout(10)) {
+    const auto a = ackmq::detail::newUniqueMessageId();
+    const auto b = ackmq::detail::newUniqueMessageId();
+    ackmq::SendResult r(ackmq::SendStatus::SEND_OK, a, {}, ackmq::MessageQueue("T", "broker-a", 0), 5);
+    r.setBatchIds({b});
+    CHECK(r.getMsgId() == a.toString() + "," + b.toString());
+    CHECK(r.getQueueOffset() == 5);
+    CHECK(r.toString().find("SEND_OK") != std::string::npos);
+  }
+
+  TEST_CASE("response codes and statuses print with RocketMQ's names" * doctest::timeout(10)) {
+    CHECK(std::string(ackmq::nameOf(ackmq::ResponseCode::SYSTEM_BUSY)) == "SYSTEM_BUSY");
+    CHECK(static_cast<int>(ackmq::ResponseCode::SYSTEM_BUSY) == 2);
+    CHECK(static_cast<int>(ackmq::ResponseCode::MESSAGE_ILLEGAL) == 13);
+    CHECK(static_cast<int>(ackmq::ResponseCode::TOPIC_NOT_EXIST) == 17);
+    CHECK(std::string(ackmq::nameOf(ackmq::SendStatus::FLUSH_DISK_TIMEOUT)) == "FLUSH_DISK_TIMEOUT");
+  }
+}

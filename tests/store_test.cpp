@@ -1,0 +1,270 @@
+// The store: CommitLog segments, consume queues, lookups, bounded memory and reclamation.
+#include <ackmq/detail/store/message_store.hpp>
+
+#include <doctest/doctest.h>
+
+#include <ackmq/broker.hpp>
+#include <ackmq/producer.hpp>
+#include <ackmq/testing.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+using namespace std::chrono_literals;
+using ackmq::testing::ManualBroker;
+using ackmq::testing::ManualProducer;
+
+namespace {
+
+ackmq::BrokerConfig tinyStore(std::size_t segments,
+                              ackmq::StoreFullPolicy policy = ackmq::StoreFullPolicy::REJECT_NEW) {
+  ackmq::BrokerConfig c;
+  c.commitLogSegmentBytes = 4096;
+  c.maxStoreBytes = 4096 * segments;
+  c.storeFullPolicy = policy;
+  return c;
+}
+
+std::string body(std::size_t n, char c = 'x') {
+  return std::string(n, c);
+}
+
+}  // namespace
+
+TEST_SUITE("store") {
+  TEST_CASE("messages of one queue get consecutive offsets and min/max offsets behave as RocketMQ's" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock);
+    broker.createTopic("T", 2);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q0("T", "broker-a", 0);
+    for (int i = 0; i < 10; ++i) {
+      CHECK(producer.send(ackmq::Message("T", "", std::to_string(i)), q0).getQueueOffset() == i);
+    }
+    CHECK(broker.minOffset(q0) == 0);
+    CHECK(broker.maxOffset(q0) == 10);
+    CHECK(broker.maxOffset(ackmq::MessageQueue("T", "broker-a", 1)) == 0);
+    CHECK(broker.maxOffset(ackmq::MessageQueue("Nope", "broker-a", 0)) == 0);
+    const auto msgs = ackmq::testing::topicMessages(broker, "T");
+    REQUIRE(msgs.size() == 10);
+    for (int i = 0; i < 10; ++i) {
+      CHECK(msgs[static_cast<std::size_t>(i)].getQueueOffset() == i);
+      CHECK(msgs[static_cast<std::size_t>(i)].getBody() == std::to_string(i));
+    }
+  }
+
+  TEST_CASE("a store full of unconsumed messages refuses sends with SYSTEM_BUSY and stores nothing more" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(2));
+    ManualProducer producer(broker, "p");
+    producer.start();
+    int stored = 0;
+    try {
+      for (; stored < 1000; ++stored)
+        producer.send(ackmq::Message("T", "", body(200)));
+      FAIL("the store never filled up");
+    } catch (const ackmq::MQClientException& e) {
+      CHECK(e.getResponseCode() == ackmq::ResponseCode::SYSTEM_BUSY);
+      CHECK(std::string(e.what()).find("full") != std::string::npos);
+    }
+    CHECK(stored > 10);
+    const auto stats = ackmq::testing::storeStats(broker);
+    CHECK(stats.allocatedBytes <= 2 * 4096);
+    CHECK(stats.rejectedAppends == 3);  // the first attempt and two retries
+    CHECK(ackmq::testing::topicMessages(broker, "T").size() == static_cast<std::size_t>(stored));
+  }
+
+  TEST_CASE("segments every group has consumed are reclaimed when the store needs room" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(2));
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    broker.updateConsumerOffset("g", q, 0);
+    for (int i = 0; i < 500; ++i) {
+      producer.send(ackmq::Message("T", "", body(200)));
+      broker.updateConsumerOffset("g", q, broker.maxOffset(q));  // the group keeps up
+    }
+    const auto stats = ackmq::testing::storeStats(broker);
+    CHECK(stats.allocatedBytes <= 2 * 4096);
+    CHECK(stats.reclaimedSegments > 10);
+    CHECK(stats.droppedMessages == 0);
+    CHECK(broker.minOffset(q) > 0);
+    CHECK(broker.maxOffset(q) == 500);
+  }
+
+  TEST_CASE("a group that lags pins the store: the slowest group decides what is consumed" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(2));
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    broker.updateConsumerOffset("fast", q, 0);
+    broker.updateConsumerOffset("slow", q, 0);
+    CHECK_THROWS_AS(
+        [&] {
+          for (int i = 0; i < 1000; ++i) {
+            producer.send(ackmq::Message("T", "", body(200)));
+            broker.updateConsumerOffset("fast", q, broker.maxOffset(q));
+          }
+        }(),
+        ackmq::MQClientException);
+    CHECK(broker.minOffset(q) == 0);
+  }
+
+  TEST_CASE("expired segments are reclaimed after fileReservedTime, consumed or not" * doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ackmq::BrokerConfig config = tinyStore(64);
+    config.fileReservedTime = std::chrono::hours(72);
+    ManualBroker broker(clock, config);
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    for (int i = 0; i < 100; ++i)
+      producer.send(ackmq::Message("T", "", body(200)));
+    const auto before = ackmq::testing::storeStats(broker);
+    CHECK(before.segments > 3);
+    clock.advance(71h);
+    CHECK(ackmq::testing::storeStats(broker).reclaimedSegments == 0);
+    clock.advance(1h + 10s);
+    const auto after = ackmq::testing::storeStats(broker);
+    CHECK(after.reclaimedSegments == before.segments - 1);  // the active segment stays
+    CHECK(broker.minOffset(q) > 0);
+    CHECK(broker.maxOffset(q) == 100);
+  }
+
+  TEST_CASE("committed offsets behind the minimum move up to it" * doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(64));
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    broker.updateConsumerOffset("g", q, 3);
+    for (int i = 0; i < 100; ++i)
+      producer.send(ackmq::Message("T", "", body(200)));
+    clock.advance(73h);
+    const std::int64_t min = broker.minOffset(q);
+    REQUIRE(min > 3);
+    CHECK(broker.queryConsumerOffset("g", q) == min);
+  }
+
+  TEST_CASE("DROP_OLDEST reclaims unconsumed messages when full and counts every one it drops" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(2, ackmq::StoreFullPolicy::DROP_OLDEST));
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    for (int i = 0; i < 300; ++i)
+      producer.send(ackmq::Message("T", "", body(200)));
+    const auto stats = ackmq::testing::storeStats(broker);
+    CHECK(stats.allocatedBytes <= 2 * 4096);
+    CHECK(stats.droppedMessages == static_cast<std::uint64_t>(broker.minOffset(q)));
+    CHECK(ackmq::testing::topicMessages(broker, "T").size() ==
+          static_cast<std::size_t>(300 - broker.minOffset(q)));
+  }
+
+  TEST_CASE("a segment that parks a delayed message is not reclaimed before the message is re-put" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ackmq::BrokerConfig config = tinyStore(64);
+    config.fileReservedTime = std::chrono::hours(1);
+    ManualBroker broker(clock, config);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    ackmq::Message late("Late", "", "parked");
+    late.setDelayTimeMs(std::chrono::duration_cast<std::chrono::milliseconds>(2h).count());
+    const auto sent = producer.send(late);
+    for (int i = 0; i < 100; ++i)
+      producer.send(ackmq::Message("T", "", body(200)));
+    clock.advance(90min);  // every segment is past fileReservedTime, the first one parks the message
+    CHECK(ackmq::testing::storeStats(broker).reclaimedSegments == 0);
+    CHECK(ackmq::testing::topicMessages(broker, "Late").empty());
+    clock.advance(30min);
+    const auto delivered = ackmq::testing::topicMessages(broker, "Late");
+    REQUIRE(delivered.size() == 1);
+    CHECK(delivered[0].getMsgId() == sent.getMsgId());
+    CHECK(delivered[0].getBody() == "parked");
+    clock.advance(10s);
+    CHECK(ackmq::testing::storeStats(broker).reclaimedSegments > 0);
+  }
+
+  TEST_CASE("user body objects are destroyed when their segment is reclaimed, and only then" *
+            doctest::timeout(10)) {
+    static std::atomic<int> live{0};
+    struct Counted {
+      int v = 0;
+      Counted(int x) : v(x) { ++live; }
+      Counted(const Counted& o) : v(o.v) { ++live; }
+      Counted& operator=(const Counted&) = default;
+      ~Counted() { --live; }
+    };
+    {
+      ackmq::ManualClock clock;
+      ackmq::BasicBroker<Counted, ackmq::ManualClock> broker(clock, tinyStore(64));
+      ackmq::BasicProducer<decltype(broker)> producer(broker, "p");
+      producer.start();
+      for (int i = 0; i < 200; ++i)
+        producer.send(ackmq::BasicMessage<Counted>("T", "", Counted(i)));
+      CHECK(live.load() == 200);
+      clock.advance(73h);
+      const auto stats = ackmq::testing::storeStats(broker);
+      CHECK(stats.reclaimedSegments > 0);
+      CHECK(live.load() < 200);
+      CHECK(live.load() > 0);
+    }
+    CHECK(live.load() == 0);
+  }
+
+  TEST_CASE("lookup by msgId and by key finds every message, however many the segment holds" *
+            doctest::timeout(60)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5000; ++i) {
+      ackmq::Message m("T", "", body(10));
+      m.setKeys("k" + std::to_string(i) + " shared order-" + std::to_string(i % 7));
+      ids.push_back(producer.send(m).getMsgId());
+    }
+    for (int i = 0; i < 5000; i += 37) {
+      const auto v = broker.viewMessage(ids[static_cast<std::size_t>(i)]);
+      REQUIRE(v.has_value());
+      CHECK(v->getKeys() == "k" + std::to_string(i) + " shared order-" + std::to_string(i % 7));
+      const auto byKey = broker.queryMessage("T", "k" + std::to_string(i), 10);
+      REQUIRE(byKey.size() == 1);
+      CHECK(byKey[0].getMsgId() == ids[static_cast<std::size_t>(i)]);
+    }
+    CHECK(broker.queryMessage("T", "shared", 100000).size() == 5000);
+    const auto order3 = broker.queryMessage("T", "order-3", 100000);
+    CHECK(order3.size() == 714);
+    for (std::size_t i = 1; i < order3.size(); ++i) {
+      CHECK(order3[i - 1].getCommitLogOffset() < order3[i].getCommitLogOffset());
+    }
+    CHECK(broker.queryMessage("T", "shared", 3).size() == 3);
+    CHECK(broker.queryMessage("Other", "shared", 3).empty());
+  }
+
+  TEST_CASE("a record larger than a segment gets a segment of its own" * doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(16));
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const auto r = producer.send(ackmq::Message("T", "", body(10'000, 'z')));
+    const auto v = broker.viewMessage(r.getOffsetMsgId());
+    REQUIRE(v.has_value());
+    CHECK(v->getBody() == body(10'000, 'z'));
+  }
+}
