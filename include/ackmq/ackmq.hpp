@@ -1,13 +1,17 @@
 #pragma once
 // ackmq: RocketMQ's acknowledgement semantics inside one process. The umbrella header.
 
+#include <ackmq/allocate_strategy.hpp>
 #include <ackmq/broker.hpp>
 #include <ackmq/broker_config.hpp>
 #include <ackmq/clock.hpp>
+#include <ackmq/consumer_types.hpp>
 #include <ackmq/fwd.hpp>
+#include <ackmq/listener.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_queue.hpp>
 #include <ackmq/producer.hpp>
+#include <ackmq/push_consumer.hpp>
 #include <ackmq/status.hpp>
 
 #define ACKMQ_VERSION_MAJOR 0

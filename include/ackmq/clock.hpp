@@ -92,6 +92,23 @@ class ManualClock {
     runTo(now_.load(std::memory_order_relaxed) + d.count());
   }
 
+  /// Moves time to the earliest pending timer due no later than `limitMillis` and runs what is due then, in
+  /// deadline order; true if there was one. Otherwise moves time to `limitMillis` and returns false. Lets a
+  /// test step through time one timer at a time (see testing::advanceAndSettle).
+  bool advanceToNextTimer(std::int64_t limitMillis) {
+    std::lock_guard lock(mutex_);
+    const std::int64_t now = now_.load(std::memory_order_relaxed);
+    std::int64_t next = detail::kNoEvent;
+    for (auto* sink : sinks_)
+      next = std::min(next, sink->nextEventMillis());
+    if (next > limitMillis) {
+      if (limitMillis > now) runTo(limitMillis);
+      return false;
+    }
+    runTo(std::max(next, now));
+    return true;
+  }
+
   /// Moves time to `epochMillis`, running due timers as advance() does. Time never goes backwards: throws
   /// std::invalid_argument if `epochMillis` is earlier than now.
   void setMillis(std::int64_t epochMillis) {

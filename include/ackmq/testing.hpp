@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include <ackmq/clock.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/producer.hpp>
+#include <ackmq/push_consumer.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq::testing {
@@ -21,6 +23,7 @@ namespace ackmq::testing {
 /// A broker whose time moves only when a ManualClock is advanced.
 using ManualBroker = BasicBroker<std::string, ManualClock>;
 using ManualProducer = BasicProducer<ManualBroker>;
+using ManualPushConsumer = BasicPushConsumer<ManualBroker>;
 
 using StoreStats = detail::StoreStats;
 
@@ -53,11 +56,25 @@ void slowNextSends(BasicBroker<Body, Clock>& broker, int n, std::chrono::millise
   detail::BrokerAccess::core(broker).faults().slowNextSends(n, d.count());
 }
 
-/// The next `n` consumer send-backs (a failed message going to %RETRY%<group>) fail, so the consumer's
-/// fallback paths run.
+/// The next `n` consumer send-backs fail, and so does the fallback retry message the consumer sends for each:
+/// the failed message stays with the consumer and is consumed again locally after 5 s on the broker's clock
+/// (RocketMQ ConsumeMessageConcurrentlyService.submitConsumeRequestLater).
 template <class Body, class Clock>
 void failNextSendBacks(BasicBroker<Body, Clock>& broker, int n) {
-  detail::BrokerAccess::core(broker).faults().failNextSendBacks(n);
+  detail::BrokerAccess::core(broker).faults().failNextSendBacks(n, true);
+}
+
+/// The next `n` consumer send-backs (CONSUMER_SEND_MSG_BACK) fail, but not the fallback: the consumer then
+/// sends its own copy to %RETRY%<group> as a normal message, at the delay level the listener chose.
+template <class Body, class Clock>
+void failNextSendBackRequests(BasicBroker<Body, Clock>& broker, int n) {
+  detail::BrokerAccess::core(broker).faults().failNextSendBacks(n, false);
+}
+
+/// While `stalled`, pulls from `mq` find nothing, as if the broker could not serve the queue.
+template <class Body, class Clock>
+void stallQueue(BasicBroker<Body, Clock>& broker, const MessageQueue& mq, bool stalled = true) {
+  detail::BrokerAccess::core(broker).stallQueue(mq, stalled);
 }
 
 // ------------------------------------------------------------------------------------------ inspection
@@ -68,6 +85,67 @@ template <class Body, class Clock>
 std::vector<BasicMessageExt<Body>> topicMessages(const BasicBroker<Body, Clock>& broker,
                                                  std::string_view topic) {
   return detail::BrokerAccess::core(broker).topicMessages(topic);
+}
+
+/// A group's committed offsets, by queue (a broadcasting group keeps its offsets per member: use the
+/// consumer overload).
+template <class Body, class Clock>
+std::map<MessageQueue, std::int64_t> committedOffsets(const BasicBroker<Body, Clock>& broker,
+                                                      std::string_view group) {
+  std::map<MessageQueue, std::int64_t> out;
+  const auto& core = detail::BrokerAccess::core(broker);
+  for (const auto& [key, offset] : core.committedOffsets(group)) {
+    out.emplace(MessageQueue(key.first, core.brokerName(), key.second), offset);
+  }
+  return out;
+}
+
+/// The offsets a consumer commits: its group's, or, for a broadcasting member, its own.
+template <class Consumer>
+std::map<MessageQueue, std::int64_t> committedOffsets(const Consumer& consumer) {
+  return detail::ConsumerAccess::committedOffsets(consumer);
+}
+
+/// Waits until nothing is deliverable or in flight for `consumer`, and every consume result is fully
+/// processed (retry copies stored, offsets committed, no rebalance pending). Messages due in the future (a
+/// delayed retry on a ManualClock) do not count. True once idle; false if `timeout` (real time) passes first.
+template <class Consumer>
+bool awaitIdle(Consumer& consumer, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  return detail::ConsumerAccess::awaitIdle(consumer, timeout);
+}
+
+/// Moves `clock` forward by `d` one timer at a time, letting the consumers settle (awaitIdle) after each, so
+/// that what comes due is consumed at the time it comes due and not while the clock races ahead (a message
+/// re-delivered at +10 s and still in its listener when a 2 h jump reaches its consume timeout would
+/// otherwise expire). `settle()` returns false when the consumers did not settle; so does this.
+template <class Settle>
+requires std::is_invocable_r_v<bool, Settle&>
+bool advanceAndSettle(ManualClock& clock, std::chrono::milliseconds d, Settle&& settle) {
+  const std::int64_t target = clock.nowMillis() + d.count();
+  if (!settle()) return false;
+  while (clock.advanceToNextTimer(target)) {
+    if (!settle()) return false;
+  }
+  return settle();
+}
+
+/// advanceAndSettle for a list of consumers, each awaited with awaitIdle.
+template <class... Consumers>
+requires(sizeof...(Consumers) > 0 && (!std::is_invocable_v<Consumers&> && ...)) bool advanceAndSettle(
+    ManualClock& clock, std::chrono::milliseconds d, Consumers&... consumers) {
+  return advanceAndSettle(clock, d, [&] { return (awaitIdle(consumers) && ...); });
+}
+
+/// A consumer's counters: delivered, succeeded, failed, retried, dead-lettered, in flight, lag, ...
+template <class Consumer>
+ConsumerStats consumerStats(const Consumer& consumer) {
+  return detail::ConsumerAccess::stats(consumer);
+}
+
+/// The queues a consumer currently owns.
+template <class Consumer>
+std::vector<MessageQueue> ownedQueues(const Consumer& consumer) {
+  return detail::ConsumerAccess::ownedQueues(consumer);
 }
 
 /// The store's counters: bytes and segments held, messages stored, segments reclaimed, messages dropped.

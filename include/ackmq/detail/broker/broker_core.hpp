@@ -6,21 +6,27 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <ackmq/broker_config.hpp>
 #include <ackmq/clock.hpp>
+#include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/broker/faults.hpp>
+#include <ackmq/detail/broker/group_registry.hpp>
+#include <ackmq/detail/broker/retry_service.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/message_id.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/detail/store/tag_filter.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -60,6 +66,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
                             config_.storeFullPolicy}),
         timers_(clock),
         schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), *this),
+        retry_(store_, schedule_, clock, *this),
         cleanupTarget_(timers_.registerTarget(*this)) {
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
   }
@@ -97,7 +104,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     TopicEntry* t = store_.findTopic(topic);
     if (t == nullptr || t->queueNums.load(std::memory_order_acquire) == 0) {
       if (!config_.autoCreateTopicEnable) return {};
-      t = &store_.ensureTopic(topic, config_.defaultTopicQueueNums);
+      t = &ensureTopic(topic, config_.defaultTopicQueueNums);
     }
     return TopicRoute{t, t->queueNums.load(std::memory_order_acquire)};
   }
@@ -110,7 +117,25 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
                               "createTopic queueNums " + std::to_string(queueNums) + " is out of range 1.." +
                                   std::to_string(kMaxQueueNums));
     }
-    store_.ensureTopic(topic, queueNums);
+    ensureTopic(topic, queueNums);
+  }
+
+  /// Creates or grows a topic, and tells the groups subscribed to it to rebalance if it changed.
+  TopicEntry& ensureTopic(std::string_view topic, int queueNums) {
+    bool changed = false;
+    TopicEntry& t = store_.ensureTopic(topic, queueNums, &changed);
+    if (changed) groups_.topicChanged(topic);
+    return t;
+  }
+
+  /// Every queue of `topic`, in queue id order, or none when it does not exist.
+  std::vector<MessageQueue> queuesOrNone(std::string_view topic) const {
+    std::vector<MessageQueue> out;
+    TopicEntry* t = store_.findTopic(topic);
+    const int n = t == nullptr ? 0 : t->queueNums.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+      out.emplace_back(t->name, config_.brokerName, i);
+    return out;
   }
 
   /// Every queue of `topic`, in queue id order. Throws MQClientException when the topic does not exist.
@@ -206,6 +231,138 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     return result;
   }
 
+  // --------------------------------------------------------------------------------------------- consumers
+
+  GroupRegistry& groups() noexcept { return groups_; }
+  int retryMaxTimes() const noexcept { return config_.retryMaxTimes; }
+
+  /// HEART_BEAT from a new member: creates the group's retry topic (CLUSTERING), fixes where a group new to a
+  /// topic starts (DECISIONS #2: the queues' ends as they stand now, for CONSUME_FROM_LAST_OFFSET), then
+  /// joins the group, which tells every member to rebalance. `offsetGroup` keys the member's offsets: the
+  /// group, or one instance of a broadcasting group.
+  void registerConsumer(const MemberSpec& spec, std::string_view offsetGroup, ConsumeFromWhere where,
+                        std::int64_t consumeTimestamp) {
+    if (!running()) {
+      throw MQClientException(ResponseCode::SERVICE_NOT_AVAILABLE, "the broker is shut down");
+    }
+    if (spec.model == MessageModel::CLUSTERING) {
+      ensureTopic(MixAll::getRetryTopic(spec.group), 1);
+    }
+    for (const auto& [topic, filter] : spec.subscriptions) {
+      TopicEntry* t = store_.findTopic(topic);
+      if (t == nullptr || store_.offsets().hasAny(offsetGroup, topic)) continue;
+      const int n = t->queueNums.load(std::memory_order_acquire);
+      for (int q = 0; q < n; ++q) {
+        std::int64_t start;
+        switch (where) {
+          case ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET:
+            start = store_.minOffset(*t, q);
+            break;
+          case ConsumeFromWhere::CONSUME_FROM_TIMESTAMP:
+            start = store_.offsetForTimestamp(*t, q, consumeTimestamp);
+            break;
+          default:
+            start = store_.maxOffset(*t, q);
+            break;
+        }
+        std::int64_t none = -1;
+        // Only where nothing is committed yet: a member starting at the same time may already consume.
+        store_.offsets().slot(offsetGroup, *t, q).compare_exchange_strong(none, start);
+      }
+    }
+    groups_.join(spec);
+  }
+
+  /// UNREGISTER_CLIENT: the member leaves; the others rebalance. After this returns the member is not called.
+  void unregisterConsumer(std::string_view group, std::string_view clientId) {
+    groups_.leave(group, clientId);
+  }
+
+  std::vector<std::string> consumerIds(std::string_view group) const { return groups_.clientIds(group); }
+
+  /// The consume queue of `mq`, or nullptr.
+  ConsumeQueue* consumeQueue(const MessageQueue& mq) {
+    TopicEntry* t = store_.findTopic(mq.topic);
+    if (t == nullptr || mq.queueId < 0 || mq.queueId >= t->queueNums.load(std::memory_order_acquire))
+      return nullptr;
+    return store_.locked([&](typename MessageStore<Body>::Locked& l) { return l.queue(*t, mq.queueId); });
+  }
+
+  /// The committed-offset slot of (group, mq); the queue must exist.
+  OffsetTable::Slot& offsetSlot(std::string_view group, const MessageQueue& mq) {
+    TopicEntry* t = store_.findTopic(mq.topic);
+    return store_.offsets().slot(group, *t, mq.queueId);
+  }
+
+  /// Where a member that just took `mq` starts (RocketMQ RebalancePushImpl.computePullFromWhere): the
+  /// committed offset; else, for a queue created after the group first started, its beginning (or, with
+  /// CONSUME_FROM_TIMESTAMP, the first message at or after the timestamp; the retry topic then starts at its
+  /// end); never below the queue's minimum.
+  std::int64_t startOffset(std::string_view group, const MessageQueue& mq, ConsumeFromWhere where,
+                           std::int64_t consumeTimestamp) {
+    const std::int64_t committed = store_.offsets().query(group, mq.topic, mq.queueId);
+    const std::int64_t min = minOffset(mq);
+    if (committed >= 0) return std::max(committed, min);
+    if (where == ConsumeFromWhere::CONSUME_FROM_TIMESTAMP) {
+      return MixAll::isRetryTopic(mq.topic) ? maxOffset(mq) : searchOffset(mq, consumeTimestamp);
+    }
+    return min;
+  }
+
+  /// PULL_MESSAGE: up to `maxNums` records of `cq` from `offset` whose tag `filter` accepts, their segments
+  /// pinned in `out` until out.release(). Returns the offset to pull from next; an offset below the queue's
+  /// minimum moves up to it.
+  std::int64_t pull(ConsumeQueue& cq, std::int64_t offset, int maxNums, const TagFilter& filter,
+                    PinnedRecords& out) {
+    if (cq.stalled.load(std::memory_order_acquire)) return offset;
+    return store_.locked([&](typename MessageStore<Body>::Locked& l) {
+      return l.take(cq, offset, maxNums, kMaxPullScan, out,
+                    [&](const RecordHeader& h) { return filter.matches(h.tags()); });
+    });
+  }
+
+  /// The message a consumer sees for `record`: a retry copy shows its original topic.
+  void toConsumerMessage(MessageExt& out, const RecordHeader& record) const {
+    materializeInto(out, record, config_.brokerName, identity_, TopicView::ORIGINAL);
+  }
+
+  /// CONSUMER_SEND_MSG_BACK for the copy at `commitLogOffset`.
+  SendBackResult sendMessageBack(std::string_view group, std::int64_t commitLogOffset, int delayLevel,
+                                 int maxReconsumeTimes) {
+    if (faults_.takeSendBackFault()) {
+      return SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the send-back failed (injected)"};
+    }
+    if (!running())
+      return SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
+    return retry_.sendBack(ensureTopic(MixAll::getRetryTopic(group), 1),
+                           ensureTopic(MixAll::getDLQTopic(group), 1), commitLogOffset, delayLevel,
+                           maxReconsumeTimes);
+  }
+
+  /// The consumer's fallback after a failed send-back: its copy sent to %RETRY%<group> as a normal message.
+  SendBackResult sendRetryMessage(std::string_view group, const MessageExt& msg, int delayLevel,
+                                  int maxReconsumeTimes) {
+    if (faults_.takeRetryFallbackFault()) {
+      return SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the retry message was refused (injected)"};
+    }
+    if (!running())
+      return SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
+    return retry_.sendRetryMessage(ensureTopic(MixAll::getRetryTopic(group), 1),
+                                   ensureTopic(MixAll::getDLQTopic(group), 1), msg, delayLevel,
+                                   maxReconsumeTimes);
+  }
+
+  /// Fault injection: pulls from `mq` find nothing while `stalled`.
+  void stallQueue(const MessageQueue& mq, bool stalled) {
+    ConsumeQueue* cq = consumeQueue(mq);
+    if (cq == nullptr) {
+      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                              "stallQueue: no such queue: " + mq.toString());
+    }
+    cq->stalled.store(stalled, std::memory_order_release);
+    if (!stalled) cq->notifyArrival();
+  }
+
   // --------------------------------------------------------------------------------------------- queries
 
   std::int64_t minOffset(const MessageQueue& mq) const {
@@ -280,10 +437,15 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   }
 
   StoreStats storeStats() const { return store_.stats(); }
+  /// (topic, queueId) -> committed offset, for one offset group.
+  std::map<std::pair<std::string, int>, std::int64_t> committedOffsets(std::string_view group) const {
+    return store_.offsets().snapshot(group);
+  }
   FaultState& faults() noexcept { return faults_; }
 
  private:
   static constexpr int kMaxQueueNums = 1024;
+  static constexpr std::int64_t kMaxPullScan = 4096;  // entries one pull examines at most, matching or not
 
   static BrokerConfig checked(BrokerConfig c) {
     auto bad = [](const std::string& what) { throw MQClientException(ResponseCode::MESSAGE_ILLEGAL, what); };
@@ -394,8 +556,8 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     return out;
   }
 
-  // ArrivalSink: messages became visible in `queue`. Consumers are woken here.
-  void onArrived(ConsumeQueue& /*queue*/) noexcept override {}
+  // ArrivalSink: messages became visible in `queue`: wake the consumers that own it.
+  void onArrived(ConsumeQueue& queue) noexcept override { queue.notifyArrival(); }
 
   // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService).
   void onTimer(std::uint64_t) noexcept override {
@@ -411,6 +573,8 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   FaultState faults_;
   TimerService<Clock> timers_;
   ScheduleService<Body, Clock> schedule_;
+  RetryService<Body, Clock> retry_;
+  GroupRegistry groups_;
   TargetHandle cleanupTarget_;
 };
 

@@ -35,8 +35,13 @@ class FaultState {
       degradeStatus_ = status;
     });
   }
-  void failNextSendBacks(int n) {
-    arm([&] { sendBacks_ += n; });
+  /// The next `n` send-backs fail; with `fallbackToo`, so does the consumer's fallback retry message for
+  /// each.
+  void failNextSendBacks(int n, bool fallbackToo) {
+    arm([&] {
+      sendBacks_ += n;
+      if (fallbackToo) fallbacksOwed_ += n;
+    });
   }
   void slowNextSends(int n, std::int64_t millis) {
     arm([&] {
@@ -84,7 +89,23 @@ class FaultState {
     if (!armed_.load(std::memory_order_acquire)) return false;
     std::lock_guard lock(mutex_);
     const bool hit = sendBacks_ > 0;
-    if (hit) --sendBacks_;
+    if (hit) {
+      --sendBacks_;
+      if (fallbacksOwed_ > 0) {
+        --fallbacksOwed_;
+        ++fallbacks_;
+      }
+    }
+    rearm();
+    return hit;
+  }
+
+  /// True when the consumer's fallback retry message for a failed send-back must fail too.
+  bool takeRetryFallbackFault() {
+    if (!armed_.load(std::memory_order_acquire)) return false;
+    std::lock_guard lock(mutex_);
+    const bool hit = fallbacks_ > 0;
+    if (hit) --fallbacks_;
     rearm();
     return hit;
   }
@@ -96,7 +117,10 @@ class FaultState {
     f();
     rearm();
   }
-  void rearm() { armed_.store(lose_ + fail_ + degrade_ + sendBacks_ + slow_ > 0, std::memory_order_release); }
+  void rearm() {
+    armed_.store(lose_ + fail_ + degrade_ + sendBacks_ + fallbacks_ + fallbacksOwed_ + slow_ > 0,
+                 std::memory_order_release);
+  }
 
   std::atomic<bool> armed_{false};
   std::mutex mutex_;  // guards the counters below
@@ -104,6 +128,8 @@ class FaultState {
   int fail_ = 0;
   int degrade_ = 0;
   int sendBacks_ = 0;
+  int fallbacksOwed_ = 0;  // send-back faults whose fallback must fail too, not yet taken
+  int fallbacks_ = 0;      // fallbacks that must fail
   int slow_ = 0;
   std::int64_t slowMillis_ = 0;
   ResponseCode failCode_ = ResponseCode::SYSTEM_BUSY;

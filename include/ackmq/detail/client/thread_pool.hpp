@@ -4,36 +4,39 @@
 // The pool keeps `minThreads` threads once started and grows towards `maxThreads` whenever work waits and no
 // thread is idle, so both settings do what their names say (DECISIONS #4; RocketMQ's executor, with its
 // unbounded queue, never grows past the minimum: issues #281, #1752). Extra threads retire after
-// `keepAlive` without work; a keepAlive of zero keeps them until shutdown (used with ManualClock, so no
+// `keepAlive` without work; a keepAlive of zero keeps them until shutdown (used with ManualClock, so that no
 // library thread ever waits on wall time).
+//
+// Tasks are values of type Task handed to one handler, so a consumer queues plain request structs rather than
+// allocating a std::function per message.
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 namespace ackmq::detail {
 
-/// Thread safety: thread-safe. shutdown() may be called from a pool thread: it then joins every other thread
-/// and leaves the calling one to the destructor.
-class ThreadPool {
+/// Thread safety: thread-safe. close() and shutdown() may be called from a pool thread.
+template <class Task>
+class WorkerPool {
  public:
-  using Task = std::function<void()>;
+  using Handler = std::function<void(Task&)>;
 
-  ThreadPool(int minThreads, int maxThreads, std::chrono::milliseconds keepAlive = std::chrono::seconds(60))
-      : min_(minThreads < 1 ? 1 : minThreads),
-        max_(maxThreads < min_ ? min_ : maxThreads),
-        keepAlive_(keepAlive) {}
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
-  ~ThreadPool() {
+  WorkerPool(int minThreads, int maxThreads, std::chrono::milliseconds keepAlive, Handler handler)
+      : min_(std::max(1, minThreads)),
+        max_(std::max(min_, maxThreads)),
+        keepAlive_(keepAlive),
+        handler_(std::move(handler)) {}
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  ~WorkerPool() {
     shutdown(true);
     // Only when the pool is destroyed from one of its own tasks does a handle remain: that thread is the
     // caller, which cannot join itself, so it is released to finish the task it is running.
@@ -42,19 +45,19 @@ class ThreadPool {
     }
   }
 
-  /// Queues a task. False when the pool is shut down (the task is not run).
+  /// Queues a task. False when the pool is closed (the task is not run).
   bool submit(Task task) {
-    std::unique_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     if (closed_) return false;
     tasks_.push_back(std::move(task));
     dispatchLocked();
     return true;
   }
 
-  /// Queues several tasks with one lock and one wake-up per thread needed.
+  /// Queues several tasks with one lock.
   template <class It>
   bool submitAll(It first, It last) {
-    std::unique_lock lock(mutex_);
+    std::lock_guard lock(mutex_);
     if (closed_) return false;
     for (; first != last; ++first)
       tasks_.push_back(std::move(*first));
@@ -62,24 +65,38 @@ class ThreadPool {
     return true;
   }
 
-  /// Stops accepting tasks. With `drain`, runs every queued task first; without, drops them. Joins every pool
-  /// thread except the calling one (when called from a pool thread, that thread exits once its task
-  /// returns and is joined by the destructor). Idempotent.
+  /// Removes the queued tasks that no thread has started, and returns them.
+  std::deque<Task> takeQueued() {
+    std::lock_guard lock(mutex_);
+    std::deque<Task> out;
+    out.swap(tasks_);
+    return out;
+  }
+
+  /// Stops accepting tasks and tells the threads to leave once the queue is empty (`drain`) or at once (the
+  /// queue is dropped). Joins nothing: a thread busy in a long task is joined by shutdown() or the
+  /// destructor.
+  void close(bool drain) {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    if (!drain) tasks_.clear();
+    stopping_ = true;
+    cv_.notify_all();
+  }
+
+  /// close(drain), then joins every pool thread but the calling one. Idempotent.
   void shutdown(bool drain) {
+    close(drain);
     std::vector<std::thread> threads;
     {
-      std::unique_lock lock(mutex_);
-      closed_ = true;
-      if (!drain) tasks_.clear();
-      stopping_ = true;
-      cv_.notify_all();
+      std::lock_guard lock(mutex_);
       threads.swap(threads_);
     }
     const auto self = std::this_thread::get_id();
     for (auto& t : threads) {
       if (t.get_id() == self) {
         std::lock_guard lock(mutex_);
-        threads_.push_back(std::move(t));  // cannot join ourselves; the destructor will
+        threads_.push_back(std::move(t));  // cannot join ourselves; the destructor releases this one
       } else if (t.joinable()) {
         t.join();
       }
@@ -92,17 +109,14 @@ class ThreadPool {
   bool onPoolThread() const {
     std::lock_guard lock(mutex_);
     const auto self = std::this_thread::get_id();
-    for (const auto& t : threads_) {
-      if (t.get_id() == self) return true;
-    }
-    return false;
+    return std::any_of(threads_.begin(), threads_.end(),
+                       [&](const std::thread& t) { return t.get_id() == self; });
   }
 
   int threadCount() const {
     std::lock_guard lock(mutex_);
     return live_;
   }
-  int maxThreads() const noexcept { return max_; }
   std::size_t queued() const {
     std::lock_guard lock(mutex_);
     return tasks_.size();
@@ -116,11 +130,9 @@ class ThreadPool {
     const std::size_t wake = std::min<std::size_t>(waiting, static_cast<std::size_t>(idle_));
     for (std::size_t i = 0; i < wake; ++i)
       cv_.notify_one();
-    std::size_t unserved = waiting - wake;
-    while (unserved > 0 && (live_ < min_ || live_ < max_)) {
+    for (std::size_t unserved = waiting - wake; unserved > 0 && live_ < max_; --unserved) {
       ++live_;
       threads_.emplace_back([this] { work(); });
-      --unserved;
     }
   }
 
@@ -131,8 +143,7 @@ class ThreadPool {
         Task task = std::move(tasks_.front());
         tasks_.pop_front();
         lock.unlock();
-        task();  // tasks catch their own exceptions
-        task = nullptr;
+        handler_(task);  // handlers catch their own exceptions
         lock.lock();
         continue;
       }
@@ -177,15 +188,23 @@ class ThreadPool {
   const int min_;
   const int max_;
   const std::chrono::milliseconds keepAlive_;
+  const Handler handler_;
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
   std::deque<Task> tasks_;
   std::vector<std::thread> threads_;
-  std::vector<std::thread> retired_;  // threads that left after keepAlive; joined at shutdown
+  std::vector<std::thread> retired_;  // threads that left after keepAlive, joined by the next caller
   int live_ = 0;
   int idle_ = 0;
   bool closed_ = false;
   bool stopping_ = false;
+};
+
+/// A pool of plain callables.
+class ThreadPool : public WorkerPool<std::function<void()>> {
+ public:
+  ThreadPool(int minThreads, int maxThreads, std::chrono::milliseconds keepAlive = std::chrono::seconds(60))
+      : WorkerPool(minThreads, maxThreads, keepAlive, [](std::function<void()>& f) { f(); }) {}
 };
 
 }  // namespace ackmq::detail

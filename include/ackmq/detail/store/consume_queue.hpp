@@ -8,12 +8,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
+#include <vector>
 
 #include <ackmq/detail/store/record.hpp>
 
 namespace ackmq::detail {
 
 struct Segment;
+
+/// Told when messages arrive in a queue (a consumer that owns it). Called with the queue's listener lock
+/// held: it must only record the fact and wake its own thread.
+class ArrivalListener {
+ public:
+  virtual void onArrival() noexcept = 0;
+
+ protected:
+  ~ArrivalListener() = default;
+};
 
 /// Thread safety: entries, minOffset and the bookkeeping fields are guarded by the broker's store lock.
 /// publishedMax may be read without it (a hint for consumers deciding whether to pull).
@@ -28,6 +40,31 @@ struct ConsumeQueue {
   // queueLastOffsets.
   const Segment* lastSegment = nullptr;
   std::size_t lastSegmentSlot = 0;
+
+  // Consumers to wake on arrival. listenerCount lets an append skip the lock when nobody listens.
+  std::mutex listenerMutex;  // guards listeners
+  std::vector<ArrivalListener*> listeners;
+  std::atomic<int> listenerCount{0};
+  // Fault injection: while set, pulls from this queue find nothing.
+  std::atomic<bool> stalled{false};
+
+  void addListener(ArrivalListener& l) {
+    std::lock_guard lock(listenerMutex);
+    listeners.push_back(&l);
+    listenerCount.store(static_cast<int>(listeners.size()), std::memory_order_release);
+  }
+  /// After this returns, `l` is not called again.
+  void removeListener(ArrivalListener& l) {
+    std::lock_guard lock(listenerMutex);
+    std::erase(listeners, &l);
+    listenerCount.store(static_cast<int>(listeners.size()), std::memory_order_release);
+  }
+  void notifyArrival() noexcept {
+    if (listenerCount.load(std::memory_order_acquire) == 0) return;
+    std::lock_guard lock(listenerMutex);
+    for (ArrivalListener* l : listeners)
+      l->onArrival();
+  }
 
   /// The next offset to be written (RocketMQ getMaxOffsetInQueue).
   std::int64_t maxOffset() const noexcept { return minOffset + static_cast<std::int64_t>(entries.size()); }

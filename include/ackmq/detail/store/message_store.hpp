@@ -80,11 +80,14 @@ class MessageStore {
 
   TopicEntry* findTopic(std::string_view name) const { return topics_.find(name); }
 
-  /// The topic with at least `queueNums` queues, created or grown as needed. Idempotent.
-  TopicEntry& ensureTopic(std::string_view name, int queueNums) {
+  /// The topic with at least `queueNums` queues, created or grown as needed. Idempotent. `changed` (if given)
+  /// tells whether queues were added.
+  TopicEntry& ensureTopic(std::string_view name, int queueNums, bool* changed = nullptr) {
     bool created = false;
     TopicEntry& t = topics_.getOrCreate(name, created);
+    if (changed != nullptr) *changed = false;
     if (t.queueNums.load(std::memory_order_acquire) >= queueNums) return t;
+    if (changed != nullptr) *changed = true;
     std::lock_guard lock(mutex_);
     while (static_cast<int>(t.queues.size()) < queueNums) {
       ConsumeQueue& q = t.queues.emplace_back();

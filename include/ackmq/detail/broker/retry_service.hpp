@@ -1,0 +1,162 @@
+#pragma once
+// ackmq internals: the broker side of a failed consume (RocketMQ AbstractSendMessageProcessor
+// .consumerSendMsgBack and SendMessageProcessor.handleRetryAndDLQ).
+//
+// A failed message comes back to the broker, which stores a copy for its group: in %RETRY%<group> with
+// reconsumeTimes + 1, parked in SCHEDULE_TOPIC_XXXX at the back-off level (3 + reconsumeTimes unless the
+// consumer chose one), or in %DLQ%<group> once reconsumeTimes reaches maxReconsumeTimes or the consumer
+// asked for it (delay level -1). The copy keeps the msgId, body, tags and born time.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <ackmq/clock.hpp>
+#include <ackmq/detail/broker/faults.hpp>
+#include <ackmq/detail/broker/schedule_service.hpp>
+#include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+/// The broker's answer to a send-back.
+struct SendBackResult {
+  ResponseCode code = ResponseCode::SUCCESS;
+  bool deadLettered = false;  // the copy went to %DLQ%<group>
+  std::string remark;
+  bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
+};
+
+/// Thread safety: thread-safe.
+template <class Body, class Clock>
+class RetryService {
+ public:
+  RetryService(MessageStore<Body>& store, ScheduleService<Body, Clock>& schedule, Clock& clock,
+               ArrivalSink& sink)
+      : store_(store), schedule_(schedule), clock_(clock), sink_(sink) {}
+
+  /// CONSUMER_SEND_MSG_BACK: the message stored at `commitLogOffset` failed for `group`. `delayLevel`: -1 =
+  /// straight to the DLQ, 0 = level 3 + reconsumeTimes, > 0 = that level (clamped to the highest).
+  /// `retry` and `dlq` are the group's %RETRY% and %DLQ% topics.
+  SendBackResult sendBack(TopicEntry& retry, TopicEntry& dlq, std::int64_t commitLogOffset, int delayLevel,
+                          int maxReconsumeTimes) {
+    SendBackResult result;
+    ConsumeQueue* arrived = nullptr;
+    store_.locked([&](typename MessageStore<Body>::Locked& locked) {
+      const RecordHeader* original = locked.find(commitLogOffset);
+      if (original == nullptr) {
+        result.code = ResponseCode::SYSTEM_ERROR;
+        result.remark =
+            "the message at CommitLog offset " + std::to_string(commitLogOffset) + " is no longer stored";
+        return;
+      }
+      Segment* seg = locked.segmentOf(*original);
+      seg->pins.fetch_add(1, std::memory_order_relaxed);  // making room must not reclaim what is being copied
+      const std::string props = copyProperties(*original, original->topic->kind == TopicKind::RETRY
+                                                              ? std::string_view()
+                                                              : std::string_view(original->topic->name));
+      RecordSource<Body> src = copyOf<Body>(*original, props);
+      arrived =
+          route(locked, retry, dlq, src, original->reconsumeTimes, delayLevel, maxReconsumeTimes, result);
+      seg->pins.fetch_sub(1, std::memory_order_relaxed);
+    });
+    if (arrived != nullptr) sink_.onArrived(*arrived);
+    return result;
+  }
+
+  /// The consumer's fallback when a send-back fails: the consumer sends its own copy of the message to
+  /// %RETRY%<group> as a normal message (RocketMQ sendMessageBackAsNormalMessage). The copy keeps the delay
+  /// level the listener chose (DECISIONS #8; RocketMQ always uses 3 + reconsumeTimes here, issue #3731).
+  SendBackResult sendRetryMessage(TopicEntry& retry, TopicEntry& dlq, const BasicMessageExt<Body>& msg,
+                                  int delayLevel, int maxReconsumeTimes) {
+    std::string props;
+    const std::string& retryTopicProp =
+        msg.getProperties().contains(MessageConst::PROPERTY_RETRY_TOPIC)
+            ? msg.getProperties().find(MessageConst::PROPERTY_RETRY_TOPIC)->second
+            : msg.getTopic();
+    for (const auto& [k, v] : msg.getProperties()) {
+      if (isRoutingProperty(k) || k == MessageConst::PROPERTY_RETRY_TOPIC) continue;
+      encodeProperty(props, k, v);
+    }
+    encodeProperty(props, MessageConst::PROPERTY_RETRY_TOPIC, retryTopicProp);
+    if (!msg.getProperties().contains(MessageConst::PROPERTY_ORIGIN_MESSAGE_ID)) {
+      encodeProperty(props, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, msg.getMsgId());
+    }
+    RecordSource<Body> src;
+    src.tags = msg.getTags();
+    src.encodedProperties = props;
+    src.body = &msg.getBody();
+    src.msgId = MessageAccess::msgId(msg);
+    src.bornTimestamp = msg.getBornTimestamp();
+    src.reconsumeTimes = msg.getReconsumeTimes();
+    src.flag = msg.getFlag();
+    SendBackResult result;
+    ConsumeQueue* arrived = store_.locked([&](typename MessageStore<Body>::Locked& locked) {
+      return route(locked, retry, dlq, src, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes, result);
+    });
+    if (arrived != nullptr) sink_.onArrived(*arrived);
+    return result;
+  }
+
+ private:
+  static bool isRoutingProperty(std::string_view k) noexcept {
+    return k == MessageConst::PROPERTY_DELAY_TIME_LEVEL || k == MessageConst::PROPERTY_REAL_TOPIC ||
+           k == MessageConst::PROPERTY_REAL_QUEUE_ID || k == MessageConst::PROPERTY_TIMER_DELIVER_MS ||
+           k == MessageConst::PROPERTY_TIMER_DELAY_MS || k == MessageConst::PROPERTY_TIMER_DELAY_SEC;
+  }
+
+  // The original's properties without routing ones, with RETRY_TOPIC (set to `topic` if absent and `topic` is
+  // given) and ORIGIN_MESSAGE_ID (the msgId, if absent).
+  static std::string copyProperties(const RecordHeader& h, std::string_view topic) {
+    std::string out;
+    bool hasRetryTopic = false;
+    bool hasOrigin = false;
+    forEachProperty(h.encodedProperties(), [&](std::string_view n, std::string_view v) {
+      if (isRoutingProperty(n)) return;
+      if (n == MessageConst::PROPERTY_RETRY_TOPIC) hasRetryTopic = true;
+      if (n == MessageConst::PROPERTY_ORIGIN_MESSAGE_ID) hasOrigin = true;
+      encodeProperty(out, n, v);
+    });
+    if (!hasRetryTopic && !topic.empty()) encodeProperty(out, MessageConst::PROPERTY_RETRY_TOPIC, topic);
+    if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.toString());
+    return out;
+  }
+
+  // Stores the copy in the DLQ or parks it for the retry topic. Returns the queue a message arrived in, if
+  // any.
+  ConsumeQueue* route(typename MessageStore<Body>::Locked& locked, TopicEntry& retry, TopicEntry& dlq,
+                      RecordSource<Body> src, int reconsumeTimes, int delayLevel, int maxReconsumeTimes,
+                      SendBackResult& result) {
+    src.reconsumeTimes = reconsumeTimes + 1;
+    std::string props(src.encodedProperties);
+    if (reconsumeTimes >= maxReconsumeTimes || delayLevel < 0) {
+      const auto found = findProperty(props, MessageConst::PROPERTY_RETRY_TOPIC);
+      const std::string origin(found ? *found : std::string_view());  // a copy: props grows below
+      encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_TOPIC, origin);
+      encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_MESSAGE_ID, src.msgId.toString());
+      src.encodedProperties = props;
+      AppendResult r = locked.append(dlq, 0, src, clock_.nowMillis(), /*internal=*/true);
+      result.code = r.code;
+      result.remark = r.remark;
+      result.deadLettered = r.ok();
+      return r.ok() ? r.queue : nullptr;
+    }
+    const int level = std::min(delayLevel == 0 ? 3 + reconsumeTimes : delayLevel, schedule_.maxLevel());
+    encodeProperty(props, MessageConst::PROPERTY_DELAY_TIME_LEVEL, std::to_string(level));
+    ScheduleService<Body, Clock>::addDestination(props, retry.name, 0);
+    src.encodedProperties = props;
+    AppendResult r = schedule_.parkLocked(locked, src, level - 1, schedule_.levelMillis(level));
+    result.code = r.code;
+    result.remark = r.remark;
+    return nullptr;
+  }
+
+  MessageStore<Body>& store_;
+  ScheduleService<Body, Clock>& schedule_;
+  Clock& clock_;
+  ArrivalSink& sink_;
+};
+
+}  // namespace ackmq::detail

@@ -1,0 +1,182 @@
+#pragma once
+// ackmq internals: a consumer's in-flight messages of one queue (RocketMQ ProcessQueue).
+//
+// Pulled messages wait in a window, in queue-offset order, until they are consumed. The committed offset is
+// the lowest offset still in the window, or the end of what was pulled when the window is empty
+// (ProcessQueue.removeMessage): it never passes a message still being consumed or waiting for a local retry.
+//
+// Entries are recycled: a message is materialised into an entry whose strings keep their capacity, so steady
+// consumption allocates nothing per message.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <ackmq/detail/store/consume_queue.hpp>
+#include <ackmq/detail/store/offset_table.hpp>
+#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/message_queue.hpp>
+
+namespace ackmq::detail {
+
+/// What the dispatcher needs when a queue has news.
+class QueueWaker {
+ public:
+  virtual void wakeDispatcher() noexcept = 0;
+
+ protected:
+  ~QueueWaker() = default;
+};
+
+template <class Body>
+struct ConsumeEntry {
+  enum class State : std::uint8_t { QUEUED, RUNNING, WAITING, DONE };
+
+  BasicMessageExt<Body> msg;
+  std::int64_t offset = 0;
+  std::int64_t consumeStart = 0;  // when the listener got it (the broker's clock), for the consume timeout
+  std::size_t bytes = 0;          // for pullThresholdSizeForQueue
+  State state = State::QUEUED;
+  bool busy = false;     // a consume request holds it: not to be recycled yet
+  bool expired = false;  // the consume timeout sent it back while the listener still had it
+};
+
+/// Thread safety: `mutex` guards the window and the counters; `dirty`, `dropped` and `flowControlled` are
+/// atomics; pullOffset belongs to the dispatcher thread.
+template <class Body>
+class ProcessQueue final : public ArrivalListener {
+ public:
+  using Entry = ConsumeEntry<Body>;
+
+  ProcessQueue(MessageQueue queue, ConsumeQueue& consumeQueue, OffsetTable::Slot& offsetSlot,
+               const TagFilter& tagFilter, QueueWaker& waker, std::int64_t startOffset)
+      : mq(std::move(queue)),
+        cq(consumeQueue),
+        slot(offsetSlot),
+        filter(tagFilter),
+        pullOffset(startOffset),
+        waker_(waker),
+        pulledEnd_(startOffset) {}
+
+  // ArrivalListener: called by the broker as messages arrive in this queue.
+  void onArrival() noexcept override {
+    dirty.store(true, std::memory_order_seq_cst);
+    waker_.wakeDispatcher();
+  }
+
+  const MessageQueue mq;
+  ConsumeQueue& cq;
+  OffsetTable::Slot& slot;
+  const TagFilter& filter;
+  std::atomic<bool> dirty{true};     // there may be something to pull
+  std::atomic<bool> dropped{false};  // rebalanced away or shut down: results are discarded
+  std::int64_t pullOffset;           // next offset to pull; dispatcher only
+
+  // ------------------------------------------------------------------------- under `mutex` (lock it first)
+  std::mutex mutex;
+  bool flowControlled = false;  // pulling paused by flow control until consumption frees room
+
+  /// Entries for `n` new messages (recycled where possible).
+  void acquire(std::size_t n, std::vector<Entry*>& out) {
+    out.clear();
+    while (out.size() < n && !free_.empty()) {
+      out.push_back(free_.back());
+      free_.pop_back();
+    }
+    while (out.size() < n) {
+      storage_.push_back(std::make_unique<Entry>());
+      out.push_back(storage_.back().get());
+    }
+  }
+  /// Returns entries that were acquired but not used.
+  void giveBack(Entry* e) { free_.push_back(e); }
+
+  /// Appends pulled entries (in offset order) and records that everything below `pulledEnd` was pulled.
+  void append(const std::vector<Entry*>& entries, std::size_t count, std::int64_t pulledEnd) {
+    for (std::size_t i = 0; i < count; ++i) {
+      Entry* e = entries[i];
+      e->state = Entry::State::QUEUED;
+      e->busy = true;
+      e->expired = false;
+      window_.push_back(e);
+      ++cachedCount_;
+      cachedBytes_ += e->bytes;
+    }
+    pulledEnd_ = pulledEnd;
+  }
+
+  /// Pops consumed entries off the front and recycles those no request holds. Returns the offset to commit.
+  std::int64_t retireDone() {
+    while (!window_.empty() && window_.front()->state == Entry::State::DONE) {
+      Entry* e = window_.front();
+      window_.pop_front();
+      --cachedCount_;
+      cachedBytes_ -= e->bytes;
+      if (!e->busy) recycle(e);
+    }
+    return window_.empty() ? pulledEnd_ : window_.front()->offset;
+  }
+
+  /// A request is finished with `e`: it is consumed, or (`retryLater`) it waits for a local re-consume. An
+  /// entry the consume timeout already expired is only recycled, once it has left the window.
+  void complete(Entry* e, bool retryLater) {
+    e->busy = false;
+    if (e->expired) {
+      if (!inWindow(e)) recycle(e);
+      return;
+    }
+    e->state = retryLater ? Entry::State::WAITING : Entry::State::DONE;
+  }
+
+  /// A request that will never run (discarded at shutdown) lets go of `e`, which stays unconsumed.
+  void abandon(Entry* e) { e->busy = false; }
+
+  /// Commits `offset` unless the queue was dropped (RocketMQ updateOffset with increaseOnly).
+  void commitLocked(std::int64_t offset) {
+    if (dropped.load(std::memory_order_acquire)) return;
+    if (offset > committed_) {
+      committed_ = offset;
+      slot.store(offset, std::memory_order_release);
+    }
+  }
+
+  std::deque<Entry*>& window() noexcept { return window_; }
+  std::size_t cachedCount() const noexcept { return cachedCount_; }
+  std::size_t cachedBytes() const noexcept { return cachedBytes_; }
+  std::int64_t span() const noexcept {
+    return window_.empty() ? 0 : window_.back()->offset - window_.front()->offset;
+  }
+  void setCommitted(std::int64_t o) noexcept { committed_ = o; }
+  std::int64_t committed() const noexcept { return committed_; }
+
+ private:
+  bool inWindow(const Entry* e) const {
+    for (const Entry* w : window_) {
+      if (w == e) return true;
+    }
+    return false;
+  }
+  void recycle(Entry* e) {
+    // Keep memory bounded: a huge body's buffer is not kept for the next message.
+    if constexpr (requires { e->msg.getBody().capacity(); }) {
+      if (e->msg.getBody().capacity() > 64 * 1024) e->msg.setBody(Body());
+    }
+    free_.push_back(e);
+  }
+
+  QueueWaker& waker_;
+  std::deque<Entry*> window_;
+  std::int64_t pulledEnd_;
+  std::int64_t committed_ = -1;
+  std::size_t cachedCount_ = 0;
+  std::size_t cachedBytes_ = 0;
+  std::vector<std::unique_ptr<Entry>> storage_;
+  std::vector<Entry*> free_;
+};
+
+}  // namespace ackmq::detail

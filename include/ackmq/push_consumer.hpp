@@ -1,0 +1,964 @@
+#pragma once
+// ackmq: the push consumer, and with it the second confirmation: the listener's acknowledgement. A
+// concurrent listener returns CONSUME_SUCCESS or RECONSUME_LATER; failures go back to the broker, which
+// stores a retry copy in %RETRY%<group> on RocketMQ's back-off ladder, and after 16 reconsumes a dead-letter
+// copy in %DLQ%<group>. The committed offset follows RocketMQ's lowest-unacked rule.
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <unistd.h>
+
+#include <ackmq/allocate_strategy.hpp>
+#include <ackmq/broker.hpp>
+#include <ackmq/consumer_types.hpp>
+#include <ackmq/detail/client/process_queue.hpp>
+#include <ackmq/detail/client/thread_pool.hpp>
+#include <ackmq/detail/validators.hpp>
+#include <ackmq/listener.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq {
+
+/// Counters of one push consumer: what its listener was given and what became of it.
+///
+/// delivered == succeeded + failed, and failed == retried + deadLettered + reconsumedLocally + dropped.
+struct ConsumerStats {
+  std::uint64_t delivered = 0;     ///< messages handed to the listener, each delivery counted
+  std::uint64_t succeeded = 0;     ///< messages the listener acknowledged
+  std::uint64_t failed = 0;        ///< messages it did not (RECONSUME_LATER, past ackIndex, an exception)
+  std::uint64_t retried = 0;       ///< failed messages stored in %RETRY%<group>
+  std::uint64_t deadLettered = 0;  ///< failed messages stored in %DLQ%<group>
+  std::uint64_t reconsumedLocally =
+      0;                      ///< failed messages kept for a local re-consume after a failed send-back
+  std::uint64_t dropped = 0;  ///< failed messages given up: broadcasting failures, results for a queue taken
+                              ///< away, failures of messages the consume timeout had already sent back
+  std::uint64_t expired = 0;  ///< messages the consume timeout sent back while the listener still had them
+  std::int64_t inFlight = 0;  ///< messages pulled and not yet consumed
+  std::int64_t lag = 0;       ///< messages in this member's queues past its committed offsets
+  int queues = 0;             ///< queues this member owns
+  int blockedQueues = 0;      ///< orderly: queues held back by a failing message
+};
+
+namespace detail {
+struct ConsumerAccess;
+}
+
+/// A push consumer (RocketMQ DefaultMQPushConsumer): subscribes, pulls from the broker into per-queue process
+/// queues, and runs its listener on its own thread pool.
+///
+/// @code
+///   ackmq::PushConsumer consumer(broker, "order-consumers");
+///   consumer.subscribe("Orders", "created || paid");
+///   consumer.registerMessageListener(ackmq::MessageListenerConcurrently{
+///       [](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+///         for (const auto& msg : msgs) handle(msg);
+///         return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+///       }});
+///   consumer.start();
+/// @endcode
+///
+/// Thread safety: start() and shutdown() are thread-safe, idempotent, and may be called from any thread, a
+/// listener included. subscribe, unsubscribe, registerMessageListener and the setters: call before start().
+template <class Broker>
+class BasicPushConsumer final : private detail::ConsumerEndpoint,
+                                private detail::TimerTarget,
+                                private detail::QueueWaker {
+ public:
+  using Body = typename Broker::body_type;
+  using Clock = typename Broker::clock_type;
+  using MessageExt = BasicMessageExt<Body>;
+  using MessageList = BasicMessageExtList<Body>;
+  using ListenerConcurrently = BasicMessageListenerConcurrently<Body>;
+  using ListenerOrderly = BasicMessageListenerOrderly<Body>;
+
+  /// A member of `consumerGroup` (a legal group name, else MQClientException) on `broker`.
+  BasicPushConsumer(Broker& broker, std::string consumerGroup)
+      : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
+    detail::checkGroup(group_, "consumerGroup");
+    static std::atomic<std::uint64_t> instances{0};
+    instanceName_ = std::to_string(::getpid()) + "#" + std::to_string(instances.fetch_add(1));
+  }
+  BasicPushConsumer(const BasicPushConsumer&) = delete;
+  BasicPushConsumer& operator=(const BasicPushConsumer&) = delete;
+
+  /// Runs shutdown() and waits for it to complete (a listener that never returns blocks this).
+  ~BasicPushConsumer() {
+    shutdown();
+    {
+      std::unique_lock lock(lifecycle_);
+      shutdownDone_.wait(lock, [&] { return state_ != State::STOPPING; });
+    }
+    pool_.reset();
+  }
+
+  /// Subscribes to `topic` with "*" (everything) or "TagA || TagB" (exact tags). Call before start().
+  /// Throws MQClientException for an illegal topic or expression.
+  void subscribe(std::string topic, std::string subExpression) {
+    beforeStart("subscribe");
+    if (!MixAll::isDLQTopic(topic)) detail::checkTopic(topic, "subscribe topic");
+    subscriptions_.insert_or_assign(std::move(topic), detail::TagFilter::parse(subExpression));
+  }
+  /// Removes a subscription. Call before start().
+  void unsubscribe(std::string_view topic) {
+    beforeStart("unsubscribe");
+    if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end())
+      subscriptions_.erase(it);
+  }
+
+  /// The concurrent listener. Call before start().
+  void registerMessageListener(ListenerConcurrently listener) {
+    beforeStart("registerMessageListener");
+    listener_ = std::move(listener);
+  }
+  /// The orderly listener. Call before start().
+  void registerMessageListener(ListenerOrderly listener) {
+    beforeStart("registerMessageListener");
+    listener_ = std::move(listener);
+  }
+
+  /// Joins the group and starts consuming. Throws MQClientException when there is no listener or
+  /// subscription, a setting is out of range, or this member subscribes differently from its group
+  /// (DECISIONS #5). Idempotent; a consumer that was shut down cannot start again.
+  void start() {
+    std::lock_guard lock(lifecycle_);
+    if (state_ == State::RUNNING) return;
+    if (state_ != State::CREATED) {
+      throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
+                              "consumer of group " + group_ + " was shut down and cannot start again");
+    }
+    checkConfig();
+    clientId_ = instanceName_;
+    offsetGroup_ = model_ == MessageModel::BROADCASTING ? group_ + "@" + clientId_ : group_;
+    if (consumeTimestamp_ < 0) consumeTimestamp_ = core_.clock().nowMillis() - 30 * 60 * 1000;
+    filters_ = subscriptions_;
+    if (model_ == MessageModel::CLUSTERING)
+      filters_.insert_or_assign(MixAll::getRetryTopic(group_), detail::TagFilter());
+    maxReconsume_ = maxReconsumeTimes_ < 0 ? core_.retryMaxTimes() : maxReconsumeTimes_;
+
+    pool_ = std::make_unique<detail::WorkerPool<Request>>(
+        consumeThreadMin_, consumeThreadMax_,
+        Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000),
+        [this](Request& r) { run(r); });
+    target_ = core_.timers().registerTarget(*this);
+    stopping_.store(false);
+    state_ = State::RUNNING;
+    dispatcher_ = std::thread([this] { dispatchLoop(); });
+    try {
+      detail::MemberSpec spec;
+      spec.group = group_;
+      spec.clientId = clientId_;
+      spec.subscriptions = subscriptions_;
+      spec.model = model_;
+      spec.kind = detail::ListenerKind::CONCURRENT;
+      spec.endpoint = this;
+      core_.registerConsumer(spec, offsetGroup_, consumeFromWhere_, consumeTimestamp_);
+    } catch (...) {
+      stopping_.store(true);
+      wakeDispatcher();
+      dispatcher_.join();
+      core_.timers().unregisterTarget(target_);
+      pool_->shutdown(false);
+      state_ = State::CREATED;
+      throw;
+    }
+    if (model_ == MessageModel::CLUSTERING) {
+      core_.timers().scheduleAfter(consumeTimeout_.count(), target_, kScanExpired);
+    }
+  }
+
+  /// Stops consuming (DECISIONS #12): no new deliveries; listener calls in flight are waited for, up to
+  /// awaitTerminationMillisWhenShutdown, and their results committed; then the member leaves its group, and
+  /// the others take over its queues from the committed offsets. Idempotent. From inside a listener it
+  /// returns at once and completes when that listener returns.
+  void shutdown() {
+    std::unique_lock lock(lifecycle_);
+    if (state_ == State::CREATED) {
+      state_ = State::SHUT_DOWN;
+      return;
+    }
+    if (state_ != State::RUNNING) return;
+    state_ = State::STOPPING;
+    stopping_.store(true);
+    wakeDispatcher();
+    if (dispatcher_.joinable()) dispatcher_.join();
+    // Requests no thread has started never run: their messages stay unconsumed for the next owner.
+    for (Request& r : pool_->takeQueued())
+      abandon(r);
+    if (pool_->onPoolThread()) {
+      finisher_ = std::this_thread::get_id();  // the listener calling us finishes the shutdown on return
+      return;
+    }
+    lock.unlock();
+    finishShutdown(false);
+  }
+
+  // ------------------------------------------------------------------------------------------ settings
+
+  const std::string& getConsumerGroup() const noexcept { return group_; }
+  void setMessageModel(MessageModel model) {
+    beforeStart("setMessageModel");
+    model_ = model;
+  }
+  MessageModel getMessageModel() const noexcept { return model_; }
+  void setConsumeFromWhere(ConsumeFromWhere where) {
+    beforeStart("setConsumeFromWhere");
+    consumeFromWhere_ = where;
+  }
+  ConsumeFromWhere getConsumeFromWhere() const noexcept { return consumeFromWhere_; }
+  /// For CONSUME_FROM_TIMESTAMP: ms since the epoch (default: 30 minutes before start()).
+  void setConsumeTimestamp(std::int64_t epochMillis) {
+    beforeStart("setConsumeTimestamp");
+    consumeTimestamp_ = epochMillis;
+  }
+  /// Listener threads kept once started (20). 1..1000.
+  void setConsumeThreadMin(int n) {
+    range("setConsumeThreadMin", n, 1, 1000);
+    consumeThreadMin_ = n;
+  }
+  int getConsumeThreadMin() const noexcept { return consumeThreadMin_; }
+  /// Listener threads at most, reached when work waits (20). 1..1000, at least consumeThreadMin.
+  void setConsumeThreadMax(int n) {
+    range("setConsumeThreadMax", n, 1, 1000);
+    consumeThreadMax_ = n;
+  }
+  int getConsumeThreadMax() const noexcept { return consumeThreadMax_; }
+  /// Messages per listener call (1). 1..1024.
+  void setConsumeMessageBatchMaxSize(int n) {
+    range("setConsumeMessageBatchMaxSize", n, 1, 1024);
+    consumeMessageBatchMaxSize_ = n;
+  }
+  int getConsumeMessageBatchMaxSize() const noexcept { return consumeMessageBatchMaxSize_; }
+  /// Messages per pull (32). 1..1024.
+  void setPullBatchSize(int n) {
+    range("setPullBatchSize", n, 1, 1024);
+    pullBatchSize_ = n;
+  }
+  int getPullBatchSize() const noexcept { return pullBatchSize_; }
+  /// Messages cached per queue before pulling pauses (1000). 1..65535.
+  void setPullThresholdForQueue(int n) {
+    range("setPullThresholdForQueue", n, 1, 65535);
+    pullThresholdForQueue_ = n;
+  }
+  int getPullThresholdForQueue() const noexcept { return pullThresholdForQueue_; }
+  /// MiB of bodies cached per queue before pulling pauses (100). 1..1024.
+  void setPullThresholdSizeForQueue(int mib) {
+    range("setPullThresholdSizeForQueue", mib, 1, 1024);
+    pullThresholdSizeForQueue_ = mib;
+  }
+  int getPullThresholdSizeForQueue() const noexcept { return pullThresholdSizeForQueue_; }
+  /// Largest offset distance between the oldest and newest cached message before pulling pauses (2000).
+  void setConsumeConcurrentlyMaxSpan(int n) {
+    range("setConsumeConcurrentlyMaxSpan", n, 1, 65535);
+    consumeConcurrentlyMaxSpan_ = n;
+  }
+  int getConsumeConcurrentlyMaxSpan() const noexcept { return consumeConcurrentlyMaxSpan_; }
+  /// Reconsumes before the dead-letter queue: -1 (default) = the broker's retryMaxTimes (16) concurrently,
+  /// unbounded orderly.
+  void setMaxReconsumeTimes(int n) {
+    range("setMaxReconsumeTimes", n, -1, 1'000'000);
+    maxReconsumeTimes_ = n;
+  }
+  int getMaxReconsumeTimes() const noexcept { return maxReconsumeTimes_; }
+  /// Orderly: how long a failed batch blocks its queue before it is redelivered, ms (1000).
+  void setSuspendCurrentQueueTimeMillis(long millis) {
+    if (millis < 0)
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL,
+                      "setSuspendCurrentQueueTimeMillis: must not be negative");
+    suspendCurrentQueueTimeMillis_ = millis;
+  }
+  long getSuspendCurrentQueueTimeMillis() const noexcept { return suspendCurrentQueueTimeMillis_; }
+  /// A message the listener has held this long is sent back for retry (15 min; RocketMQ consumeTimeout).
+  void setConsumeTimeout(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0)
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "setConsumeTimeout: must be positive");
+    consumeTimeout_ = timeout;
+  }
+  std::chrono::milliseconds getConsumeTimeout() const noexcept { return consumeTimeout_; }
+  /// How long shutdown() waits for listener calls in flight, ms (10000).
+  void setAwaitTerminationMillisWhenShutdown(long millis) {
+    if (millis < 0)
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL,
+                      "setAwaitTerminationMillisWhenShutdown: must not be negative");
+    awaitTerminationMillis_ = millis;
+  }
+  long getAwaitTerminationMillisWhenShutdown() const noexcept { return awaitTerminationMillis_; }
+  /// How the group's members share queues (AllocateMessageQueueAveragely). Every member must use the same.
+  void setAllocateMessageQueueStrategy(std::shared_ptr<const AllocateMessageQueueStrategy> strategy) {
+    beforeStart("setAllocateMessageQueueStrategy");
+    if (!strategy)
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "setAllocateMessageQueueStrategy: strategy is null");
+    strategy_ = std::move(strategy);
+  }
+  /// Names this member within its group (its client id): unique per group (default: pid#sequence).
+  void setInstanceName(std::string name) {
+    beforeStart("setInstanceName");
+    detail::checkName("setInstanceName", name, 255, ResponseCode::MESSAGE_ILLEGAL);
+    instanceName_ = std::move(name);
+  }
+  const std::string& getInstanceName() const noexcept { return instanceName_; }
+
+ private:
+  friend struct detail::ConsumerAccess;
+  using Pq = detail::ProcessQueue<Body>;
+  using Entry = typename Pq::Entry;
+  enum class State { CREATED, RUNNING, STOPPING, SHUT_DOWN };
+
+  static constexpr std::uint64_t kScanExpired = 1;
+  static constexpr std::uint64_t kLocalRetryTag = 2;
+  static constexpr std::int64_t kLocalRetryMillis = 5000;  // RocketMQ submitConsumeRequestLater
+  static constexpr int kExpiredScanMax = 16;               // RocketMQ ProcessQueue.cleanExpiredMsg
+
+  // A listener call's worth of messages from one queue.
+  struct Request {
+    std::shared_ptr<Pq> pq;
+    std::vector<Entry*> entries;
+  };
+
+  struct Counters {
+    std::atomic<std::uint64_t> delivered{0}, succeeded{0}, failed{0}, retried{0}, deadLettered{0},
+        reconsumedLocally{0}, dropped{0}, expired{0};
+  };
+
+  struct LocalRetry {
+    std::weak_ptr<Pq> pq;
+    std::vector<Entry*> entries;
+  };
+
+  // ----------------------------------------------------------------------------------------- lifecycle
+
+  void beforeStart(std::string_view what) const {
+    if (state_ != State::CREATED) {
+      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, std::string(what) + ": call it before start()");
+    }
+  }
+  static void range(std::string_view setter, int v, int lo, int hi) {
+    if (v < lo || v > hi) {
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL, std::string(setter) + ": " + std::to_string(v) +
+                                                         " is out of range " + std::to_string(lo) + ".." +
+                                                         std::to_string(hi));
+    }
+  }
+  void checkConfig() const {
+    if (std::holds_alternative<std::monostate>(listener_)) {
+      detail::illegal(
+          ResponseCode::CLIENT_STATE_ILLEGAL,
+          "consumer of group " + group_ + " has no listener: call registerMessageListener before start()");
+    }
+    if (subscriptions_.empty()) {
+      detail::illegal(
+          ResponseCode::CLIENT_STATE_ILLEGAL,
+          "consumer of group " + group_ + " subscribes to nothing: call subscribe before start()");
+    }
+    if (consumeThreadMin_ > consumeThreadMax_) {
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "consumeThreadMin " + std::to_string(consumeThreadMin_) +
+                                                         " is larger than consumeThreadMax " +
+                                                         std::to_string(consumeThreadMax_));
+    }
+  }
+
+  void finishShutdown(bool fromWorker) {
+    {
+      std::unique_lock lock(runMutex_);
+      runCv_.wait_for(lock, std::chrono::milliseconds(awaitTerminationMillis_),
+                      [&] { return pending_.load() == 0; });
+    }
+    // From here on results are discarded: the queues belong to the group's other members.
+    {
+      std::lock_guard lock(pqsMutex_);
+      for (auto& [mq, pq] : pqs_)
+        drop(*pq);
+      pqs_.clear();
+    }
+    core_.unregisterConsumer(group_, clientId_);
+    core_.timers().unregisterTarget(target_);
+    {
+      std::lock_guard lock(retryMutex_);
+      localRetries_.clear();
+    }
+    const bool idle = pending_.load() == 0;
+    if (idle && !fromWorker) {
+      pool_->shutdown(false);
+    } else {
+      pool_->close(false);  // a listener still running is joined by the destructor
+    }
+    {
+      std::lock_guard lock(lifecycle_);
+      state_ = State::SHUT_DOWN;
+      shutdownDone_.notify_all();
+    }
+    notifyIdle();
+  }
+
+  // ----------------------------------------------------------------------------------------- broker calls
+
+  // ConsumerEndpoint: the group or a subscribed topic changed.
+  void onGroupChanged() noexcept override {
+    rebalancePending_.store(true, std::memory_order_seq_cst);
+    wakeDispatcher();
+  }
+
+  // QueueWaker: a queue has news for the dispatcher.
+  void wakeDispatcher() noexcept override {
+    if (parked_.load(std::memory_order_seq_cst)) {
+      std::lock_guard lock(parkMutex_);
+      parkCv_.notify_one();
+    }
+  }
+
+  // TimerTarget: the consume timeout scan, and local re-consumes.
+  void onTimer(std::uint64_t arg) noexcept override {
+    if (arg == kScanExpired) {
+      scanExpired();
+      core_.timers().scheduleAfter(consumeTimeout_.count(), target_, kScanExpired);
+      return;
+    }
+    LocalRetry retry;
+    {
+      std::lock_guard lock(retryMutex_);
+      auto it = localRetries_.find(arg);
+      if (it == localRetries_.end()) return;
+      retry = std::move(it->second);
+      localRetries_.erase(it);
+    }
+    auto pq = retry.pq.lock();
+    if (!pq || pq->dropped.load()) return;
+    {
+      std::lock_guard lock(pq->mutex);
+      for (Entry* e : retry.entries) {
+        e->state = Entry::State::QUEUED;
+        e->busy = true;
+      }
+    }
+    submit({Request{std::move(pq), std::move(retry.entries)}});
+  }
+
+  // ----------------------------------------------------------------------------------------- dispatcher
+
+  void dispatchLoop() {
+    while (!stopping_.load()) {
+      if (rebalancePending_.exchange(false, std::memory_order_seq_cst)) rebalance();
+      bool progress = false;
+      for (auto& pq : active_) {
+        if (pq->dropped.load(std::memory_order_relaxed)) continue;
+        if (!pq->dirty.exchange(false, std::memory_order_seq_cst)) continue;
+        progress |= pullOnce(*pq, pq);
+      }
+      if (!progress) park();
+    }
+  }
+
+  // Sleeps until a queue has news, a rebalance is asked for, or shutdown. The flag is raised before the last
+  // look at the queues and a waker sets its queue's flag before it looks at parked_ (both seq_cst), so either
+  // the waker sees parked_ and notifies under parkMutex_, or this thread sees the news: no lost wake-up.
+  void park() {
+    parked_.store(true, std::memory_order_seq_cst);
+    if (hasWork()) {
+      parked_.store(false, std::memory_order_seq_cst);
+      return;
+    }
+    notifyIdle();  // no lock held: awaitIdle may now see the consumer idle
+    std::unique_lock lock(parkMutex_);
+    while (!hasWork())
+      parkCv_.wait(lock);
+    parked_.store(false, std::memory_order_seq_cst);
+  }
+
+  bool hasWork() const {
+    return stopping_.load() || rebalancePending_.load(std::memory_order_seq_cst) || anyDirty();
+  }
+
+  bool anyDirty() const {
+    for (const auto& pq : active_) {
+      if (!pq->dropped.load(std::memory_order_relaxed) && pq->dirty.load(std::memory_order_seq_cst))
+        return true;
+    }
+    return false;
+  }
+
+  // RocketMQ RebalanceImpl.rebalanceByTopic, for every subscribed topic (the retry topic included).
+  void rebalance() {
+    std::set<MessageQueue> want;
+    const std::vector<std::string> cids = core_.consumerIds(group_);
+    for (const auto& [topic, filter] : filters_) {
+      const std::vector<MessageQueue> all = core_.queuesOrNone(topic);
+      if (model_ == MessageModel::BROADCASTING) {
+        want.insert(all.begin(), all.end());
+      } else {
+        for (auto& mq : strategy_->allocate(group_, clientId_, all, cids))
+          want.insert(std::move(mq));
+      }
+    }
+    std::lock_guard lock(
+        pqsMutex_);  // notifyIdle is not called under it: awaitIdle takes it inside idleMutex_
+    for (auto it = pqs_.begin(); it != pqs_.end();) {
+      if (want.contains(it->first)) {
+        ++it;
+      } else {
+        drop(*it->second);
+        it = pqs_.erase(it);
+      }
+    }
+    for (const MessageQueue& mq : want) {
+      if (pqs_.contains(mq)) continue;
+      detail::ConsumeQueue* cq = core_.consumeQueue(mq);
+      if (cq == nullptr) continue;
+      const std::int64_t start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_);
+      auto& slot = core_.offsetSlot(offsetGroup_, mq);
+      auto pq = std::make_shared<Pq>(mq, *cq, slot, filters_.at(mq.topic),
+                                     static_cast<detail::QueueWaker&>(*this), start);
+      pq->setCommitted(slot.load(std::memory_order_acquire));
+      cq->addListener(*pq);
+      pqs_.emplace(mq, std::move(pq));
+    }
+    active_.clear();
+    for (auto& [mq, pq] : pqs_)
+      active_.push_back(pq);
+  }
+
+  void drop(Pq& pq) {
+    {
+      std::lock_guard lock(pq.mutex);
+      pq.dropped.store(true, std::memory_order_release);
+    }
+    pq.cq.removeListener(pq);
+  }
+
+  // One pull for one queue, with RocketMQ's flow control. True when it moved anything.
+  bool pullOnce(Pq& pq, const std::shared_ptr<Pq>& owner) {
+    {
+      std::lock_guard lock(pq.mutex);
+      if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
+          pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
+          pq.span() > consumeConcurrentlyMaxSpan_) {
+        pq.flowControlled = true;
+        return false;
+      }
+    }
+    pinned_.records.clear();
+    const std::int64_t next = core_.pull(pq.cq, pq.pullOffset, pullBatchSize_, pq.filter, pinned_);
+    const std::size_t n = pinned_.records.size();
+    if (n == 0 && next == pq.pullOffset) {
+      pinned_.release();
+      return false;
+    }
+    {
+      std::lock_guard lock(pq.mutex);
+      pq.acquire(n, fresh_);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const detail::RecordHeader& rec = *pinned_.records[i];
+      Entry& e = *fresh_[i];
+      core_.toConsumerMessage(e.msg, rec);
+      e.offset = rec.queueOffset;
+      if constexpr (detail::SizedBody<Body>) {
+        e.bytes = static_cast<std::size_t>(e.msg.getBody().size());
+      } else {
+        e.bytes = sizeof(Body);
+      }
+    }
+    pinned_.release();
+    {
+      std::lock_guard lock(pq.mutex);
+      pq.append(fresh_, n, next);
+      if (n == 0) pq.commitLocked(pq.retireDone());  // only filtered messages: move past them
+    }
+    pq.pullOffset = next;
+    if (next < pq.cq.publishedMax.load(std::memory_order_acquire)) pq.dirty.store(true);
+    if (n > 0) {
+      std::vector<Request> requests;
+      const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
+      for (std::size_t i = 0; i < n; i += batch) {
+        Request r;
+        r.pq = owner;
+        r.entries.assign(fresh_.begin() + static_cast<std::ptrdiff_t>(i),
+                         fresh_.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + batch)));
+        requests.push_back(std::move(r));
+      }
+      submit(std::move(requests));
+    }
+    return true;
+  }
+
+  void submit(std::vector<Request> requests) {
+    pending_.fetch_add(static_cast<std::int64_t>(requests.size()), std::memory_order_seq_cst);
+    if (!pool_->submitAll(requests.begin(), requests.end())) {
+      for (Request& r : requests)
+        abandon(r);
+    }
+  }
+
+  // A request that will never run: its messages stay unconsumed.
+  void abandon(Request& r) {
+    {
+      std::lock_guard lock(r.pq->mutex);
+      for (Entry* e : r.entries)
+        r.pq->abandon(e);
+    }
+    finishRequest();
+  }
+
+  void finishRequest() {
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+      if (stopping_.load()) {
+        std::lock_guard lock(runMutex_);
+        runCv_.notify_all();
+      }
+      notifyIdle();
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------- consuming
+
+  void run(Request& r) {
+    Pq& pq = *r.pq;
+    if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
+      abandon(r);
+      afterRequest();
+      return;
+    }
+    const std::size_t n = r.entries.size();
+    const std::int64_t now = core_.clock().nowMillis();
+    {
+      std::lock_guard lock(pq.mutex);
+      for (Entry* e : r.entries) {
+        e->state = Entry::State::RUNNING;
+        e->consumeStart = now;
+      }
+    }
+    std::array<const MessageExt*, 8> small;
+    std::vector<const MessageExt*> large;
+    const MessageExt** ptrs = small.data();
+    if (n > small.size()) {
+      large.resize(n);
+      ptrs = large.data();
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      ptrs[i] = &r.entries[i]->msg;
+    const MessageList list(ptrs, n);
+
+    ConsumeConcurrentlyContext ctx(pq.mq);
+    ConsumeConcurrentlyStatus status = ConsumeConcurrentlyStatus::RECONSUME_LATER;
+    try {
+      status = std::get<ListenerConcurrently>(listener_).consumeMessage(list, ctx);
+    } catch (...) {
+      status = ConsumeConcurrentlyStatus::RECONSUME_LATER;  // RocketMQ: an exception is RECONSUME_LATER
+    }
+    counters_.delivered.fetch_add(n, std::memory_order_relaxed);
+    processConsumeResult(r, status, ctx);
+    finishRequest();
+    afterRequest();
+  }
+
+  // A listener that called shutdown() finishes it here, once its own result is processed.
+  void afterRequest() {
+    if (finisher_ == std::thread::id() || finisher_ != std::this_thread::get_id()) return;
+    finisher_ = std::thread::id();
+    finishShutdown(true);
+  }
+
+  // RocketMQ ConsumeMessageConcurrentlyService.processConsumeResult.
+  void processConsumeResult(Request& r, ConsumeConcurrentlyStatus status,
+                            const ConsumeConcurrentlyContext& ctx) {
+    Pq& pq = *r.pq;
+    const int n = static_cast<int>(r.entries.size());
+    int ackIndex = -1;
+    if (status == ConsumeConcurrentlyStatus::CONSUME_SUCCESS) ackIndex = std::min(ctx.getAckIndex(), n - 1);
+    const int ok = std::max(ackIndex + 1, 0);
+    counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
+    counters_.failed.fetch_add(static_cast<std::uint64_t>(n - ok), std::memory_order_relaxed);
+
+    std::vector<bool> later(static_cast<std::size_t>(n), false);
+    if (model_ == MessageModel::BROADCASTING) {
+      counters_.dropped.fetch_add(static_cast<std::uint64_t>(n - ok),
+                                  std::memory_order_relaxed);  // logged, dropped
+    } else {
+      for (int i = ok; i < n; ++i) {
+        Entry* e = r.entries[static_cast<std::size_t>(i)];
+        if (pq.dropped.load(std::memory_order_acquire) || isExpired(pq, *e)) {
+          counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (!sendBack(e->msg, ctx.getDelayLevelWhenNextConsume())) {
+          e->msg.setReconsumeTimes(e->msg.getReconsumeTimes() + 1);
+          later[static_cast<std::size_t>(i)] = true;
+          counters_.reconsumedLocally.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+    std::vector<Entry*> retryLocally;
+    {
+      std::lock_guard lock(pq.mutex);
+      for (int i = 0; i < n; ++i) {
+        Entry* e = r.entries[static_cast<std::size_t>(i)];
+        pq.complete(e, later[static_cast<std::size_t>(i)]);
+        if (later[static_cast<std::size_t>(i)]) retryLocally.push_back(e);
+      }
+      pq.commitLocked(pq.retireDone());
+      releaseFlowControl(pq);
+    }
+    if (!retryLocally.empty()) scheduleLocalRetry(r.pq, std::move(retryLocally));
+  }
+
+  bool isExpired(Pq& pq, const Entry& e) {
+    std::lock_guard lock(pq.mutex);
+    return e.expired;
+  }
+
+  // Sends a failed message back: CONSUMER_SEND_MSG_BACK, then the fallback retry message. False if both fail.
+  bool sendBack(const MessageExt& msg, int delayLevel) {
+    detail::SendBackResult r =
+        core_.sendMessageBack(group_, msg.getCommitLogOffset(), delayLevel, maxReconsume_);
+    if (!r.ok()) r = core_.sendRetryMessage(group_, msg, delayLevel, maxReconsume_);
+    if (!r.ok()) return false;
+    (r.deadLettered ? counters_.deadLettered : counters_.retried).fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Called with pq.mutex held: resumes pulling once consumption brought the queue back under its limits.
+  void releaseFlowControl(Pq& pq) {
+    if (!pq.flowControlled) return;
+    if (static_cast<int>(pq.cachedCount()) < pullThresholdForQueue_ &&
+        pq.span() <= consumeConcurrentlyMaxSpan_ &&
+        pq.cachedBytes() < static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024) {
+      pq.flowControlled = false;
+      pq.dirty.store(true, std::memory_order_seq_cst);
+      wakeDispatcher();
+    }
+  }
+
+  // RocketMQ submitConsumeRequestLater: the messages stay in the process queue (holding the offset back) and
+  // are consumed again here after 5 s on the broker's clock.
+  void scheduleLocalRetry(std::shared_ptr<Pq> pq, std::vector<Entry*> entries) {
+    std::uint64_t id;
+    {
+      std::lock_guard lock(retryMutex_);
+      id = (nextRetryId_++ << 8) | kLocalRetryTag;
+      localRetries_.emplace(id, LocalRetry{pq, std::move(entries)});
+    }
+    core_.timers().scheduleAfter(kLocalRetryMillis, target_, id);
+  }
+
+  // RocketMQ ProcessQueue.cleanExpiredMsg: the head messages held by the listener longer than consumeTimeout
+  // are sent back (delay level 3) and leave the process queue; the listener is not interrupted.
+  void scanExpired() {
+    std::vector<std::shared_ptr<Pq>> queues;
+    {
+      std::lock_guard lock(pqsMutex_);
+      for (auto& [mq, pq] : pqs_)
+        queues.push_back(pq);
+    }
+    const std::int64_t now = core_.clock().nowMillis();
+    for (auto& pq : queues) {
+      std::vector<MessageExt> expired;
+      {
+        std::lock_guard lock(pq->mutex);
+        int examined = 0;
+        for (Entry* e : pq->window()) {
+          if (++examined > kExpiredScanMax) break;
+          if (e->state == Entry::State::DONE) continue;
+          if (e->state != Entry::State::RUNNING || now - e->consumeStart <= consumeTimeout_.count()) break;
+          e->expired = true;
+          e->state = Entry::State::DONE;
+          expired.push_back(e->msg);
+        }
+      }
+      if (expired.empty()) continue;
+      for (const MessageExt& m : expired) {
+        counters_.expired.fetch_add(1, std::memory_order_relaxed);
+        detail::SendBackResult r = core_.sendMessageBack(group_, m.getCommitLogOffset(), 3, maxReconsume_);
+        if (!r.ok()) core_.sendRetryMessage(group_, m, 3, maxReconsume_);
+      }
+      std::lock_guard lock(pq->mutex);
+      pq->commitLocked(pq->retireDone());
+      releaseFlowControl(*pq);
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------- test support
+
+  bool idle() const {
+    if (state_ != State::RUNNING) return true;
+    if (pending_.load(std::memory_order_seq_cst) != 0) return false;
+    if (rebalancePending_.load(std::memory_order_seq_cst) || !parked_.load(std::memory_order_seq_cst))
+      return false;
+    std::lock_guard lock(pqsMutex_);
+    for (const auto& [mq, pq] : pqs_) {
+      if (!pq->dropped.load() && pq->dirty.load(std::memory_order_seq_cst)) return false;
+    }
+    return true;
+  }
+
+  bool awaitIdle(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    idleWaiters_.fetch_add(1, std::memory_order_seq_cst);
+    std::unique_lock lock(idleMutex_);
+    bool ok = false;
+    for (;;) {
+      if (idle()) {
+        ok = true;
+        break;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      // Woken by every change that can make the consumer idle; the short slice is only a safety net.
+      idleCv_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(50)));
+    }
+    idleWaiters_.fetch_sub(1, std::memory_order_seq_cst);
+    return ok;
+  }
+
+  void notifyIdle() noexcept {
+    if (idleWaiters_.load(std::memory_order_seq_cst) == 0) return;
+    std::lock_guard lock(idleMutex_);
+    idleCv_.notify_all();
+  }
+
+  ConsumerStats stats() const {
+    ConsumerStats s;
+    s.delivered = counters_.delivered.load();
+    s.succeeded = counters_.succeeded.load();
+    s.failed = counters_.failed.load();
+    s.retried = counters_.retried.load();
+    s.deadLettered = counters_.deadLettered.load();
+    s.reconsumedLocally = counters_.reconsumedLocally.load();
+    s.dropped = counters_.dropped.load();
+    s.expired = counters_.expired.load();
+    std::lock_guard lock(pqsMutex_);
+    for (const auto& [mq, pq] : pqs_) {
+      if (pq->dropped.load()) continue;
+      ++s.queues;
+      std::lock_guard pl(pq->mutex);
+      for (const Entry* e : pq->window()) {
+        if (e->state != Entry::State::DONE) ++s.inFlight;
+      }
+      const std::int64_t committed = std::max<std::int64_t>(pq->committed(), 0);
+      s.lag += std::max<std::int64_t>(0, core_.maxOffset(mq) - committed);
+    }
+    return s;
+  }
+
+  std::vector<MessageQueue> ownedQueues() const {
+    std::lock_guard lock(pqsMutex_);
+    std::vector<MessageQueue> out;
+    for (const auto& [mq, pq] : pqs_)
+      out.push_back(mq);
+    return out;
+  }
+
+  // ----------------------------------------------------------------------------------------- state
+
+  detail::BrokerCore<Body, Clock>& core_;
+  const std::string group_;
+  std::string instanceName_;
+  std::string clientId_;
+  std::string offsetGroup_;  // the group, or group@client for a broadcasting member
+
+  // Settings (written before start(), read after).
+  MessageModel model_ = MessageModel::CLUSTERING;
+  ConsumeFromWhere consumeFromWhere_ = ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET;
+  std::int64_t consumeTimestamp_ = -1;
+  int consumeThreadMin_ = 20;
+  int consumeThreadMax_ = 20;
+  int consumeMessageBatchMaxSize_ = 1;
+  int pullBatchSize_ = 32;
+  int pullThresholdForQueue_ = 1000;
+  int pullThresholdSizeForQueue_ = 100;
+  int consumeConcurrentlyMaxSpan_ = 2000;
+  int maxReconsumeTimes_ = -1;
+  int maxReconsume_ = 16;
+  long suspendCurrentQueueTimeMillis_ = 1000;
+  std::chrono::milliseconds consumeTimeout_{std::chrono::minutes(15)};
+  long awaitTerminationMillis_ = 10'000;
+  std::shared_ptr<const AllocateMessageQueueStrategy> strategy_ =
+      std::make_shared<AllocateMessageQueueAveragely>();
+  std::map<std::string, detail::TagFilter> subscriptions_;  // the application's
+  std::map<std::string, detail::TagFilter> filters_;        // and the retry topic; fixed at start()
+  std::variant<std::monostate, ListenerConcurrently, ListenerOrderly> listener_;
+
+  // Lifecycle.
+  mutable std::mutex lifecycle_;  // guards state_ transitions
+  std::condition_variable shutdownDone_;
+  std::atomic<State> state_{State::CREATED};
+  std::atomic<bool> stopping_{false};
+  std::thread::id finisher_;  // a listener thread that called shutdown() and completes it
+
+  // Dispatcher: rebalance and pulls. active_, pinned_ and fresh_ belong to it.
+  std::thread dispatcher_;
+  std::mutex parkMutex_;
+  std::condition_variable parkCv_;
+  std::atomic<bool> parked_{false};
+  std::atomic<bool> rebalancePending_{false};
+  std::vector<std::shared_ptr<Pq>> active_;
+  detail::PinnedRecords pinned_;
+  std::vector<Entry*> fresh_;
+
+  mutable std::mutex pqsMutex_;  // guards pqs_ (the dispatcher changes it during rebalance)
+  std::map<MessageQueue, std::shared_ptr<Pq>> pqs_;
+
+  // Requests queued or running, and the shutdown wait for them.
+  std::atomic<std::int64_t> pending_{0};
+  std::mutex runMutex_;
+  std::condition_variable runCv_;
+
+  // awaitIdle.
+  mutable std::mutex idleMutex_;
+  std::condition_variable idleCv_;
+  std::atomic<int> idleWaiters_{0};
+
+  // Local re-consumes waiting for their timer.
+  std::mutex retryMutex_;
+  std::unordered_map<std::uint64_t, LocalRetry> localRetries_;
+  std::uint64_t nextRetryId_ = 1;
+
+  Counters counters_;
+  detail::TargetHandle target_;
+  std::unique_ptr<detail::WorkerPool<Request>> pool_;  // last: its threads use everything above
+};
+
+using PushConsumer = BasicPushConsumer<Broker>;
+
+namespace detail {
+/// How <ackmq/testing.hpp> reaches a consumer's state.
+struct ConsumerAccess {
+  template <class C>
+  static bool awaitIdle(C& c, std::chrono::milliseconds timeout) {
+    return c.awaitIdle(timeout);
+  }
+  template <class C>
+  static ConsumerStats stats(const C& c) {
+    return c.stats();
+  }
+  template <class C>
+  static std::vector<MessageQueue> ownedQueues(const C& c) {
+    return c.ownedQueues();
+  }
+  template <class C>
+  static std::map<MessageQueue, std::int64_t> committedOffsets(const C& c) {
+    std::map<MessageQueue, std::int64_t> out;
+    for (const auto& [key, offset] : c.core_.committedOffsets(c.offsetGroup_)) {
+      out.emplace(MessageQueue(key.first, c.core_.brokerName(), key.second), offset);
+    }
+    return out;
+  }
+};
+}  // namespace detail
+
+}  // namespace ackmq

@@ -1,0 +1,1079 @@
+// The push consumer, concurrent: acknowledgement, the retry ladder, the DLQ, offsets, filtering,
+// broadcasting, flow control, the thread pool and shutdown.
+#include <ackmq/push_consumer.hpp>
+
+#include <doctest/doctest.h>
+
+#include <ackmq/broker.hpp>
+#include <ackmq/producer.hpp>
+#include <ackmq/testing.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using ackmq::ConsumeConcurrentlyContext;
+using ackmq::ConsumeConcurrentlyStatus;
+using ackmq::MessageExtList;
+using ackmq::testing::awaitIdle;
+using ackmq::testing::ManualBroker;
+using ackmq::testing::ManualProducer;
+using ackmq::testing::ManualPushConsumer;
+
+namespace {
+
+constexpr auto SUCCESS = ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+constexpr auto LATER = ConsumeConcurrentlyStatus::RECONSUME_LATER;
+
+// What a listener saw.
+struct Delivery {
+  std::string topic;
+  std::string body;
+  std::string msgId;
+  std::string tags;
+  int reconsumeTimes;
+  std::int64_t at;  // the clock when delivered
+  ackmq::MessageQueue queue;
+};
+
+struct Recorder {
+  std::mutex mu;
+  std::vector<Delivery> deliveries;
+  void add(const ackmq::MessageExt& m, std::int64_t now, const ackmq::MessageQueue& q) {
+    std::lock_guard l(mu);
+    deliveries.push_back(
+        {m.getTopic(), m.getBody(), m.getMsgId(), m.getTags(), m.getReconsumeTimes(), now, q});
+  }
+  std::vector<Delivery> all() {
+    std::lock_guard l(mu);
+    return deliveries;
+  }
+  std::size_t size() {
+    std::lock_guard l(mu);
+    return deliveries.size();
+  }
+  std::multiset<std::string> bodies() {
+    std::lock_guard l(mu);
+    std::multiset<std::string> out;
+    for (const auto& d : deliveries)
+      out.insert(d.body);
+    return out;
+  }
+};
+
+// A ManualClock world with one producer.
+struct World {
+  ackmq::ManualClock clock;
+  ManualBroker broker;
+  ManualProducer producer{broker, "producer"};
+  explicit World(ackmq::BrokerConfig config = {}) : broker(clock, std::move(config)) { producer.start(); }
+  ackmq::SendResult send(const std::string& topic, const std::string& body, const std::string& tags = "") {
+    return producer.send(ackmq::Message(topic, tags, body));
+  }
+};
+
+// A consumer with a small pool, recording every delivery and answering with `answer`.
+template <class Answer>
+void listen(ManualPushConsumer& c, ackmq::ManualClock& clock, Recorder& rec, Answer answer) {
+  c.setConsumeThreadMin(2);
+  c.setConsumeThreadMax(4);
+  c.registerMessageListener(ackmq::MessageListenerConcurrently{
+      [&clock, &rec, answer](const MessageExtList& msgs, ConsumeConcurrentlyContext& ctx) mutable {
+        for (const auto& m : msgs)
+          rec.add(m, clock.nowMillis(), ctx.getMessageQueue());
+        return answer(msgs, ctx);
+      }});
+}
+
+std::int64_t sumOffsets(const std::map<ackmq::MessageQueue, std::int64_t>& offsets, std::string_view topic) {
+  std::int64_t sum = 0;
+  for (const auto& [mq, o] : offsets) {
+    if (mq.topic == topic) sum += o;
+  }
+  return sum;
+}
+
+}  // namespace
+
+TEST_SUITE("push_consumer") {
+  TEST_CASE("a message that always fails is delivered 17 times on the back-off ladder, then sits in the DLQ" *
+            doctest::timeout(60)) {
+    World w;
+    ManualPushConsumer c(w.broker, "ladder");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec, [](auto&, auto&) { return LATER; });
+    c.start();
+    const auto sent = w.send("T", "poison");
+    const std::int64_t t0 = w.clock.nowMillis();
+    // RocketMQ: failure k re-delivers after delay level 2 + k.
+    const std::vector<std::chrono::milliseconds> gaps = {10s,  30s,  1min, 2min,  3min,  4min,  5min, 6min,
+                                                         7min, 8min, 9min, 10min, 20min, 30min, 1h,   2h};
+    REQUIRE(awaitIdle(c));
+    REQUIRE(rec.size() == 1);
+    for (std::size_t k = 0; k < gaps.size(); ++k) {
+      w.clock.advance(gaps[k] - 1ms);
+      REQUIRE(awaitIdle(c));
+      CHECK_MESSAGE(rec.size() == k + 1, "retry " << k + 1 << " came early");
+      w.clock.advance(1ms);
+      REQUIRE(awaitIdle(c));
+      REQUIRE_MESSAGE(rec.size() == k + 2,
+                      "retry " << k + 1 << " did not come after " << gaps[k].count() << " ms");
+    }
+    const auto d = rec.all();
+    REQUIRE(d.size() == 17);
+    std::int64_t expected = t0;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (i > 0) expected += gaps[i - 1].count();
+      CHECK(d[i].at == expected);
+      CHECK(d[i].reconsumeTimes == static_cast<int>(i));
+      CHECK(d[i].topic == "T");
+      CHECK(d[i].body == "poison");
+      CHECK(d[i].msgId == sent.getMsgId());
+    }
+    CHECK(d[0].queue.getTopic() == "T");
+    CHECK(d[1].queue == ackmq::MessageQueue("%RETRY%ladder", "broker-a", 0));
+    // Nothing more comes: the 17th failure went to the dead-letter queue.
+    w.clock.advance(3h);
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 17);
+    const auto dlq = ackmq::testing::topicMessages(w.broker, "%DLQ%ladder");
+    REQUIRE(dlq.size() == 1);
+    CHECK(dlq[0].getMsgId() == sent.getMsgId());
+    CHECK(dlq[0].getBody() == "poison");
+    CHECK(dlq[0].getProperty("RETRY_TOPIC") == "T");
+    CHECK(dlq[0].getProperty("DLQ_ORIGIN_TOPIC") == "T");
+    CHECK(dlq[0].getReconsumeTimes() == 17);
+    const auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.delivered == 17);
+    CHECK(s.failed == 17);
+    CHECK(s.retried == 16);
+    CHECK(s.deadLettered == 1);
+  }
+
+  TEST_CASE("CONSUME_SUCCESS commits each queue's offset past its messages, at every result" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 4);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+    c.start();
+    REQUIRE(awaitIdle(c));
+    for (int i = 0; i < 100; ++i)
+      w.send("T", "m" + std::to_string(i));
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 100);
+    const auto offsets = ackmq::testing::committedOffsets(w.broker, "g");
+    CHECK(sumOffsets(offsets, "T") == 100);
+    for (int q = 0; q < 4; ++q) {
+      const ackmq::MessageQueue mq("T", "broker-a", q);
+      CHECK(w.broker.queryConsumerOffset("g", mq) == w.broker.maxOffset(mq));
+    }
+    const auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.succeeded == 100);
+    CHECK(s.inFlight == 0);
+    CHECK(s.lag == 0);
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
+  }
+
+  TEST_CASE("ackIndex acknowledges the first messages of a batch; the rest are retried" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeMessageBatchMaxSize(4);
+    Recorder rec;
+    std::atomic<int> calls{0};
+    listen(c, w.clock, rec, [&](const MessageExtList& msgs, ConsumeConcurrentlyContext& ctx) {
+      if (calls++ == 0) {
+        CHECK(msgs.size() == 4);
+        ctx.setAckIndex(1);  // messages 0 and 1 are consumed, 2 and 3 failed
+      }
+      return SUCCESS;
+    });
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    ackmq::testing::stallQueue(w.broker, q);  // so that the four arrive in one pull
+    c.start();
+    for (int i = 0; i < 4; ++i)
+      w.producer.send(ackmq::Message("T", "", "b" + std::to_string(i)), q);
+    REQUIRE(awaitIdle(c));
+    ackmq::testing::stallQueue(w.broker, q, false);
+    REQUIRE(awaitIdle(c));
+    auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.succeeded == 2);
+    CHECK(s.failed == 2);
+    CHECK(s.retried == 2);
+    w.clock.advance(10s);
+    REQUIRE(awaitIdle(c));
+    const auto d = rec.all();
+    REQUIRE(d.size() == 6);
+    CHECK(std::multiset<std::string>{d[4].body, d[5].body} == std::multiset<std::string>{"b2", "b3"});
+    CHECK(d[4].reconsumeTimes == 1);
+  }
+
+  TEST_CASE("RECONSUME_LATER fails the whole batch, whatever ackIndex says" * doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeMessageBatchMaxSize(3);
+    Recorder rec;
+    listen(c, w.clock, rec, [&](const MessageExtList&, ConsumeConcurrentlyContext& ctx) {
+      ctx.setAckIndex(2);
+      return LATER;
+    });
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    ackmq::testing::stallQueue(w.broker, q);
+    c.start();
+    for (int i = 0; i < 3; ++i)
+      w.producer.send(ackmq::Message("T", "", "x"), q);
+    ackmq::testing::stallQueue(w.broker, q, false);
+    REQUIRE(awaitIdle(c));
+    const auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.succeeded == 0);
+    CHECK(s.failed == 3);
+    CHECK(s.retried == 3);
+  }
+
+  TEST_CASE("delayLevelWhenNextConsume -1 sends a failure straight to the DLQ" * doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec, [](const MessageExtList&, ConsumeConcurrentlyContext& ctx) {
+      ctx.setDelayLevelWhenNextConsume(-1);
+      return LATER;
+    });
+    c.start();
+    const auto sent = w.send("T", "hopeless");
+    REQUIRE(awaitIdle(c));
+    w.clock.advance(3h);
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 1);
+    const auto dlq = ackmq::testing::topicMessages(w.broker, "%DLQ%g");
+    REQUIRE(dlq.size() == 1);
+    CHECK(dlq[0].getMsgId() == sent.getMsgId());
+    CHECK(dlq[0].getReconsumeTimes() == 1);
+    CHECK(ackmq::testing::consumerStats(c).deadLettered == 1);
+  }
+
+  TEST_CASE("delayLevelWhenNextConsume n retries at delay level n" * doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec, [](const MessageExtList& msgs, ConsumeConcurrentlyContext& ctx) {
+      ctx.setDelayLevelWhenNextConsume(1);  // 1 s
+      return msgs[0].getReconsumeTimes() == 0 ? LATER : SUCCESS;
+    });
+    c.start();
+    w.send("T", "x");
+    REQUIRE(awaitIdle(c));
+    w.clock.advance(999ms);
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 1);
+    w.clock.advance(1ms);
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 2);
+  }
+
+  TEST_CASE("a listener that throws counts as RECONSUME_LATER" * doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec,
+           [](const MessageExtList& msgs, ConsumeConcurrentlyContext&) -> ConsumeConcurrentlyStatus {
+             if (msgs[0].getReconsumeTimes() == 0) throw std::runtime_error("listener bug");
+             return SUCCESS;
+           });
+    c.start();
+    w.send("T", "x");
+    REQUIRE(awaitIdle(c));
+    auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.failed == 1);
+    CHECK(s.retried == 1);
+    w.clock.advance(10s);
+    REQUIRE(awaitIdle(c));
+    s = ackmq::testing::consumerStats(c);
+    CHECK(s.succeeded == 1);
+    CHECK(rec.size() == 2);
+  }
+
+  TEST_CASE("a retry shows the original topic, body and msgId with the current reconsumeTimes" *
+            doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    std::mutex mu;
+    std::vector<ackmq::MessageExt> seen;
+    c.setConsumeThreadMin(2);
+    c.setConsumeThreadMax(2);
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      std::lock_guard l(mu);
+      seen.push_back(msgs[0]);
+      return msgs[0].getReconsumeTimes() < 2 ? LATER : SUCCESS;
+    }});
+    c.start();
+    ackmq::Message m("T", "TagX", "key-9", "payload");
+    m.putUserProperty("app", "v1");
+    const auto sent = w.producer.send(m);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(awaitIdle(c));
+      w.clock.advance(i == 0 ? 10s : 30s);
+    }
+    REQUIRE(awaitIdle(c));
+    REQUIRE(seen.size() == 3);
+    for (int i = 0; i < 3; ++i) {
+      const auto& x = seen[static_cast<std::size_t>(i)];
+      CHECK(x.getTopic() == "T");
+      CHECK(x.getBody() == "payload");
+      CHECK(x.getTags() == "TagX");
+      CHECK(x.getKeys() == "key-9");
+      CHECK(x.getProperty("app") == "v1");
+      CHECK(x.getMsgId() == sent.getMsgId());
+      CHECK(x.getReconsumeTimes() == i);
+    }
+    CHECK(seen[1].getOffsetMsgId() != seen[0].getOffsetMsgId());
+    CHECK(seen[1].getMessageQueue().getTopic() == "%RETRY%g");
+    CHECK(seen[1].getProperty("RETRY_TOPIC") == "T");
+    CHECK(seen[0].getBornTimestamp() == seen[2].getBornTimestamp());
+  }
+
+  TEST_CASE("maxReconsumeTimes decides when a failure goes to the DLQ" * doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setMaxReconsumeTimes(2);
+    Recorder rec;
+    listen(c, w.clock, rec, [](auto&, auto&) { return LATER; });
+    c.start();
+    w.send("T", "x");
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(awaitIdle(c));
+      w.clock.advance(1h);
+    }
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 3);  // the first delivery and two reconsumes
+    CHECK(ackmq::testing::topicMessages(w.broker, "%DLQ%g").size() == 1);
+  }
+
+  TEST_CASE("a failed send-back falls back to a retry message that keeps the chosen delay level" *
+            doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec, [](const MessageExtList& msgs, ConsumeConcurrentlyContext& ctx) {
+      ctx.setDelayLevelWhenNextConsume(5);  // 1 min, where RocketMQ's fallback would use level 3 (10 s)
+      return msgs[0].getReconsumeTimes() == 0 ? LATER : SUCCESS;
+    });
+    c.start();
+    ackmq::testing::failNextSendBackRequests(w.broker, 1);
+    const auto sent = w.send("T", "x");
+    REQUIRE(awaitIdle(c));
+    CHECK(ackmq::testing::consumerStats(c).retried == 1);
+    const auto parked = ackmq::testing::topicMessages(w.broker, "SCHEDULE_TOPIC_XXXX");
+    REQUIRE(parked.size() == 1);
+    CHECK(parked[0].getProperty("REAL_TOPIC") == "%RETRY%g");
+    CHECK(parked[0].getDelayTimeLevel() == 5);
+    w.clock.advance(59s);
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 1);
+    w.clock.advance(1s);
+    REQUIRE(awaitIdle(c));
+    REQUIRE(rec.size() == 2);
+    CHECK(rec.all()[1].msgId == sent.getMsgId());
+    CHECK(rec.all()[1].reconsumeTimes == 1);
+  }
+
+  TEST_CASE("when the send-back and its fallback fail the message is consumed again locally after 5 s" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    Recorder rec;
+    listen(c, w.clock, rec, [](const MessageExtList& msgs, ConsumeConcurrentlyContext&) {
+      return msgs[0].getBody() == "fails once" && msgs[0].getReconsumeTimes() == 0 ? LATER : SUCCESS;
+    });
+    c.start();
+    ackmq::testing::failNextSendBacks(w.broker, 1);
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    w.producer.send(ackmq::Message("T", "", "fails once"), q);
+    w.producer.send(ackmq::Message("T", "", "after it"), q);
+    REQUIRE(awaitIdle(c));
+    auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.reconsumedLocally == 1);
+    CHECK(s.inFlight == 1);
+    // The waiting message holds the offset back: the lowest-unacked rule.
+    CHECK(w.broker.queryConsumerOffset("g", q) == 0);
+    w.clock.advance(4999ms);
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 2);
+    w.clock.advance(1ms);
+    REQUIRE(awaitIdle(c));
+    REQUIRE(rec.size() == 3);
+    CHECK(rec.all()[2].body == "fails once");
+    CHECK(rec.all()[2].reconsumeTimes == 1);  // counted in memory, as RocketMQ does
+    CHECK(w.broker.queryConsumerOffset("g", q) == 2);
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
+  }
+
+  TEST_CASE("the committed offset is the lowest message still being consumed" * doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeThreadMin(4);
+    c.setConsumeThreadMax(4);
+    std::latch slowStarted(1);
+    std::latch release(1);
+    std::atomic<int> done{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      if (msgs[0].getBody() == "slow") {
+        slowStarted.count_down();
+        release.wait();
+      }
+      ++done;
+      return SUCCESS;
+    }});
+    c.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    w.producer.send(ackmq::Message("T", "", "slow"), q);
+    slowStarted.wait();
+    for (int i = 0; i < 9; ++i)
+      w.producer.send(ackmq::Message("T", "", "fast"), q);
+    while (done.load() < 9)
+      std::this_thread::yield();
+    // Nine later messages are done, but the slow one pins the offset (RocketMQ ProcessQueue.removeMessage).
+    CHECK(w.broker.queryConsumerOffset("g", q) == 0);
+    CHECK(ackmq::testing::consumerStats(c).inFlight == 1);
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    CHECK(w.broker.queryConsumerOffset("g", q) == 10);
+  }
+
+  TEST_CASE("tag filtering is exact, and offsets move past messages the filter skips" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "TagA || TagB");
+    Recorder rec;
+    listen(c, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+    c.start();
+    for (const char* tag : {"TagA", "TagB", "TagC", "", "TagAB", "taga", "TagB"}) {
+      w.send("T", std::string("tag:") + tag, tag);
+    }
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.bodies() == std::multiset<std::string>{"tag:TagA", "tag:TagB", "tag:TagB"});
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 7);
+
+    ManualPushConsumer all(w.broker, "everything");
+    all.subscribe("T", "*");
+    all.setConsumeFromWhere(ackmq::ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET);
+    Recorder rec2;
+    listen(all, w.clock, rec2, [](auto&, auto&) { return SUCCESS; });
+    all.start();
+    REQUIRE(awaitIdle(all));
+    CHECK(rec2.size() == 7);  // "*" matches a message without a tag too
+    CHECK_THROWS_AS(c.subscribe("T", " || "), ackmq::MQClientException);
+  }
+
+  TEST_CASE("a new group starts at the end of each queue as it stands when the group first starts" *
+            doctest::timeout(30)) {
+    World w;
+    for (int i = 0; i < 5; ++i)
+      w.send("Old", "history");
+    ManualPushConsumer c(w.broker, "newcomers");
+    c.subscribe("Old", "*");
+    c.subscribe("Later", "*");  // does not exist yet
+    Recorder rec;
+    listen(c, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+    c.start();
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.size() == 0);  // no replay of history (RocketMQ issues #334, #617, #2166)
+    w.send("Old", "new");
+    w.send("Later", "first message of a topic created after the group started");
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.bodies() ==
+          std::multiset<std::string>{"new", "first message of a topic created after the group started"});
+  }
+
+  TEST_CASE("CONSUME_FROM_FIRST_OFFSET and CONSUME_FROM_TIMESTAMP start where they say" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    for (int i = 0; i < 3; ++i) {
+      w.send("T", "early" + std::to_string(i));
+      w.clock.advance(1s);
+    }
+    const std::int64_t cut = w.clock.nowMillis();
+    for (int i = 0; i < 2; ++i)
+      w.send("T", "late" + std::to_string(i));
+
+    ManualPushConsumer first(w.broker, "first");
+    first.subscribe("T", "*");
+    first.setConsumeFromWhere(ackmq::ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET);
+    Recorder r1;
+    listen(first, w.clock, r1, [](auto&, auto&) { return SUCCESS; });
+    first.start();
+    REQUIRE(awaitIdle(first));
+    CHECK(r1.size() == 5);
+
+    ManualPushConsumer stamped(w.broker, "stamped");
+    stamped.subscribe("T", "*");
+    stamped.setConsumeFromWhere(ackmq::ConsumeFromWhere::CONSUME_FROM_TIMESTAMP);
+    stamped.setConsumeTimestamp(cut);
+    Recorder r2;
+    listen(stamped, w.clock, r2, [](auto&, auto&) { return SUCCESS; });
+    stamped.start();
+    REQUIRE(awaitIdle(stamped));
+    CHECK(r2.bodies() == std::multiset<std::string>{"late0", "late1"});
+  }
+
+  TEST_CASE("a committed offset wins over ConsumeFromWhere" * doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    for (int i = 0; i < 5; ++i)
+      w.send("T", std::to_string(i));
+    w.broker.updateConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0), 3);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeFromWhere(ackmq::ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET);
+    Recorder rec;
+    listen(c, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+    c.start();
+    REQUIRE(awaitIdle(c));
+    CHECK(rec.bodies() == std::multiset<std::string>{"3", "4"});
+  }
+
+  TEST_CASE("different groups each receive every message" * doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer a(w.broker, "groupA"), b(w.broker, "groupB");
+    Recorder ra, rb;
+    for (auto* c : {&a, &b})
+      c->subscribe("T", "*");
+    listen(a, w.clock, ra, [](auto&, auto&) { return SUCCESS; });
+    listen(b, w.clock, rb, [](auto&, auto&) { return SUCCESS; });
+    a.start();
+    b.start();
+    for (int i = 0; i < 50; ++i)
+      w.send("T", std::to_string(i));
+    REQUIRE(awaitIdle(a));
+    REQUIRE(awaitIdle(b));
+    CHECK(ra.size() == 50);
+    CHECK(rb.size() == 50);
+  }
+
+  TEST_CASE("broadcasting: every member gets every message, failures are dropped, offsets are per member" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 4);
+    ManualPushConsumer a(w.broker, "bc"), b(w.broker, "bc");
+    Recorder ra, rb;
+    for (auto* c : {&a, &b}) {
+      c->subscribe("T", "*");
+      c->setMessageModel(ackmq::MessageModel::BROADCASTING);
+    }
+    a.setInstanceName("a");
+    b.setInstanceName("b");
+    listen(a, w.clock, ra, [](auto&, auto&) { return SUCCESS; });
+    listen(b, w.clock, rb, [](auto&, auto&) { return LATER; });  // b fails everything
+    a.start();
+    b.start();
+    for (int i = 0; i < 20; ++i)
+      w.send("T", std::to_string(i));
+    REQUIRE(awaitIdle(a));
+    REQUIRE(awaitIdle(b));
+    w.clock.advance(3h);
+    REQUIRE(awaitIdle(b));
+    CHECK(ra.size() == 20);
+    CHECK(rb.size() == 20);  // never retried
+    const auto sb = ackmq::testing::consumerStats(b);
+    CHECK(sb.failed == 20);
+    CHECK(sb.dropped == 20);
+    CHECK(sb.retried == 0);
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%bc").empty());
+    CHECK(sumOffsets(ackmq::testing::committedOffsets(a), "T") == 20);
+    CHECK(sumOffsets(ackmq::testing::committedOffsets(b), "T") == 20);
+    CHECK(ackmq::testing::committedOffsets(w.broker, "bc").empty());
+  }
+
+  TEST_CASE("AllocateMessageQueueAveragely and ByCircle split queues as RocketMQ does" *
+            doctest::timeout(10)) {
+    std::vector<ackmq::MessageQueue> mqs;
+    for (int i = 0; i < 8; ++i)
+      mqs.emplace_back("T", "broker-a", i);
+    const std::vector<std::string> cids{"c1", "c2", "c3"};
+    auto ids = [](const std::vector<ackmq::MessageQueue>& v) {
+      std::vector<int> out;
+      for (const auto& m : v)
+        out.push_back(m.queueId);
+      return out;
+    };
+    ackmq::AllocateMessageQueueAveragely avg;
+    CHECK(ids(avg.allocate("g", "c1", mqs, cids)) == std::vector<int>{0, 1, 2});
+    CHECK(ids(avg.allocate("g", "c2", mqs, cids)) == std::vector<int>{3, 4, 5});
+    CHECK(ids(avg.allocate("g", "c3", mqs, cids)) == std::vector<int>{6, 7});
+    CHECK(ids(avg.allocate("g", "stranger", mqs, cids)).empty());
+    const std::vector<std::string> many{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+    CHECK(ids(avg.allocate("g", "a", mqs, many)) == std::vector<int>{0});
+    CHECK(ids(avg.allocate("g", "j", mqs, many)).empty());
+    ackmq::AllocateMessageQueueAveragelyByCircle circle;
+    CHECK(ids(circle.allocate("g", "c1", mqs, cids)) == std::vector<int>{0, 3, 6});
+    CHECK(ids(circle.allocate("g", "c2", mqs, cids)) == std::vector<int>{1, 4, 7});
+    CHECK(ids(circle.allocate("g", "c3", mqs, cids)) == std::vector<int>{2, 5});
+  }
+
+  TEST_CASE("three members over eight queues split them 3, 3 and 2, and rebalance when one leaves" *
+            doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 8);
+    std::vector<std::unique_ptr<ManualPushConsumer>> members;
+    Recorder rec;
+    for (int i = 0; i < 3; ++i) {
+      auto c = std::make_unique<ManualPushConsumer>(w.broker, "shared");
+      c->subscribe("T", "*");
+      c->setInstanceName("member-" + std::to_string(i));
+      listen(*c, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+      c->start();
+      members.push_back(std::move(c));
+    }
+    auto topicQueues = [](const ManualPushConsumer& c) {
+      int n = 0;
+      for (const auto& mq : ackmq::testing::ownedQueues(c))
+        n += mq.topic == "T";
+      return n;
+    };
+    for (auto& c : members)
+      REQUIRE(awaitIdle(*c));
+    CHECK(topicQueues(*members[0]) == 3);
+    CHECK(topicQueues(*members[1]) == 3);
+    CHECK(topicQueues(*members[2]) == 2);
+    // The retry queue belongs to one member.
+    int retryOwners = 0;
+    for (auto& c : members) {
+      for (const auto& mq : ackmq::testing::ownedQueues(*c))
+        retryOwners += mq.topic == "%RETRY%shared";
+    }
+    CHECK(retryOwners == 1);
+    for (int i = 0; i < 80; ++i)
+      w.send("T", std::to_string(i));
+    for (auto& c : members)
+      REQUIRE(awaitIdle(*c));
+    CHECK(rec.size() == 80);
+    members[1]->shutdown();
+    REQUIRE(awaitIdle(*members[0]));
+    REQUIRE(awaitIdle(*members[2]));
+    CHECK(topicQueues(*members[0]) == 4);
+    CHECK(topicQueues(*members[2]) == 4);
+    for (int i = 0; i < 80; ++i)
+      w.send("T", std::to_string(i));
+    REQUIRE(awaitIdle(*members[0]));
+    REQUIRE(awaitIdle(*members[2]));
+    CHECK(rec.size() == 160);
+  }
+
+  TEST_CASE("AllocateMessageQueueAveragelyByCircle can be chosen per consumer" * doctest::timeout(30)) {
+    World w;
+    w.broker.createTopic("T", 8);
+    ManualPushConsumer a(w.broker, "circle"), b(w.broker, "circle");
+    Recorder rec;
+    for (auto* c : {&a, &b}) {
+      c->subscribe("T", "*");
+      c->setAllocateMessageQueueStrategy(std::make_shared<ackmq::AllocateMessageQueueAveragelyByCircle>());
+      listen(*c, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+    }
+    a.setInstanceName("a");
+    b.setInstanceName("b");
+    a.start();
+    b.start();
+    REQUIRE(awaitIdle(a));
+    REQUIRE(awaitIdle(b));
+    std::vector<int> qa;
+    for (const auto& mq : ackmq::testing::ownedQueues(a)) {
+      if (mq.topic == "T") qa.push_back(mq.queueId);
+    }
+    CHECK(qa == std::vector<int>{0, 2, 4, 6});
+  }
+
+  TEST_CASE("a member shut down with a message in flight: another member gets it" * doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer a(w.broker, "g"), b(w.broker, "g");
+    a.setInstanceName("a");
+    b.setInstanceName("b");
+    std::latch inA(1), releaseA(1), inB(1);
+    std::atomic<int> bGot{0};
+    a.subscribe("T", "*");
+    b.subscribe("T", "*");
+    a.setAwaitTerminationMillisWhenShutdown(0);  // do not wait for the stuck listener
+    a.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      inA.count_down();
+      releaseA.wait();
+      return SUCCESS;
+    }});
+    b.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      bGot += static_cast<int>(msgs.size());
+      inB.count_down();
+      return SUCCESS;
+    }});
+    a.start();  // "a" sorts first: it owns the topic's only queue
+    b.start();
+    REQUIRE(awaitIdle(b));
+    w.producer.send(ackmq::Message("T", "", "unfinished"), ackmq::MessageQueue("T", "broker-a", 0));
+    inA.wait();
+    a.shutdown();  // leaves the group with the message unacknowledged
+    inB.wait();    // the other member consumes it, from the committed offset
+    CHECK(bGot.load() == 1);
+    releaseA.count_down();
+    REQUIRE(awaitIdle(b));
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 1);
+  }
+
+  TEST_CASE("shutdown waits for listener calls in flight and commits their results" * doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    std::latch in(1), release(1);
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      in.count_down();
+      release.wait();
+      return SUCCESS;
+    }});
+    c.start();
+    w.send("T", "x");
+    in.wait();
+    std::thread stopper([&] { c.shutdown(); });
+    release.count_down();
+    stopper.join();
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 1);
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
+    CHECK(ackmq::testing::consumerStats(c).succeeded == 1);
+  }
+
+  TEST_CASE("shutdown is idempotent and may be called from a listener without deadlock" *
+            doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    auto c = std::make_unique<ManualPushConsumer>(w.broker, "g");
+    c->subscribe("T", "*");
+    std::latch shutDown(1);
+    std::atomic<int> calls{0};
+    c->registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      if (calls++ == 0) {
+        c->shutdown();
+        c->shutdown();
+        shutDown.count_down();
+      }
+      return SUCCESS;
+    }});
+    c->start();
+    w.send("T", "stop");
+    shutDown.wait();
+    c.reset();  // waits for the shutdown the listener began, and joins every thread
+    // The listener's own result was committed before the member left.
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 1);
+    CHECK(calls.load() == 1);
+  }
+
+  TEST_CASE("destroying a started consumer without shutdown is safe" * doctest::timeout(60)) {
+    World w;
+    for (int round = 0; round < 10; ++round) {
+      ManualPushConsumer c(w.broker, "g");
+      c.subscribe("T", "*");
+      c.registerMessageListener(ackmq::MessageListenerConcurrently{[](auto&, auto&) { return SUCCESS; }});
+      c.start();
+      for (int i = 0; i < 20; ++i)
+        w.send("T", "x");
+    }
+    ManualPushConsumer last(w.broker, "g");
+    last.subscribe("T", "*");
+    Recorder rec;
+    listen(last, w.clock, rec, [](auto&, auto&) { return SUCCESS; });
+    last.start();
+    REQUIRE(awaitIdle(last));
+    // Whatever the earlier members left unacknowledged is delivered now: nothing is lost.
+    CHECK(sumOffsets(ackmq::testing::committedOffsets(w.broker, "g"), "T") == 200);
+  }
+
+  TEST_CASE("a member whose subscription differs from its group's is refused at start, naming both" *
+            doctest::timeout(30)) {
+    World w;
+    ManualPushConsumer a(w.broker, "g"), b(w.broker, "g"), twin(w.broker, "g");
+    a.subscribe("T", "TagA || TagB");
+    b.subscribe("T", "TagA");
+    for (auto* c : {&a, &b, &twin}) {
+      c->registerMessageListener(ackmq::MessageListenerConcurrently{[](auto&, auto&) { return SUCCESS; }});
+    }
+    a.setInstanceName("same");
+    a.start();
+    try {
+      b.start();
+      FAIL("started");
+    } catch (const ackmq::MQClientException& e) {
+      const std::string what = e.what();
+      CHECK(what.find("T: TagA || TagB") != std::string::npos);
+      CHECK(what.find("T: TagA}") != std::string::npos);
+    }
+    twin.subscribe("T", "TagB||TagA");  // the same subscription, spelt differently
+    twin.setInstanceName("same");
+    CHECK_THROWS_WITH_AS(twin.start(), doctest::Contains("instanceName"), ackmq::MQClientException);
+    twin.setInstanceName("other");
+    CHECK_NOTHROW(twin.start());
+  }
+
+  TEST_CASE("the consume timeout sends back a message the listener holds too long, on the clock" *
+            doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeTimeout(1min);
+    std::latch in(1), release(1);
+    std::atomic<int> calls{0};
+    c.setConsumeThreadMin(2);
+    c.setConsumeThreadMax(4);
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      if (calls++ == 0) {
+        in.count_down();
+        release.wait();
+      }
+      return SUCCESS;
+    }});
+    c.start();
+    w.send("T", "stuck");
+    in.wait();
+    w.clock.advance(1min);  // the scan runs every consumeTimeout: held exactly 1 min, not past it
+    CHECK(ackmq::testing::consumerStats(c).expired == 0);
+    w.clock.advance(1min);
+    CHECK(ackmq::testing::consumerStats(c).expired == 1);
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 1);
+    w.clock.advance(10s);  // level 3: the retry copy arrives and is consumed while the first call still runs
+    while (calls.load() < 2)
+      std::this_thread::yield();
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    CHECK(calls.load() == 2);
+  }
+
+  TEST_CASE("pulling pauses at pullThresholdForQueue and resumes as messages are consumed" *
+            doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setPullThresholdForQueue(10);
+    c.setPullBatchSize(4);
+    c.setConsumeThreadMin(1);
+    c.setConsumeThreadMax(1);
+    std::latch in(1), release(1);
+    std::atomic<int> consumed{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      if (consumed.load() == 0) {
+        in.count_down();
+        release.wait();
+      }
+      ++consumed;
+      return SUCCESS;
+    }});
+    c.start();
+    for (int i = 0; i < 100; ++i)
+      w.send("T", "x");
+    in.wait();
+    REQUIRE(awaitIdle(c, 200ms) == false);  // busy: one listener call runs
+    const auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.inFlight >= 10);
+    CHECK(s.inFlight < 10 + 4);  // RocketMQ checks the cache before each pull
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    CHECK(consumed.load() == 100);
+  }
+
+  TEST_CASE("pulling pauses when cached offsets span more than consumeConcurrentlyMaxSpan" *
+            doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeConcurrentlyMaxSpan(20);
+    c.setPullBatchSize(8);
+    c.setConsumeThreadMin(4);
+    c.setConsumeThreadMax(4);
+    std::latch in(1), release(1);
+    std::atomic<int> consumed{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      if (msgs[0].getQueueOffset() == 0) {
+        in.count_down();
+        release.wait();
+      }
+      ++consumed;
+      return SUCCESS;
+    }});
+    c.start();
+    for (int i = 0; i < 200; ++i)
+      w.send("T", "x");
+    in.wait();
+    while (consumed.load() < 20)
+      std::this_thread::yield();
+    // The head is stuck: the window stops growing near the span (RocketMQ consumeConcurrentlyMaxSpan).
+    REQUIRE(awaitIdle(c, 100ms) == false);
+    CHECK(ackmq::testing::consumerStats(c).lag > 150);
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    CHECK(consumed.load() == 200);
+  }
+
+  TEST_CASE("the pool grows to consumeThreadMax when work waits, and no further" * doctest::timeout(60)) {
+    for (int max : {1, 4}) {
+      World w;
+      w.broker.createTopic("T", 8);
+      ManualPushConsumer c(w.broker, "g");
+      c.subscribe("T", "*");
+      c.setConsumeThreadMin(1);
+      c.setConsumeThreadMax(max);
+      std::atomic<int> running{0}, peak{0}, consumed{0};
+      std::mutex mu;
+      std::condition_variable cv;
+      c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+        const int now = ++running;
+        int p = peak.load();
+        while (now > p && !peak.compare_exchange_weak(p, now)) {
+        }
+        {
+          // Hold each call until `max` calls run at once (or, with one thread, not at all).
+          std::unique_lock l(mu);
+          cv.notify_all();
+          cv.wait_for(l, 2s, [&] { return peak.load() >= max; });
+        }
+        --running;
+        ++consumed;
+        return SUCCESS;
+      }});
+      c.start();
+      for (int i = 0; i < 40; ++i)
+        w.send("T", "x");
+      REQUIRE(awaitIdle(c));
+      CHECK(consumed.load() == 40);
+      CHECK(peak.load() == max);
+    }
+  }
+
+  TEST_CASE("the listener gets the stored messages by reference: no copy is made for it" *
+            doctest::timeout(30)) {
+    struct Counted {
+      std::shared_ptr<std::atomic<int>> copies;
+      Counted() : copies(std::make_shared<std::atomic<int>>(0)) {}
+      Counted(std::shared_ptr<std::atomic<int>> c) : copies(std::move(c)) {}
+      Counted(const Counted& o) : copies(o.copies) { ++*copies; }
+      Counted& operator=(const Counted& o) {
+        copies = o.copies;
+        ++*copies;
+        return *this;
+      }
+    };
+    auto copies = std::make_shared<std::atomic<int>>(0);
+    ackmq::ManualClock clock;
+    ackmq::BasicBroker<Counted, ackmq::ManualClock> broker(clock);
+    ackmq::BasicProducer<decltype(broker)> producer(broker, "p");
+    ackmq::BasicPushConsumer<decltype(broker)> consumer(broker, "g");
+    producer.start();
+    consumer.subscribe("T", "*");
+    std::atomic<int> copiesSeenInListener{-1};
+    consumer.registerMessageListener(ackmq::BasicMessageListenerConcurrently<Counted>{
+        [&](const ackmq::BasicMessageExtList<Counted>& msgs, auto&) {
+          copiesSeenInListener.store(msgs[0].getBody().copies->load());
+          return SUCCESS;
+        }});
+    consumer.start();
+    ackmq::BasicMessage<Counted> m("T", "", Counted(copies));
+    const int beforeSend = copies->load();
+    producer.send(m);
+    REQUIRE(awaitIdle(consumer));
+    // One copy into the store, one into the consumer's process queue; none for the listener call.
+    CHECK(copiesSeenInListener.load() - beforeSend == 2);
+  }
+
+  TEST_CASE("start refuses a consumer without listener or subscription; settings are checked" *
+            doctest::timeout(10)) {
+    World w;
+    ManualPushConsumer c(w.broker, "g");
+    CHECK_THROWS_WITH_AS(c.start(), doctest::Contains("no listener"), ackmq::MQClientException);
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[](auto&, auto&) { return SUCCESS; }});
+    CHECK_THROWS_WITH_AS(c.start(), doctest::Contains("subscribes to nothing"), ackmq::MQClientException);
+    CHECK_THROWS_WITH_AS(c.setConsumeThreadMin(0), doctest::Contains("setConsumeThreadMin"),
+                         ackmq::MQClientException);
+    CHECK_THROWS_WITH_AS(c.setPullBatchSize(2000), doctest::Contains("1..1024"), ackmq::MQClientException);
+    CHECK_THROWS_AS(c.subscribe("SCHEDULE_TOPIC_XXXX", "*"), ackmq::MQClientException);
+    CHECK_THROWS_AS(ManualPushConsumer(w.broker, "bad group"), ackmq::MQClientException);
+    c.subscribe("T", "*");
+    c.setConsumeThreadMin(8);
+    c.setConsumeThreadMax(4);
+    CHECK_THROWS_WITH_AS(c.start(), doctest::Contains("larger than consumeThreadMax"),
+                         ackmq::MQClientException);
+    c.setConsumeThreadMax(8);
+    c.start();
+    CHECK_THROWS_WITH_AS(c.subscribe("U", "*"), doctest::Contains("before start()"),
+                         ackmq::MQClientException);
+    c.shutdown();
+    CHECK_THROWS_AS(c.start(), ackmq::MQClientException);
+    CHECK(c.getPullThresholdForQueue() == 1000);
+    CHECK(c.getConsumeMessageBatchMaxSize() == 1);
+    CHECK(c.getMaxReconsumeTimes() == -1);
+    CHECK(c.getConsumeTimeout() == std::chrono::minutes(15));
+  }
+
+  TEST_CASE("with the system clock, messages flow from producer to listener" * doctest::timeout(60)) {
+    ackmq::Broker broker;
+    ackmq::Producer producer(broker, "p");
+    producer.start();
+    ackmq::PushConsumer consumer(broker, "g");
+    consumer.subscribe("T", "*");
+    std::latch all(500);
+    consumer.registerMessageListener(
+        ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+          for (std::size_t i = 0; i < msgs.size(); ++i)
+            all.count_down();
+          return SUCCESS;
+        }});
+    consumer.start();
+    for (int i = 0; i < 500; ++i)
+      producer.send(ackmq::Message("T", "", "x"));
+    all.wait();
+    CHECK(ackmq::testing::awaitIdle(consumer));
+    CHECK(sumOffsets(ackmq::testing::committedOffsets(broker, "g"), "T") == 500);
+  }
+
+  TEST_CASE("with the system clock, a retry arrives after its delay level" * doctest::timeout(60)) {
+    ackmq::Broker broker(ackmq::BrokerConfig{.messageDelayLevel = "5ms 5ms 5ms 5ms"});
+    ackmq::Producer producer(broker, "p");
+    producer.start();
+    ackmq::PushConsumer consumer(broker, "g");
+    consumer.subscribe("T", "*");
+    std::latch retried(1);
+    consumer.registerMessageListener(
+        ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+          if (msgs[0].getReconsumeTimes() == 0) return LATER;
+          retried.count_down();
+          return SUCCESS;
+        }});
+    consumer.start();
+    producer.send(ackmq::Message("T", "", "x"));
+    retried.wait();
+    CHECK(ackmq::testing::awaitIdle(consumer));
+  }
+}
