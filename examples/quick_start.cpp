@@ -1,22 +1,32 @@
-// Quick start: a broker and a producer in one process; send, and read the broker's confirmation.
+// Quick start: a broker, a producer and a push consumer in one process.
 #include <ackmq/ackmq.hpp>
 
 #include <iostream>
+#include <latch>
 
 int main() {
-  ackmq::Broker broker;                             // the in-process broker: CommitLog, queues, offsets
-  ackmq::Producer producer(broker, "quick-start");  // a producer group
+  ackmq::Broker broker;  // the in-process broker: CommitLog, queues, offsets, timer wheel
+  ackmq::Producer producer(broker, "quick-start-producer");
   producer.start();
 
-  ackmq::Message msg("Orders", "created", "order-42", "{\"id\":42,\"total\":9.90}");
-  const ackmq::SendResult result = producer.send(msg);  // returns once the broker has stored it
+  std::latch received(1);
+  ackmq::PushConsumer consumer(broker, "quick-start-consumer");
+  consumer.subscribe("Orders", "*");
+  consumer.registerMessageListener(ackmq::MessageListenerConcurrently{
+      [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+        for (const auto& msg : msgs)
+          std::cout << "received " << msg.getBody() << "\n";
+        received.count_down();
+        return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;  // the acknowledgement
+      }});
+  consumer.start();
 
-  std::cout << ackmq::nameOf(result.getSendStatus()) << " msgId=" << result.getMsgId()
-            << " queue=" << result.getMessageQueue().getQueueId() << " offset=" << result.getQueueOffset()
-            << "\n";
+  // Returns once the broker has stored the message: the producer's confirmation.
+  const ackmq::SendResult result =
+      producer.send(ackmq::Message("Orders", "created", "order-42", "{\"id\":42}"));
+  std::cout << ackmq::nameOf(result.getSendStatus()) << " msgId=" << result.getMsgId() << "\n";
 
-  const auto stored = broker.viewMessage(result.getMsgId());  // look it up again by msgId
-  std::cout << "stored body: " << stored->getBody() << "\n";
+  received.wait();
+  consumer.shutdown();
   producer.shutdown();
-  return result.getSendStatus() == ackmq::SendStatus::SEND_OK ? 0 : 1;
 }
