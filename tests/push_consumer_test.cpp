@@ -478,7 +478,10 @@ TEST_SUITE("push_consumer") {
       w.send("T", std::string("tag:") + tag, tag);
     }
     REQUIRE(awaitIdle(c));
-    CHECK(rec.bodies() == std::multiset<std::string>{"tag:TagA", "tag:TagB", "tag:TagB"});
+    std::string seen;
+    for (const auto& b : rec.bodies())
+      seen += b + " ";
+    CHECK_MESSAGE((rec.bodies() == std::multiset<std::string>{"tag:TagA", "tag:TagB", "tag:TagB"}), seen);
     CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 7);
 
     ManualPushConsumer all(w.broker, "everything");

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -151,12 +152,15 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     filters_ = subscriptions_;
     if (model_ == MessageModel::CLUSTERING)
       filters_.insert_or_assign(MixAll::getRetryTopic(group_), detail::TagFilter());
-    maxReconsume_ = maxReconsumeTimes_ < 0 ? core_.retryMaxTimes() : maxReconsumeTimes_;
+    // RocketMQ: -1 means 16 concurrently (the group's retryMaxTimes) and unbounded orderly.
+    maxReconsume_ = maxReconsumeTimes_ >= 0 ? maxReconsumeTimes_
+                    : orderly()             ? std::numeric_limits<int>::max()
+                                            : core_.retryMaxTimes();
 
-    pool_ = std::make_unique<detail::WorkerPool<Request>>(
+    pool_ = std::make_unique<detail::WorkerPool<Task>>(
         consumeThreadMin_, consumeThreadMax_,
         Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000),
-        [this](Request& r) { run(r); });
+        [this](Task& t) { run(t); });
     target_ = core_.timers().registerTarget(*this);
     stopping_.store(false);
     state_ = State::RUNNING;
@@ -167,7 +171,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       spec.clientId = clientId_;
       spec.subscriptions = subscriptions_;
       spec.model = model_;
-      spec.kind = detail::ListenerKind::CONCURRENT;
+      spec.kind = orderly() ? detail::ListenerKind::ORDERLY : detail::ListenerKind::CONCURRENT;
       spec.endpoint = this;
       core_.registerConsumer(spec, offsetGroup_, consumeFromWhere_, consumeTimestamp_);
     } catch (...) {
@@ -179,7 +183,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       state_ = State::CREATED;
       throw;
     }
-    if (model_ == MessageModel::CLUSTERING) {
+    if (clustering() && !orderly()) {  // RocketMQ has no consume timeout for orderly consumption
       core_.timers().scheduleAfter(consumeTimeout_.count(), target_, kScanExpired);
     }
   }
@@ -199,9 +203,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     stopping_.store(true);
     wakeDispatcher();
     if (dispatcher_.joinable()) dispatcher_.join();
-    // Requests no thread has started never run: their messages stay unconsumed for the next owner.
-    for (Request& r : pool_->takeQueued())
-      abandon(r);
+    // Tasks no thread has started never run: their messages stay unconsumed for the next owner.
+    for (Task& t : pool_->takeQueued())
+      abandon(t);
     if (pool_->onPoolThread()) {
       finisher_ = std::this_thread::get_id();  // the listener calling us finishes the shutdown on return
       return;
@@ -319,17 +323,22 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   friend struct detail::ConsumerAccess;
   using Pq = detail::ProcessQueue<Body>;
   using Entry = typename Pq::Entry;
+  using EntryState = typename Entry::State;
   enum class State { CREATED, RUNNING, STOPPING, SHUT_DOWN };
 
   static constexpr std::uint64_t kScanExpired = 1;
   static constexpr std::uint64_t kLocalRetryTag = 2;
+  static constexpr std::uint64_t kResumeTag = 3;
   static constexpr std::int64_t kLocalRetryMillis = 5000;  // RocketMQ submitConsumeRequestLater
   static constexpr int kExpiredScanMax = 16;               // RocketMQ ProcessQueue.cleanExpiredMsg
+  static constexpr int kOrderlyBatchesPerTask = 64;        // then the strand yields its thread to others
 
-  // A listener call's worth of messages from one queue.
-  struct Request {
+  // Work for the pool: a run of concurrent listener calls over `entries` (consumeMessageBatchMaxSize each),
+  // or, for an orderly consumer, one turn of a queue's strand.
+  struct Task {
     std::shared_ptr<Pq> pq;
     std::vector<Entry*> entries;
+    bool orderly = false;
   };
 
   struct Counters {
@@ -337,10 +346,15 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         reconsumedLocally{0}, dropped{0}, expired{0};
   };
 
-  struct LocalRetry {
+  // Something waiting on the broker's clock: failed messages to consume again locally, or a suspended
+  // orderly queue to resume.
+  struct Deferred {
     std::weak_ptr<Pq> pq;
     std::vector<Entry*> entries;
   };
+
+  bool orderly() const noexcept { return std::holds_alternative<ListenerOrderly>(listener_); }
+  bool clustering() const noexcept { return model_ == MessageModel::CLUSTERING; }
 
   // ----------------------------------------------------------------------------------------- lifecycle
 
@@ -384,14 +398,15 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     {
       std::lock_guard lock(pqsMutex_);
       for (auto& [mq, pq] : pqs_)
-        drop(*pq);
+        drop(*pq, /*leaving=*/true);
       pqs_.clear();
+      releasing_.clear();
     }
-    core_.unregisterConsumer(group_, clientId_);
+    core_.unregisterConsumer(group_, clientId_);  // releases this member's orderly queue locks too
     core_.timers().unregisterTarget(target_);
     {
-      std::lock_guard lock(retryMutex_);
-      localRetries_.clear();
+      std::lock_guard lock(deferredMutex_);
+      deferred_.clear();
     }
     const bool idle = pending_.load() == 0;
     if (idle && !fromWorker) {
@@ -409,7 +424,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   // ----------------------------------------------------------------------------------------- broker calls
 
-  // ConsumerEndpoint: the group or a subscribed topic changed.
+  // ConsumerEndpoint: the group, a subscribed topic, or an orderly queue lock changed.
   void onGroupChanged() noexcept override {
     rebalancePending_.store(true, std::memory_order_seq_cst);
     wakeDispatcher();
@@ -423,31 +438,46 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
   }
 
-  // TimerTarget: the consume timeout scan, and local re-consumes.
+  // TimerTarget: the consume timeout scan, local re-consumes and orderly resumes.
   void onTimer(std::uint64_t arg) noexcept override {
     if (arg == kScanExpired) {
       scanExpired();
       core_.timers().scheduleAfter(consumeTimeout_.count(), target_, kScanExpired);
       return;
     }
-    LocalRetry retry;
+    Deferred d;
     {
-      std::lock_guard lock(retryMutex_);
-      auto it = localRetries_.find(arg);
-      if (it == localRetries_.end()) return;
-      retry = std::move(it->second);
-      localRetries_.erase(it);
+      std::lock_guard lock(deferredMutex_);
+      auto it = deferred_.find(arg);
+      if (it == deferred_.end()) return;
+      d = std::move(it->second);
+      deferred_.erase(it);
     }
-    auto pq = retry.pq.lock();
+    auto pq = d.pq.lock();
     if (!pq || pq->dropped.load()) return;
+    if ((arg & 0xFF) == kResumeTag) {
+      {
+        std::lock_guard lock(pq->mutex);
+        pq->suspended = false;
+      }
+      submit({Task{std::move(pq), {}, true}});
+      return;
+    }
     {
       std::lock_guard lock(pq->mutex);
-      for (Entry* e : retry.entries) {
-        e->state = Entry::State::QUEUED;
+      for (Entry* e : d.entries) {
+        e->state = EntryState::QUEUED;
         e->busy = true;
       }
     }
-    submit({Request{std::move(pq), std::move(retry.entries)}});
+    submit({Task{std::move(pq), std::move(d.entries), false}});
+  }
+
+  std::uint64_t defer(std::uint64_t tag, std::shared_ptr<Pq> pq, std::vector<Entry*> entries) {
+    std::lock_guard lock(deferredMutex_);
+    const std::uint64_t id = (nextDeferredId_++ << 8) | tag;
+    deferred_.emplace(id, Deferred{std::move(pq), std::move(entries)});
+    return id;
   }
 
   // ----------------------------------------------------------------------------------------- dispatcher
@@ -459,7 +489,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       for (auto& pq : active_) {
         if (pq->dropped.load(std::memory_order_relaxed)) continue;
         if (!pq->dirty.exchange(false, std::memory_order_seq_cst)) continue;
-        progress |= pullOnce(*pq, pq);
+        progress |= pullOnce(pq);
       }
       if (!progress) park();
     }
@@ -493,33 +523,40 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     return false;
   }
 
-  // RocketMQ RebalanceImpl.rebalanceByTopic, for every subscribed topic (the retry topic included).
+  // RocketMQ RebalanceImpl.rebalanceByTopic, for every subscribed topic (the retry topic included). An
+  // orderly member in CLUSTERING takes a queue only once the broker grants it the queue's lock; a queue whose
+  // lock another member still holds is taken when that member lets go (the registry then asks for a
+  // rebalance).
   void rebalance() {
     std::set<MessageQueue> want;
     const std::vector<std::string> cids = core_.consumerIds(group_);
     for (const auto& [topic, filter] : filters_) {
       const std::vector<MessageQueue> all = core_.queuesOrNone(topic);
-      if (model_ == MessageModel::BROADCASTING) {
+      if (!clustering()) {
         want.insert(all.begin(), all.end());
       } else {
         for (auto& mq : strategy_->allocate(group_, clientId_, all, cids))
           want.insert(std::move(mq));
       }
     }
+    const bool locking = orderly() && clustering();
     std::lock_guard lock(
         pqsMutex_);  // notifyIdle is not called under it: awaitIdle takes it inside idleMutex_
     for (auto it = pqs_.begin(); it != pqs_.end();) {
       if (want.contains(it->first)) {
         ++it;
       } else {
-        drop(*it->second);
+        drop(*it->second, /*leaving=*/false);
         it = pqs_.erase(it);
       }
     }
     for (const MessageQueue& mq : want) {
-      if (pqs_.contains(mq)) continue;
+      // A queue this member is still releasing (its strand finishing a batch) is taken again only once the
+      // release is complete and its result committed; the release's unlock asks for another rebalance.
+      if (pqs_.contains(mq) || releasing_.contains(mq)) continue;
       detail::ConsumeQueue* cq = core_.consumeQueue(mq);
       if (cq == nullptr) continue;
+      if (locking && !core_.groups().tryLock(group_, mq, clientId_)) continue;
       const std::int64_t start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_);
       auto& slot = core_.offsetSlot(offsetGroup_, mq);
       auto pq = std::make_shared<Pq>(mq, *cq, slot, filters_.at(mq.topic),
@@ -533,21 +570,34 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       active_.push_back(pq);
   }
 
-  void drop(Pq& pq) {
+  // Stops consuming a queue. Concurrently, results still to come are discarded. An orderly queue whose strand
+  // is mid-batch is released when that batch finishes (its result committed first), so two members never
+  // consume one queue at once; unless the member is leaving, in which case the broker drops its locks.
+  void drop(Pq& pq, bool leaving) {
+    pq.cq.removeListener(pq);
+    bool unlockNow = false;
     {
       std::lock_guard lock(pq.mutex);
-      pq.dropped.store(true, std::memory_order_release);
+      if (orderly() && clustering() && !leaving && pq.consuming && !pq.suspended) {
+        pq.releasing = true;       // the strand finishes its batch, commits, then releases
+        releasing_.insert(pq.mq);  // under pqsMutex_, which the caller holds
+      } else {
+        pq.dropped.store(true, std::memory_order_release);
+        unlockNow = orderly() && clustering() && !leaving;
+      }
     }
-    pq.cq.removeListener(pq);
+    if (unlockNow) core_.groups().unlock(group_, pq.mq, clientId_);
   }
 
   // One pull for one queue, with RocketMQ's flow control. True when it moved anything.
-  bool pullOnce(Pq& pq, const std::shared_ptr<Pq>& owner) {
+  bool pullOnce(const std::shared_ptr<Pq>& owner) {
+    Pq& pq = *owner;
     {
       std::lock_guard lock(pq.mutex);
+      if (pq.releasing) return false;
       if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
           pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
-          pq.span() > consumeConcurrentlyMaxSpan_) {
+          (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
         pq.flowControlled = true;
         return false;
       }
@@ -575,47 +625,59 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       }
     }
     pinned_.release();
+    bool startStrand = false;
     {
       std::lock_guard lock(pq.mutex);
-      pq.append(fresh_, n, next);
+      pq.append(fresh_, n, next, /*busy=*/!orderly());
       if (n == 0) pq.commitLocked(pq.retireDone());  // only filtered messages: move past them
+      if (orderly() && n > 0 && !pq.consuming) startStrand = pq.consuming = true;
     }
     pq.pullOffset = next;
     if (next < pq.cq.publishedMax.load(std::memory_order_acquire)) pq.dirty.store(true);
-    if (n > 0) {
-      std::vector<Request> requests;
-      const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
-      for (std::size_t i = 0; i < n; i += batch) {
-        Request r;
-        r.pq = owner;
-        r.entries.assign(fresh_.begin() + static_cast<std::ptrdiff_t>(i),
-                         fresh_.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + batch)));
-        requests.push_back(std::move(r));
-      }
-      submit(std::move(requests));
+    if (startStrand) {
+      submit({Task{owner, {}, true}});
+    } else if (n > 0 && !orderly()) {
+      submit(split(owner, fresh_, n));
     }
     return true;
   }
 
-  void submit(std::vector<Request> requests) {
-    pending_.fetch_add(static_cast<std::int64_t>(requests.size()), std::memory_order_seq_cst);
-    if (!pool_->submitAll(requests.begin(), requests.end())) {
-      for (Request& r : requests)
-        abandon(r);
+  // Spreads `n` pulled messages over at most consumeThreadMax tasks, each a run of whole listener calls.
+  std::vector<Task> split(const std::shared_ptr<Pq>& pq, const std::vector<Entry*>& entries,
+                          std::size_t n) const {
+    const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
+    const std::size_t calls = (n + batch - 1) / batch;
+    const std::size_t tasks = std::min(calls, static_cast<std::size_t>(consumeThreadMax_));
+    const std::size_t callsPerTask = (calls + tasks - 1) / tasks;
+    std::vector<Task> out;
+    for (std::size_t i = 0; i < n; i += callsPerTask * batch) {
+      const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
+      const auto last = entries.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + callsPerTask * batch));
+      out.push_back(Task{pq, std::vector<Entry*>(first, last), false});
+    }
+    return out;
+  }
+
+  void submit(std::vector<Task> tasks) {
+    pending_.fetch_add(static_cast<std::int64_t>(tasks.size()), std::memory_order_seq_cst);
+    if (!pool_->submitAll(tasks.begin(), tasks.end())) {
+      for (Task& t : tasks)
+        abandon(t);
     }
   }
 
-  // A request that will never run: its messages stay unconsumed.
-  void abandon(Request& r) {
+  // A task that will never run: its messages stay unconsumed.
+  void abandon(Task& t) {
     {
-      std::lock_guard lock(r.pq->mutex);
-      for (Entry* e : r.entries)
-        r.pq->abandon(e);
+      std::lock_guard lock(t.pq->mutex);
+      for (Entry* e : t.entries)
+        t.pq->abandon(e);
+      if (t.orderly) t.pq->consuming = false;
     }
-    finishRequest();
+    finishTask();
   }
 
-  void finishRequest() {
+  void finishTask() {
     if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
       if (stopping_.load()) {
         std::lock_guard lock(runMutex_);
@@ -625,80 +687,119 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
   }
 
-  // ----------------------------------------------------------------------------------------- consuming
-
-  void run(Request& r) {
-    Pq& pq = *r.pq;
-    if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
-      abandon(r);
-      afterRequest();
-      return;
-    }
-    const std::size_t n = r.entries.size();
-    const std::int64_t now = core_.clock().nowMillis();
-    {
-      std::lock_guard lock(pq.mutex);
-      for (Entry* e : r.entries) {
-        e->state = Entry::State::RUNNING;
-        e->consumeStart = now;
+  void run(Task& t) {
+    if (t.pq->dropped.load(std::memory_order_acquire) || stopping_.load()) {
+      abandon(t);
+    } else {
+      if (t.orderly) {
+        runStrand(t.pq);
+      } else {
+        runConcurrently(t);
       }
+      finishTask();
     }
-    std::array<const MessageExt*, 8> small;
-    std::vector<const MessageExt*> large;
-    const MessageExt** ptrs = small.data();
-    if (n > small.size()) {
-      large.resize(n);
-      ptrs = large.data();
-    }
-    for (std::size_t i = 0; i < n; ++i)
-      ptrs[i] = &r.entries[i]->msg;
-    const MessageList list(ptrs, n);
-
-    ConsumeConcurrentlyContext ctx(pq.mq);
-    ConsumeConcurrentlyStatus status = ConsumeConcurrentlyStatus::RECONSUME_LATER;
-    try {
-      status = std::get<ListenerConcurrently>(listener_).consumeMessage(list, ctx);
-    } catch (...) {
-      status = ConsumeConcurrentlyStatus::RECONSUME_LATER;  // RocketMQ: an exception is RECONSUME_LATER
-    }
-    counters_.delivered.fetch_add(n, std::memory_order_relaxed);
-    processConsumeResult(r, status, ctx);
-    finishRequest();
-    afterRequest();
+    afterTask();
   }
 
   // A listener that called shutdown() finishes it here, once its own result is processed.
-  void afterRequest() {
+  void afterTask() {
     if (finisher_ == std::thread::id() || finisher_ != std::this_thread::get_id()) return;
     finisher_ = std::thread::id();
     finishShutdown(true);
   }
 
+  // The listener sees const references to the entries' messages.
+  struct Batch {
+    std::array<const MessageExt*, 8> small{};
+    std::vector<const MessageExt*> large;
+    const MessageExt** ptrs;
+    std::size_t n;
+    Batch(Entry* const* entries, std::size_t count) : ptrs(nullptr), n(count) {
+      ptrs = small.data();
+      if (n > small.size()) {
+        large.resize(n);
+        ptrs = large.data();
+      }
+      for (std::size_t i = 0; i < n; ++i)
+        ptrs[i] = &entries[i]->msg;
+    }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    MessageList list() const { return MessageList(ptrs, n); }
+  };
+
+  // ----------------------------------------------------------------------------------------- concurrently
+
+  void runConcurrently(Task& t) {
+    Pq& pq = *t.pq;
+    const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
+    for (std::size_t i = 0; i < t.entries.size(); i += batch) {
+      Entry* const* first = t.entries.data() + i;
+      const std::size_t n = std::min(batch, t.entries.size() - i);
+      if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
+        std::lock_guard lock(pq.mutex);
+        for (std::size_t k = 0; k < n; ++k)
+          pq.abandon(first[k]);
+        continue;
+      }
+      const std::int64_t now = core_.clock().nowMillis();
+      {
+        std::lock_guard lock(pq.mutex);
+        for (std::size_t k = 0; k < n; ++k) {
+          first[k]->state = EntryState::RUNNING;
+          first[k]->consumeStart = now;
+        }
+      }
+      const Batch b(first, n);
+      ConsumeConcurrentlyContext ctx(pq.mq);
+      ConsumeConcurrentlyStatus status = ConsumeConcurrentlyStatus::RECONSUME_LATER;
+      try {
+        status = std::get<ListenerConcurrently>(listener_).consumeMessage(b.list(), ctx);
+      } catch (...) {
+        status = ConsumeConcurrentlyStatus::RECONSUME_LATER;  // RocketMQ: an exception is RECONSUME_LATER
+      }
+      counters_.delivered.fetch_add(n, std::memory_order_relaxed);
+      processConsumeResult(t.pq, first, n, status, ctx);
+    }
+  }
+
   // RocketMQ ConsumeMessageConcurrentlyService.processConsumeResult.
-  void processConsumeResult(Request& r, ConsumeConcurrentlyStatus status,
-                            const ConsumeConcurrentlyContext& ctx) {
-    Pq& pq = *r.pq;
-    const int n = static_cast<int>(r.entries.size());
+  void processConsumeResult(const std::shared_ptr<Pq>& owner, Entry* const* entries, std::size_t count,
+                            ConsumeConcurrentlyStatus status, const ConsumeConcurrentlyContext& ctx) {
+    Pq& pq = *owner;
+    const int n = static_cast<int>(count);
     int ackIndex = -1;
     if (status == ConsumeConcurrentlyStatus::CONSUME_SUCCESS) ackIndex = std::min(ctx.getAckIndex(), n - 1);
     const int ok = std::max(ackIndex + 1, 0);
     counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
     counters_.failed.fetch_add(static_cast<std::uint64_t>(n - ok), std::memory_order_relaxed);
 
-    std::vector<bool> later(static_cast<std::size_t>(n), false);
-    if (model_ == MessageModel::BROADCASTING) {
+    std::array<bool, 8> smallLater{};
+    std::vector<bool> largeLater;
+    auto later = [&](int i) -> bool {
+      return count <= smallLater.size() ? smallLater[static_cast<std::size_t>(i)]
+                                        : largeLater[static_cast<std::size_t>(i)];
+    };
+    if (count > smallLater.size()) largeLater.assign(count, false);
+    bool anyLater = false;
+    if (!clustering()) {
       counters_.dropped.fetch_add(static_cast<std::uint64_t>(n - ok),
                                   std::memory_order_relaxed);  // logged, dropped
     } else {
       for (int i = ok; i < n; ++i) {
-        Entry* e = r.entries[static_cast<std::size_t>(i)];
+        Entry* e = entries[i];
         if (pq.dropped.load(std::memory_order_acquire) || isExpired(pq, *e)) {
           counters_.dropped.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
         if (!sendBack(e->msg, ctx.getDelayLevelWhenNextConsume())) {
           e->msg.setReconsumeTimes(e->msg.getReconsumeTimes() + 1);
-          later[static_cast<std::size_t>(i)] = true;
+          if (count <= smallLater.size()) {
+            smallLater[static_cast<std::size_t>(i)] = true;
+          } else {
+            largeLater[static_cast<std::size_t>(i)] = true;
+          }
+          anyLater = true;
           counters_.reconsumedLocally.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -707,14 +808,18 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     {
       std::lock_guard lock(pq.mutex);
       for (int i = 0; i < n; ++i) {
-        Entry* e = r.entries[static_cast<std::size_t>(i)];
-        pq.complete(e, later[static_cast<std::size_t>(i)]);
-        if (later[static_cast<std::size_t>(i)]) retryLocally.push_back(e);
+        pq.complete(entries[i], later(i));
+        if (later(i)) retryLocally.push_back(entries[i]);
       }
       pq.commitLocked(pq.retireDone());
       releaseFlowControl(pq);
     }
-    if (!retryLocally.empty()) scheduleLocalRetry(r.pq, std::move(retryLocally));
+    if (anyLater) {
+      // RocketMQ submitConsumeRequestLater: they stay in the process queue, holding the offset back, and are
+      // consumed again after 5 s on the broker's clock.
+      core_.timers().scheduleAfter(kLocalRetryMillis, target_,
+                                   defer(kLocalRetryTag, owner, std::move(retryLocally)));
+    }
   }
 
   bool isExpired(Pq& pq, const Entry& e) {
@@ -736,24 +841,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   void releaseFlowControl(Pq& pq) {
     if (!pq.flowControlled) return;
     if (static_cast<int>(pq.cachedCount()) < pullThresholdForQueue_ &&
-        pq.span() <= consumeConcurrentlyMaxSpan_ &&
+        (orderly() || pq.span() <= consumeConcurrentlyMaxSpan_) &&
         pq.cachedBytes() < static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024) {
       pq.flowControlled = false;
       pq.dirty.store(true, std::memory_order_seq_cst);
       wakeDispatcher();
     }
-  }
-
-  // RocketMQ submitConsumeRequestLater: the messages stay in the process queue (holding the offset back) and
-  // are consumed again here after 5 s on the broker's clock.
-  void scheduleLocalRetry(std::shared_ptr<Pq> pq, std::vector<Entry*> entries) {
-    std::uint64_t id;
-    {
-      std::lock_guard lock(retryMutex_);
-      id = (nextRetryId_++ << 8) | kLocalRetryTag;
-      localRetries_.emplace(id, LocalRetry{pq, std::move(entries)});
-    }
-    core_.timers().scheduleAfter(kLocalRetryMillis, target_, id);
   }
 
   // RocketMQ ProcessQueue.cleanExpiredMsg: the head messages held by the listener longer than consumeTimeout
@@ -773,10 +866,10 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         int examined = 0;
         for (Entry* e : pq->window()) {
           if (++examined > kExpiredScanMax) break;
-          if (e->state == Entry::State::DONE) continue;
-          if (e->state != Entry::State::RUNNING || now - e->consumeStart <= consumeTimeout_.count()) break;
+          if (e->state == EntryState::DONE) continue;
+          if (e->state != EntryState::RUNNING || now - e->consumeStart <= consumeTimeout_.count()) break;
           e->expired = true;
-          e->state = Entry::State::DONE;
+          e->state = EntryState::DONE;
           expired.push_back(e->msg);
         }
       }
@@ -792,18 +885,172 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
   }
 
-  // ----------------------------------------------------------------------------------------- test support
+  // ----------------------------------------------------------------------------------------- orderly
 
-  bool idle() const {
-    if (state_ != State::RUNNING) return true;
-    if (pending_.load(std::memory_order_seq_cst) != 0) return false;
-    if (rebalancePending_.load(std::memory_order_seq_cst) || !parked_.load(std::memory_order_seq_cst))
+  // One turn of a queue's strand (RocketMQ ConsumeMessageOrderlyService.ConsumeRequest): batch after batch,
+  // lowest offsets first, one listener call at a time; the queue's other messages wait. Different queues'
+  // strands run in parallel on the pool. No lock is held across the listener.
+  void runStrand(const std::shared_ptr<Pq>& owner) {
+    Pq& pq = *owner;
+    std::vector<Entry*> batch;
+    for (int round = 0;; ++round) {
+      bool release = false;
+      bool yield = false;
+      {
+        std::lock_guard lock(pq.mutex);
+        if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
+          pq.consuming = false;
+          return;
+        }
+        batch.clear();
+        if (!pq.releasing) pq.takeOrderly(static_cast<std::size_t>(consumeMessageBatchMaxSize_), batch);
+        if (pq.releasing || batch.empty()) {
+          pq.consuming = false;  // the dispatcher starts a new strand when messages arrive
+          release = pq.releasing && markReleased(pq);
+        } else if (round == kOrderlyBatchesPerTask) {
+          // Give the thread to other queues and come back: the strand stays "consuming" across the hand-over.
+          for (Entry* e : batch)
+            e->state = EntryState::QUEUED;
+          batch.clear();
+          yield = true;
+        }
+      }
+      if (release) completeRelease(pq);
+      if (yield) submit({Task{owner, {}, true}});
+      if (batch.empty()) return;
+      const Batch b(batch.data(), batch.size());
+      ConsumeOrderlyContext ctx(pq.mq);
+      ConsumeOrderlyStatus status = ConsumeOrderlyStatus::SUSPEND_CURRENT_QUEUE_A_MOMENT;
+      try {
+        status = std::get<ListenerOrderly>(listener_).consumeMessage(b.list(), ctx);
+      } catch (...) {
+        status = ConsumeOrderlyStatus::SUSPEND_CURRENT_QUEUE_A_MOMENT;  // RocketMQ: an exception suspends
+      }
+      counters_.delivered.fetch_add(batch.size(), std::memory_order_relaxed);
+      if (!processOrderlyResult(owner, batch, status, ctx)) return;  // suspended, or released
+    }
+  }
+
+  // RocketMQ ConsumeMessageOrderlyService.processConsumeResult. False when the strand must stop: the queue is
+  // suspended (a timer resumes it) or was released.
+  bool processOrderlyResult(const std::shared_ptr<Pq>& owner, std::vector<Entry*>& batch,
+                            ConsumeOrderlyStatus status, const ConsumeOrderlyContext& ctx) {
+    Pq& pq = *owner;
+    const auto n = static_cast<std::uint64_t>(batch.size());
+    bool suspend = false;
+    bool commit = false;
+    if (status == ConsumeOrderlyStatus::SUSPEND_CURRENT_QUEUE_A_MOMENT) {
+      counters_.failed.fetch_add(n, std::memory_order_relaxed);
+      suspend = checkReconsumeTimes(pq, batch);
+      commit = !suspend && ctx.isAutoCommit();
+    } else if (ctx.isAutoCommit()) {
+      // SUCCESS, and the deprecated COMMIT and ROLLBACK, all commit when autoCommit is on.
+      counters_.succeeded.fetch_add(n, std::memory_order_relaxed);
+      commit = true;
+    } else if (status == ConsumeOrderlyStatus::ROLLBACK) {
+      counters_.failed.fetch_add(n, std::memory_order_relaxed);
+      counters_.reconsumedLocally.fetch_add(n, std::memory_order_relaxed);
+      suspend = true;
+    } else {
+      counters_.succeeded.fetch_add(n, std::memory_order_relaxed);
+      commit = status == ConsumeOrderlyStatus::COMMIT;
+    }
+
+    std::unique_lock lock(pq.mutex);
+    if (suspend) {
+      // The batch goes back to the front of the queue (RocketMQ makeMessageToConsumeAgain); with ROLLBACK, so
+      // does everything consumed since the last commit.
+      for (Entry* e : batch) {
+        if (e->state == EntryState::RUNNING) e->state = EntryState::QUEUED;
+      }
+      if (status == ConsumeOrderlyStatus::ROLLBACK) pq.settleConsumed(EntryState::QUEUED);
+    } else {
+      for (Entry* e : batch) {
+        if (e->state == EntryState::RUNNING) e->state = commit ? EntryState::DONE : EntryState::CONSUMED;
+      }
+      if (commit) pq.settleConsumed(EntryState::DONE);
+    }
+    const std::int64_t committed = pq.retireDone();
+    if (commit || !ctx.isAutoCommit()) pq.commitLocked(committed);
+    releaseFlowControl(pq);
+    if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
+      pq.consuming = false;
       return false;
-    std::lock_guard lock(pqsMutex_);
-    for (const auto& [mq, pq] : pqs_) {
-      if (!pq->dropped.load() && pq->dirty.load(std::memory_order_seq_cst)) return false;
+    }
+    if (pq.releasing) {
+      pq.consuming = false;
+      const bool release = markReleased(pq);
+      lock.unlock();
+      if (release) completeRelease(pq);
+      return false;
+    }
+    if (suspend) {
+      long millis = ctx.getSuspendCurrentQueueTimeMillis() >= 0 ? ctx.getSuspendCurrentQueueTimeMillis()
+                                                                : suspendCurrentQueueTimeMillis_;
+      millis = std::clamp(millis, 10L, 30'000L);  // RocketMQ ConsumeMessageOrderlyService
+      pq.suspended = true;  // the strand stays "consuming": nothing else runs for this queue until resumed
+      core_.timers().scheduleAfter(millis, target_, defer(kResumeTag, owner, {}));
+      return false;
     }
     return true;
+  }
+
+  // RocketMQ checkReconsumeTimes: a message that reached maxReconsumeTimes goes to the DLQ; the others count
+  // one more reconsume. True when the batch must be consumed again.
+  bool checkReconsumeTimes(Pq& pq, const std::vector<Entry*>& batch) {
+    bool again = false;
+    for (Entry* e : batch) {
+      if (e->msg.getReconsumeTimes() >= maxReconsume_ && clustering()) {
+        const detail::SendBackResult r = core_.sendRetryMessage(group_, e->msg, -1, maxReconsume_);
+        if (r.ok()) {
+          counters_.deadLettered.fetch_add(1, std::memory_order_relaxed);
+          std::lock_guard lock(pq.mutex);
+          e->state = EntryState::DONE;
+          continue;
+        }
+      }
+      e->msg.setReconsumeTimes(e->msg.getReconsumeTimes() + 1);
+      counters_.reconsumedLocally.fetch_add(1, std::memory_order_relaxed);
+      again = true;
+    }
+    return again;
+  }
+
+  // Called with pq.mutex held, once a released queue's last batch is done. True: the caller then calls
+  // completeRelease, after letting go of pq.mutex.
+  static bool markReleased(Pq& pq) {
+    pq.releasing = false;
+    pq.dropped.store(true, std::memory_order_release);
+    return true;
+  }
+
+  // Gives a released queue's lock back. The registry's unlock notifies the group, this member included, which
+  // may take the queue again.
+  void completeRelease(Pq& pq) {
+    {
+      std::lock_guard lock(pqsMutex_);
+      releasing_.erase(pq.mq);
+    }
+    core_.groups().unlock(group_, pq.mq, clientId_);
+  }
+
+  // ----------------------------------------------------------------------------------------- test support
+
+  // Work moves through the consumer in one direction: a queue turns dirty; the dispatcher, awake (parked_
+  // false), clears the flag, pulls and submits tasks (pending_ up); workers finish them (pending_ down),
+  // after anything they cause (a flow-control release marks a queue dirty first). Reading the flags in the
+  // reverse order of those steps, each read seq_cst, means no work can slip between two reads unseen.
+  bool idle() const {
+    if (state_ != State::RUNNING) return true;
+    if (rebalancePending_.load(std::memory_order_seq_cst)) return false;
+    {
+      std::lock_guard lock(pqsMutex_);
+      for (const auto& [mq, pq] : pqs_) {
+        if (!pq->dropped.load() && pq->dirty.load(std::memory_order_seq_cst)) return false;
+      }
+    }
+    if (!parked_.load(std::memory_order_seq_cst)) return false;
+    return pending_.load(std::memory_order_seq_cst) == 0;
   }
 
   bool awaitIdle(std::chrono::milliseconds timeout) {
@@ -846,6 +1093,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       if (pq->dropped.load()) continue;
       ++s.queues;
       std::lock_guard pl(pq->mutex);
+      if (pq->suspended) ++s.blockedQueues;
       for (const Entry* e : pq->window()) {
         if (e->state != Entry::State::DONE) ++s.inFlight;
       }
@@ -910,10 +1158,11 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   detail::PinnedRecords pinned_;
   std::vector<Entry*> fresh_;
 
-  mutable std::mutex pqsMutex_;  // guards pqs_ (the dispatcher changes it during rebalance)
+  mutable std::mutex pqsMutex_;  // guards pqs_ and releasing_ (the dispatcher changes them during rebalance)
   std::map<MessageQueue, std::shared_ptr<Pq>> pqs_;
+  std::set<MessageQueue> releasing_;  // orderly queues given up whose strand is finishing its batch
 
-  // Requests queued or running, and the shutdown wait for them.
+  // Tasks queued or running, and the shutdown wait for them.
   std::atomic<std::int64_t> pending_{0};
   std::mutex runMutex_;
   std::condition_variable runCv_;
@@ -923,14 +1172,14 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   std::condition_variable idleCv_;
   std::atomic<int> idleWaiters_{0};
 
-  // Local re-consumes waiting for their timer.
-  std::mutex retryMutex_;
-  std::unordered_map<std::uint64_t, LocalRetry> localRetries_;
-  std::uint64_t nextRetryId_ = 1;
+  // Local re-consumes and orderly resumes waiting for their timer.
+  std::mutex deferredMutex_;
+  std::unordered_map<std::uint64_t, Deferred> deferred_;
+  std::uint64_t nextDeferredId_ = 1;
 
   Counters counters_;
   detail::TargetHandle target_;
-  std::unique_ptr<detail::WorkerPool<Request>> pool_;  // last: its threads use everything above
+  std::unique_ptr<detail::WorkerPool<Task>> pool_;  // last: its threads use everything above
 };
 
 using PushConsumer = BasicPushConsumer<Broker>;

@@ -148,6 +148,12 @@ std::vector<MessageQueue> ownedQueues(const Consumer& consumer) {
   return detail::ConsumerAccess::ownedQueues(consumer);
 }
 
+/// The member holding `mq`'s orderly lock in `group` (its instance name), or "" when nobody does.
+template <class Body, class Clock>
+std::string queueLockHolder(const BasicBroker<Body, Clock>& broker, std::string_view group, const MessageQueue& mq) {
+  return detail::BrokerAccess::core(broker).groups().lockHolder(group, mq);
+}
+
 /// The store's counters: bytes and segments held, messages stored, segments reclaimed, messages dropped.
 template <class Body, class Clock>
 StoreStats storeStats(const BasicBroker<Body, Clock>& broker) {

@@ -234,6 +234,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   // --------------------------------------------------------------------------------------------- consumers
 
   GroupRegistry& groups() noexcept { return groups_; }
+  const GroupRegistry& groups() const noexcept { return groups_; }
   int retryMaxTimes() const noexcept { return config_.retryMaxTimes; }
 
   /// HEART_BEAT from a new member: creates the group's retry topic (CLUSTERING), fixes where a group new to a

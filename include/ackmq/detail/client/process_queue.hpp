@@ -35,7 +35,9 @@ class QueueWaker {
 
 template <class Body>
 struct ConsumeEntry {
-  enum class State : std::uint8_t { QUEUED, RUNNING, WAITING, DONE };
+  // QUEUED: waiting for a listener call; RUNNING: in one; WAITING: failed, waiting for a local re-consume;
+  // CONSUMED: orderly with autoCommit off, consumed but not yet committed; DONE: finished.
+  enum class State : std::uint8_t { QUEUED, RUNNING, WAITING, CONSUMED, DONE };
 
   BasicMessageExt<Body> msg;
   std::int64_t offset = 0;
@@ -80,6 +82,32 @@ class ProcessQueue final : public ArrivalListener {
   // ------------------------------------------------------------------------- under `mutex` (lock it first)
   std::mutex mutex;
   bool flowControlled = false;  // pulling paused by flow control until consumption frees room
+  bool consuming = false;       // orderly: this queue's strand is queued or running
+  bool suspended = false;       // orderly: blocked by a failed batch until its suspend time
+  bool releasing = false;       // orderly: rebalanced away; released once the batch in flight finishes
+
+  /// Orderly: the first `n` QUEUED entries in offset order, marked RUNNING.
+  void takeOrderly(std::size_t n, std::vector<Entry*>& out) {
+    out.clear();
+    for (Entry* e : window_) {
+      if (out.size() == n) break;
+      if (e->state != Entry::State::QUEUED) continue;
+      e->state = Entry::State::RUNNING;
+      out.push_back(e);
+    }
+  }
+  bool hasQueued() const {
+    for (const Entry* e : window_) {
+      if (e->state == Entry::State::QUEUED) return true;
+    }
+    return false;
+  }
+  /// Orderly: marks every CONSUMED entry with `to` (COMMIT: DONE; ROLLBACK: QUEUED).
+  void settleConsumed(typename Entry::State to) {
+    for (Entry* e : window_) {
+      if (e->state == Entry::State::CONSUMED) e->state = to;
+    }
+  }
 
   /// Entries for `n` new messages (recycled where possible).
   void acquire(std::size_t n, std::vector<Entry*>& out) {
@@ -97,11 +125,11 @@ class ProcessQueue final : public ArrivalListener {
   void giveBack(Entry* e) { free_.push_back(e); }
 
   /// Appends pulled entries (in offset order) and records that everything below `pulledEnd` was pulled.
-  void append(const std::vector<Entry*>& entries, std::size_t count, std::int64_t pulledEnd) {
+  void append(const std::vector<Entry*>& entries, std::size_t count, std::int64_t pulledEnd, bool busy) {
     for (std::size_t i = 0; i < count; ++i) {
       Entry* e = entries[i];
       e->state = Entry::State::QUEUED;
-      e->busy = true;
+      e->busy = busy;
       e->expired = false;
       window_.push_back(e);
       ++cachedCount_;
