@@ -233,7 +233,8 @@ TEST_SUITE("orderly_consumer") {
   }
 
   TEST_CASE(
-      "by default a failing message blocks its queue forever, visible in the counters; other queues go on" *
+      "by default a failing message blocks its queue forever, visible in the counters, and other queues go "
+      "on" *
       doctest::timeout(60)) {
     World w;
     w.broker.createTopic("T", 2);
@@ -358,7 +359,8 @@ TEST_SUITE("orderly_consumer") {
   }
 
   TEST_CASE(
-      "orderly members hold their queues' locks at the broker; a queue changes hands only after the batch in "
+      "orderly members hold their queues' locks at the broker, and a queue changes hands only after the "
+      "batch in "
       "flight" *
       doctest::timeout(60)) {
     World w;

@@ -433,7 +433,7 @@ TEST_SUITE("producer") {
     CHECK(ackmq::testing::storeStats(f.broker).storedMessages == 0);
   }
 
-  TEST_CASE("sending before start or after shutdown is a clear error; start and shutdown are idempotent" *
+  TEST_CASE("sending before start or after shutdown is a clear error, and start and shutdown are idempotent" *
             doctest::timeout(10)) {
     ackmq::ManualClock clock;
     ManualBroker broker(clock);

@@ -186,7 +186,7 @@ TEST_SUITE("push_consumer") {
     CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
   }
 
-  TEST_CASE("ackIndex acknowledges the first messages of a batch; the rest are retried" *
+  TEST_CASE("ackIndex acknowledges the first messages of a batch, and the rest are retried" *
             doctest::timeout(30)) {
     World w;
     w.broker.createTopic("T", 1);
@@ -1011,7 +1011,7 @@ TEST_SUITE("push_consumer") {
     CHECK(copiesSeenInListener.load() - beforeSend == 2);
   }
 
-  TEST_CASE("start refuses a consumer without listener or subscription; settings are checked" *
+  TEST_CASE("start refuses a consumer without listener or subscription, and settings are checked" *
             doctest::timeout(10)) {
     World w;
     ManualPushConsumer c(w.broker, "g");

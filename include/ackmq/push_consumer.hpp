@@ -550,13 +550,17 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         it = pqs_.erase(it);
       }
     }
+    lockWaits_ = 0;
     for (const MessageQueue& mq : want) {
       // A queue this member is still releasing (its strand finishing a batch) is taken again only once the
       // release is complete and its result committed; the release's unlock asks for another rebalance.
       if (pqs_.contains(mq) || releasing_.contains(mq)) continue;
       detail::ConsumeQueue* cq = core_.consumeQueue(mq);
       if (cq == nullptr) continue;
-      if (locking && !core_.groups().tryLock(group_, mq, clientId_)) continue;
+      if (locking && !core_.groups().tryLock(group_, mq, clientId_)) {
+        ++lockWaits_;
+        continue;
+      }
       const std::int64_t start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_);
       auto& slot = core_.offsetSlot(offsetGroup_, mq);
       auto pq = std::make_shared<Pq>(mq, *cq, slot, filters_.at(mq.topic),
@@ -1045,6 +1049,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     if (rebalancePending_.load(std::memory_order_seq_cst)) return false;
     {
       std::lock_guard lock(pqsMutex_);
+      if (lockWaits_ != 0) return false;
       for (const auto& [mq, pq] : pqs_) {
         if (!pq->dropped.load() && pq->dirty.load(std::memory_order_seq_cst)) return false;
       }
@@ -1161,6 +1166,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   mutable std::mutex pqsMutex_;  // guards pqs_ and releasing_ (the dispatcher changes them during rebalance)
   std::map<MessageQueue, std::shared_ptr<Pq>> pqs_;
   std::set<MessageQueue> releasing_;  // orderly queues given up whose strand is finishing its batch
+  // Orderly queues allocated to this member whose lock another member still holds (under pqsMutex_). The
+  // holder's unlock triggers another rebalance, so the member is not idle while any is waiting.
+  std::size_t lockWaits_ = 0;
 
   // Tasks queued or running, and the shutdown wait for them.
   std::atomic<std::int64_t> pending_{0};
@@ -1192,7 +1200,7 @@ struct ConsumerAccess {
     return c.awaitIdle(timeout);
   }
   template <class C>
-  static ConsumerStats stats(const C& c) {
+  static auto stats(const C& c) {
     return c.stats();
   }
   template <class C>
