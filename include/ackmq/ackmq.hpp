@@ -8,10 +8,12 @@
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/fwd.hpp>
 #include <ackmq/listener.hpp>
+#include <ackmq/lite_pull_consumer.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_queue.hpp>
 #include <ackmq/producer.hpp>
 #include <ackmq/push_consumer.hpp>
+#include <ackmq/simple_consumer.hpp>
 #include <ackmq/status.hpp>
 
 #define ACKMQ_VERSION_MAJOR 0

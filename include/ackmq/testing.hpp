@@ -13,9 +13,11 @@
 
 #include <ackmq/broker.hpp>
 #include <ackmq/clock.hpp>
+#include <ackmq/lite_pull_consumer.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/producer.hpp>
 #include <ackmq/push_consumer.hpp>
+#include <ackmq/simple_consumer.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq::testing {
@@ -24,6 +26,8 @@ namespace ackmq::testing {
 using ManualBroker = BasicBroker<std::string, ManualClock>;
 using ManualProducer = BasicProducer<ManualBroker>;
 using ManualPushConsumer = BasicPushConsumer<ManualBroker>;
+using ManualSimpleConsumer = BasicSimpleConsumer<ManualBroker>;
+using ManualLitePullConsumer = BasicLitePullConsumer<ManualBroker>;
 
 using StoreStats = detail::StoreStats;
 
@@ -138,7 +142,7 @@ requires(sizeof...(Consumers) > 0 && (!std::is_invocable_v<Consumers&> && ...)) 
 
 /// A consumer's counters: delivered, succeeded, failed, retried, dead-lettered, in flight, lag, ...
 template <class Consumer>
-ConsumerStats consumerStats(const Consumer& consumer) {
+auto consumerStats(const Consumer& consumer) {
   return detail::ConsumerAccess::stats(consumer);
 }
 
@@ -150,7 +154,8 @@ std::vector<MessageQueue> ownedQueues(const Consumer& consumer) {
 
 /// The member holding `mq`'s orderly lock in `group` (its instance name), or "" when nobody does.
 template <class Body, class Clock>
-std::string queueLockHolder(const BasicBroker<Body, Clock>& broker, std::string_view group, const MessageQueue& mq) {
+std::string queueLockHolder(const BasicBroker<Body, Clock>& broker, std::string_view group,
+                            const MessageQueue& mq) {
   return detail::BrokerAccess::core(broker).groups().lockHolder(group, mq);
 }
 

@@ -20,6 +20,7 @@
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/broker/faults.hpp>
 #include <ackmq/detail/broker/group_registry.hpp>
+#include <ackmq/detail/broker/pop_service.hpp>
 #include <ackmq/detail/broker/retry_service.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
@@ -67,6 +68,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
         timers_(clock),
         schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), *this),
         retry_(store_, schedule_, clock, *this),
+        pop_(store_, timers_, clock, *this, identity_),
         cleanupTarget_(timers_.registerTarget(*this)) {
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
   }
@@ -246,7 +248,17 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     if (!running()) {
       throw MQClientException(ResponseCode::SERVICE_NOT_AVAILABLE, "the broker is shut down");
     }
-    if (spec.model == MessageModel::CLUSTERING) {
+    if (spec.kind == ListenerKind::POP) {
+      // POP: one retry topic per subscribed topic, and the dead-letter topic.
+      TopicEntry& dlq = ensureTopic(MixAll::getDLQTopic(spec.group), 1);
+      std::map<const TopicEntry*, std::pair<TopicEntry*, TopicEntry*>> destinations;
+      for (const auto& [topic, filter] : spec.subscriptions) {
+        TopicEntry& retry = ensureTopic(popRetryTopic(spec.group, topic), 1);
+        destinations.emplace(&retry, std::make_pair(&retry, &dlq));
+        destinations.emplace(&ensureTopic(topic, 0), std::make_pair(&retry, &dlq));
+      }
+      pop_.setDestinations(spec.group, std::move(destinations));
+    } else if (spec.model == MessageModel::CLUSTERING) {
       ensureTopic(MixAll::getRetryTopic(spec.group), 1);
     }
     for (const auto& [topic, filter] : spec.subscriptions) {
@@ -272,6 +284,55 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       }
     }
     groups_.join(spec);
+  }
+
+  // --------------------------------------------------------------------------------------- POP
+  // (SimpleConsumer)
+
+  /// Where a POP member of `group` reads: every queue of each subscribed topic, then each topic's pop retry
+  /// queue.
+  std::vector<PopSource> popSources(std::string_view group,
+                                    const std::map<std::string, TagFilter>& subscriptions) {
+    static const TagFilter kAll;
+    std::vector<PopSource> out;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const auto& [topic, filter] : subscriptions) {
+        const std::string name = pass == 0 ? topic : popRetryTopic(group, topic);
+        for (const MessageQueue& mq : queuesOrNone(name)) {
+          ConsumeQueue* cq = consumeQueue(mq);
+          if (cq == nullptr) continue;
+          out.push_back(PopSource{cq, pass == 0 ? &filter : &kAll, &offsetSlot(group, mq),
+                                  startOffset(group, mq, ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0)});
+        }
+      }
+    }
+    return out;
+  }
+
+  /// POP_MESSAGE. The records stay pinned in `pins` until the caller has copied them.
+  void popMessages(std::string_view group, std::string_view clientId, const std::vector<PopSource>& sources,
+                   int maxNums, std::int64_t invisibleMillis, PinnedRecords& pins,
+                   std::vector<PoppedRecord>& out) {
+    pop_.pop(group, clientId, sources, maxNums, invisibleMillis, config_.retryMaxTimes + 1, pins, out);
+  }
+  ResponseCode ackMessage(std::string_view group, std::string_view receiptHandle) {
+    return pop_.ack(group, receiptHandle);
+  }
+  std::optional<std::string> changeInvisibleTime(std::string_view group, std::string_view receiptHandle,
+                                                 std::int64_t millis) {
+    return pop_.changeInvisible(group, receiptHandle, millis);
+  }
+  std::size_t popInFlight(std::string_view group, std::string_view clientId) const {
+    return pop_.inFlight(group, clientId);
+  }
+  std::pair<std::uint64_t, std::uint64_t> popRevivals(std::string_view group) const {
+    return pop_.revivals(group);
+  }
+  /// The message a consumer sees for `record`, as toConsumerMessage.
+  template <class Out>
+  void toConsumerView(Out& out, const RecordHeader& record) const {
+    materializeInto(static_cast<MessageExt&>(out), record, config_.brokerName, identity_,
+                    TopicView::ORIGINAL);
   }
 
   /// UNREGISTER_CLIENT: the member leaves; the others rebalance. After this returns the member is not called.
@@ -575,6 +636,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   TimerService<Clock> timers_;
   ScheduleService<Body, Clock> schedule_;
   RetryService<Body, Clock> retry_;
+  PopService<Body, Clock> pop_;
   GroupRegistry groups_;
   TargetHandle cleanupTarget_;
 };

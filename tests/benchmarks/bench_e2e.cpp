@@ -1,0 +1,249 @@
+// Scenarios e2e and orderly: end-to-end throughput, one sending thread and one receiving side, from the first
+// send to the last acknowledgement.
+
+#include <ackmq/ackmq.hpp>
+#include <ackmq/testing.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "peers.hpp"
+#include "scenarios.hpp"
+
+namespace bench {
+
+double ackmqThroughput(const AckmqThroughputRun& run) {
+  const std::size_t n = run.messages;
+  const std::string group = run.orderly ? "bench-orderly" : "bench-e2e";
+
+  // Set-up, untimed: a fresh broker, the topic, a started producer and a started consumer. The group is new
+  // and the topic's queues are empty when it starts, so it reads every queue from offset 0.
+  ackmq::Broker broker;
+  broker.createTopic("Bench", run.queues);
+  ackmq::Producer producer(broker, "bench-producer");
+  producer.start();
+  ackmq::PushConsumer consumer(broker, group);
+  consumer.subscribe("Bench", "*");
+  consumer.setConsumeThreadMin(run.threads);
+  consumer.setConsumeThreadMax(run.threads);
+
+  Completion received(n);
+  std::atomic<std::uint64_t> badBodies{0};
+  std::atomic<std::uint64_t> outOfOrder{0};
+  // Orderly self-check: every queue must be consumed 0, 1, 2, ... with nothing skipped or repeated. One
+  // queue is consumed by one strand at a time, so its slot is never written concurrently.
+  std::vector<std::atomic<std::int64_t>> nextOffset(static_cast<std::size_t>(run.queues));
+
+  if (run.orderly) {
+    consumer.registerMessageListener(
+        ackmq::MessageListenerOrderly{[&](const ackmq::MessageExtList& msgs, ackmq::ConsumeOrderlyContext&) {
+          for (const auto& m : msgs) {
+            if (m.getBody().size() != kBodyBytes) badBodies.fetch_add(1, std::memory_order_relaxed);
+            auto& next = nextOffset[static_cast<std::size_t>(m.getQueueId())];
+            if (m.getQueueOffset() != next.load(std::memory_order_relaxed))
+              outOfOrder.fetch_add(1, std::memory_order_relaxed);
+            next.store(m.getQueueOffset() + 1, std::memory_order_relaxed);
+          }
+          received.arrive(msgs.size());
+          return ackmq::ConsumeOrderlyStatus::SUCCESS;
+        }});
+  } else {
+    consumer.registerMessageListener(ackmq::MessageListenerConcurrently{
+        [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+          for (const auto& m : msgs) {
+            if (m.getBody().size() != kBodyBytes) badBodies.fetch_add(1, std::memory_order_relaxed);
+          }
+          received.arrive(msgs.size());
+          return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+        }});
+  }
+  consumer.start();
+
+  // Timed: every send, every delivery, and every acknowledgement committed (awaitIdle).
+  std::uint64_t notOk = 0;
+  const auto t0 = Steady::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    const ackmq::SendResult r = producer.send(ackmq::Message("Bench", "", makeBody()));
+    if (r.getSendStatus() != ackmq::SendStatus::SEND_OK) ++notOk;
+  }
+  if (!received.wait(kRunTimeout)) {
+    fail("ackmq consumer timed out: " + std::to_string(received.count()) + " of " + std::to_string(n) +
+         " delivered; " + describe(ackmq::testing::consumerStats(consumer)));
+  }
+  const bool idle = ackmq::testing::awaitIdle(consumer, kRunTimeout);
+  const auto t1 = Steady::now();
+
+  // Self-checks, untimed.
+  check(idle, "ackmq consumer did not become idle; " + describe(ackmq::testing::consumerStats(consumer)));
+  checkCount(notOk, 0, "ackmq sends not SEND_OK");
+  checkCount(received.count(), n, "ackmq messages received by the listener");
+  checkCount(badBodies.load(), 0, "ackmq bodies of the wrong size");
+  checkCount(outOfOrder.load(), 0, "ackmq orderly deliveries out of queue order");
+  const ackmq::ConsumerStats stats = ackmq::testing::consumerStats(consumer);
+  checkCount(stats.delivered, n, "ackmq consumerStats.delivered");
+  checkCount(stats.succeeded, n, "ackmq consumerStats.succeeded");
+  checkCount(stats.failed, 0, "ackmq consumerStats.failed");
+  std::int64_t committed = 0;
+  for (const auto& [mq, offset] : ackmq::testing::committedOffsets(broker, group)) {
+    if (mq.getTopic() == "Bench") committed += offset;
+  }
+  checkCount(static_cast<std::uint64_t>(committed), n, "ackmq committed offsets summed over the queues");
+
+  consumer.shutdown();
+  producer.shutdown();
+  return static_cast<double>(n) / secondsBetween(t0, t1);
+}
+
+namespace {
+
+#ifdef ACKMQ_BENCH_HAVE_ZMQ
+// ZeroMQ inproc PUSH/PULL with unbounded high-water marks: the caller sends each body as one message, one
+// receiver thread receives them all.
+double zmqThroughput(std::size_t n) {
+  zmq::context_t ctx(1);
+  zmq::socket_t pull(ctx, zmq::socket_type::pull);
+  pull.set(zmq::sockopt::rcvhwm, 0);
+  pull.bind("inproc://bench-e2e");
+  zmq::socket_t push(ctx, zmq::socket_type::push);
+  push.set(zmq::sockopt::sndhwm, 0);
+  push.connect("inproc://bench-e2e");
+
+  Completion received(n);
+  std::uint64_t badBodies = 0;
+  std::thread receiver([&] {
+    zmq::message_t msg;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!pull.recv(msg, zmq::recv_flags::none) || msg.size() != kBodyBytes) ++badBodies;
+      received.arrive();
+    }
+  });
+
+  std::uint64_t notSent = 0;
+  const auto t0 = Steady::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string body = makeBody();
+    if (!push.send(zmq::buffer(body), zmq::send_flags::none)) ++notSent;
+  }
+  const bool done = received.wait(kRunTimeout);
+  const auto t1 = Steady::now();
+  if (!done) fail("zmq receiver timed out: " + std::to_string(received.count()) + " of " + std::to_string(n));
+  receiver.join();
+  checkCount(notSent, 0, "zmq sends that failed");
+  checkCount(received.count(), n, "zmq messages received");
+  checkCount(badBodies, 0, "zmq bodies of the wrong size");
+  return static_cast<double>(n) / secondsBetween(t0, t1);
+}
+#endif
+
+#ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
+// moodycamel BlockingConcurrentQueue hand-off: the caller enqueues each body (moved), one consumer thread
+// wait_dequeues them all.
+double moodycamelThroughput(std::size_t n) {
+  moodycamel::BlockingConcurrentQueue<std::string> q;
+  Completion received(n);
+  std::uint64_t badBodies = 0;
+  std::thread consumer([&] {
+    std::string item;
+    for (std::size_t i = 0; i < n; ++i) {
+      q.wait_dequeue(item);
+      if (item.size() != kBodyBytes) ++badBodies;
+      received.arrive();
+    }
+  });
+
+  std::uint64_t notQueued = 0;
+  const auto t0 = Steady::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string body = makeBody();
+    if (!q.enqueue(std::move(body))) ++notQueued;
+  }
+  const bool done = received.wait(kRunTimeout);
+  const auto t1 = Steady::now();
+  if (!done)
+    fail("moodycamel consumer timed out: " + std::to_string(received.count()) + " of " + std::to_string(n));
+  consumer.join();
+  checkCount(notQueued, 0, "moodycamel enqueues that failed");
+  checkCount(received.count(), n, "moodycamel messages received");
+  checkCount(badBodies, 0, "moodycamel bodies of the wrong size");
+  return static_cast<double>(n) / secondsBetween(t0, t1);
+}
+#endif
+
+}  // namespace
+
+void runE2E(const Options& opt) {
+  const std::size_t n = scaled(2'000'000, opt);
+  heading("e2e", "end-to-end throughput, " + std::to_string(n) +
+                     " messages of 100 bytes, one sending thread, one receiving thread");
+  std::printf(
+      "  ackmq: sync send to topic Bench (4 queues); one push consumer, 1 listener thread, concurrent "
+      "listener returning CONSUME_SUCCESS; timed until awaitIdle (offsets committed)\n");
+  std::printf(
+      "  zmq: inproc PUSH/PULL, HWM 0 (unbounded); moodycamel: BlockingConcurrentQueue<std::string>, "
+      "enqueue(std::move(body)) / wait_dequeue\n");
+  if (!kHaveZmq) notice(kNoZmq);
+  if (!kHaveMoodycamel) notice(kNoMoodycamel);
+
+  std::vector<Contender> contenders;
+  contenders.push_back({"ackmq", [n](int) {
+                          return Sample{{"msgs_per_s", ackmqThroughput({.messages = n})}};
+                        }});
+#ifdef ACKMQ_BENCH_HAVE_ZMQ
+  contenders.push_back({"zmq", [n](int) { return Sample{{"msgs_per_s", zmqThroughput(n)}}; }});
+#endif
+#ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
+  contenders.push_back({"moodycamel", [n](int) { return Sample{{"msgs_per_s", moodycamelThroughput(n)}}; }});
+#endif
+  const Results r = runInterleaved(opt, contenders);
+
+  std::vector<std::string> systems;
+  for (const auto& c : contenders)
+    systems.push_back(c.name);
+  printSummary(r, systems, "msgs_per_s", "messages/s");
+  ResultLine result("e2e", "msgs_per_s");
+  for (const auto& s : systems)
+    result.value(s, r.med(s, "msgs_per_s"));
+  for (const auto& s : systems) {
+    if (s == "ackmq") continue;
+    result.ratio("ratio_" + s,
+                 printRatios("ackmq/" + s, perRepRatios(r, "ackmq", s, "msgs_per_s"), kHigherIsBetter));
+  }
+  result.print();
+}
+
+void runOrderly(const Options& opt) {
+  const std::size_t n = scaled(1'000'000, opt);
+  heading("orderly", "orderly vs concurrent end-to-end throughput, " + std::to_string(n) + " messages");
+  std::printf(
+      "  orderly: MessageListenerOrderly returning SUCCESS, topic with 16 queues, round-robin send(msg), "
+      "2 listener threads\n");
+  std::printf(
+      "  e2e: scenario e2e's ackmq case (concurrent, 4 queues, 1 listener thread) with the same count\n");
+
+  const std::vector<Contender> contenders = {
+      {"orderly",
+       [n](int) {
+         return Sample{
+             {"msgs_per_s", ackmqThroughput({.messages = n, .queues = 16, .threads = 2, .orderly = true})}};
+       }},
+      {"e2e",
+       [n](int) {
+         return Sample{{"msgs_per_s", ackmqThroughput({.messages = n})}};
+       }},
+  };
+  const Results r = runInterleaved(opt, contenders);
+  printSummary(r, {"orderly", "e2e"}, "msgs_per_s", "messages/s");
+  const double ratio =
+      printRatios("orderly/e2e", perRepRatios(r, "orderly", "e2e", "msgs_per_s"), kHigherIsBetter);
+  ResultLine("orderly", "msgs_per_s")
+      .value("orderly", r.med("orderly", "msgs_per_s"))
+      .value("e2e", r.med("e2e", "msgs_per_s"))
+      .ratio("ratio_orderly_e2e", ratio)
+      .print();
+}
+
+}  // namespace bench

@@ -1,0 +1,253 @@
+// Scenario latency: ping-pong, one message in flight at a time. One-way latency = round trip / 2.
+
+#include <ackmq/ackmq.hpp>
+#include <ackmq/testing.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "peers.hpp"
+#include "scenarios.hpp"
+
+namespace bench {
+
+namespace {
+
+constexpr char kPing = 'i';  // ping bodies are 100 x 'i', pong bodies 100 x 'o'
+constexpr char kPong = 'o';
+
+bool isBody(const std::string& body, char fill) {
+  return body.size() == kBodyBytes && body.front() == fill;
+}
+
+/// p50, p99 and p99.9 of one repetition's samples.
+Sample summarize(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  return {{"p50_ns", percentileSorted(samples, 0.50)},
+          {"p99_ns", percentileSorted(samples, 0.99)},
+          {"p999_ns", percentileSorted(samples, 0.999)}};
+}
+
+// ackmq: thread A (the caller) sends a ping to topic Ping; group P's listener sends a pong to topic Pong
+// with its own producer; group Q's listener bumps a counter that A spins on (yielding). Each group has one
+// consumer with one listener thread.
+Sample ackmqPingPong(std::size_t warmup, std::size_t rounds) {
+  ackmq::Broker broker;
+  broker.createTopic("Ping", 4);
+  broker.createTopic("Pong", 4);
+  ackmq::Producer pinger(broker, "bench-ping-producer");
+  pinger.start();
+  ackmq::Producer ponger(broker, "bench-pong-producer");
+  ponger.start();
+
+  std::atomic<std::uint64_t> bad{0};
+  std::atomic<std::uint64_t> pongs{0};
+  ackmq::PushConsumer echo(broker, "bench-ping");
+  echo.subscribe("Ping", "*");
+  echo.setConsumeThreadMin(1);
+  echo.setConsumeThreadMax(1);
+  echo.registerMessageListener(ackmq::MessageListenerConcurrently{
+      [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+        for (const auto& m : msgs) {
+          if (!isBody(m.getBody(), kPing)) bad.fetch_add(1, std::memory_order_relaxed);
+          try {
+            ponger.send(ackmq::Message("Pong", "", makeBody(kPong)));
+          } catch (const std::exception&) {
+            bad.fetch_add(1, std::memory_order_relaxed);
+          }
+        }
+        return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+      }});
+  ackmq::PushConsumer receiver(broker, "bench-pong");
+  receiver.subscribe("Pong", "*");
+  receiver.setConsumeThreadMin(1);
+  receiver.setConsumeThreadMax(1);
+  receiver.registerMessageListener(ackmq::MessageListenerConcurrently{
+      [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+        for (const auto& m : msgs) {
+          if (!isBody(m.getBody(), kPong)) bad.fetch_add(1, std::memory_order_relaxed);
+        }
+        pongs.fetch_add(msgs.size(), std::memory_order_release);
+        return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+      }});
+  echo.start();
+  receiver.start();
+
+  const std::size_t total = warmup + rounds;
+  std::vector<double> samples;
+  samples.reserve(rounds);
+  for (std::size_t i = 0; i < total; ++i) {
+    const auto t0 = Steady::now();
+    pinger.send(ackmq::Message("Ping", "", makeBody(kPing)));
+    // Spin (yielding) until Q's listener has counted this round's pong. A hung round trip must not spin
+    // forever: the clock is read every 1024 spins to enforce a deadline.
+    std::uint32_t spins = 0;
+    while (pongs.load(std::memory_order_acquire) <= i) {
+      std::this_thread::yield();
+      if (++spins % 1024 == 0 && Steady::now() - t0 > kRunTimeout) {
+        fail("ackmq round trip " + std::to_string(i) + " timed out (pongs " + std::to_string(pongs.load()) +
+             ")");
+      }
+    }
+    const auto t1 = Steady::now();
+    if (i >= warmup) samples.push_back(nanosBetween(t0, t1) / 2);
+  }
+
+  check(ackmq::testing::awaitIdle(echo, kRunTimeout), "ackmq group P did not become idle");
+  check(ackmq::testing::awaitIdle(receiver, kRunTimeout), "ackmq group Q did not become idle");
+  checkCount(bad.load(), 0, "ackmq pings/pongs with a wrong body or a failed pong send");
+  checkCount(pongs.load(), total, "ackmq pongs received");
+  checkCount(ackmq::testing::consumerStats(echo).delivered, total, "ackmq pings delivered to group P");
+  checkCount(ackmq::testing::consumerStats(receiver).delivered, total, "ackmq pongs delivered to group Q");
+  echo.shutdown();
+  receiver.shutdown();
+  return summarize(std::move(samples));
+}
+
+#ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
+// moodycamel: a ping queue and a pong queue, one echo thread; both sides block in wait_dequeue (which spins
+// briefly before sleeping). An empty string stops the echo thread.
+Sample moodycamelPingPong(std::size_t warmup, std::size_t rounds) {
+  moodycamel::BlockingConcurrentQueue<std::string> pingQ;
+  moodycamel::BlockingConcurrentQueue<std::string> pongQ;
+  std::uint64_t echoBad = 0;
+  std::thread echo([&] {
+    std::string ping;
+    for (;;) {
+      pingQ.wait_dequeue(ping);
+      if (ping.empty()) break;
+      if (!isBody(ping, kPing)) ++echoBad;
+      pongQ.enqueue(makeBody(kPong));
+    }
+  });
+
+  const std::size_t total = warmup + rounds;
+  std::vector<double> samples;
+  samples.reserve(rounds);
+  std::uint64_t bad = 0;
+  std::string pong;
+  for (std::size_t i = 0; i < total; ++i) {
+    const auto t0 = Steady::now();
+    pingQ.enqueue(makeBody(kPing));
+    if (!pongQ.wait_dequeue_timed(pong, kRunTimeout))
+      fail("moodycamel round trip " + std::to_string(i) + " timed out");
+    const auto t1 = Steady::now();
+    if (!isBody(pong, kPong)) ++bad;
+    if (i >= warmup) samples.push_back(nanosBetween(t0, t1) / 2);
+  }
+  pingQ.enqueue(std::string());
+  echo.join();
+  checkCount(bad + echoBad, 0, "moodycamel pings/pongs with a wrong body");
+  return summarize(std::move(samples));
+}
+#endif
+
+#ifdef ACKMQ_BENCH_HAVE_ZMQ
+// ZeroMQ: a PAIR of inproc sockets, one echo thread; both sides block in recv. An empty message stops the
+// echo thread.
+Sample zmqPingPong(std::size_t warmup, std::size_t rounds) {
+  zmq::context_t ctx(1);
+  zmq::socket_t a(ctx, zmq::socket_type::pair);
+  a.bind("inproc://bench-latency");
+  zmq::socket_t b(ctx, zmq::socket_type::pair);
+  b.connect("inproc://bench-latency");
+  a.set(zmq::sockopt::rcvtimeo, static_cast<int>(std::chrono::milliseconds(kRunTimeout).count()));
+
+  std::uint64_t echoBad = 0;
+  std::thread echo([&] {
+    zmq::message_t ping;
+    for (;;) {
+      if (!b.recv(ping, zmq::recv_flags::none)) {
+        ++echoBad;
+        break;
+      }
+      if (ping.size() == 0) break;
+      if (ping.size() != kBodyBytes || *ping.data<char>() != kPing) ++echoBad;
+      const std::string body = makeBody(kPong);
+      if (!b.send(zmq::buffer(body), zmq::send_flags::none)) ++echoBad;
+    }
+  });
+
+  const std::size_t total = warmup + rounds;
+  std::vector<double> samples;
+  samples.reserve(rounds);
+  std::uint64_t bad = 0;
+  zmq::message_t pong;
+  for (std::size_t i = 0; i < total; ++i) {
+    const auto t0 = Steady::now();
+    const std::string body = makeBody(kPing);
+    if (!a.send(zmq::buffer(body), zmq::send_flags::none)) ++bad;
+    if (!a.recv(pong, zmq::recv_flags::none)) fail("zmq round trip " + std::to_string(i) + " timed out");
+    const auto t1 = Steady::now();
+    if (pong.size() != kBodyBytes || *pong.data<char>() != kPong) ++bad;
+    if (i >= warmup) samples.push_back(nanosBetween(t0, t1) / 2);
+  }
+  if (!a.send(zmq::message_t(), zmq::send_flags::none)) fail("zmq could not stop its echo thread");
+  echo.join();
+  checkCount(bad + echoBad, 0, "zmq pings/pongs with a wrong body or a failed send");
+  return summarize(std::move(samples));
+}
+#endif
+
+}  // namespace
+
+void runLatency(const Options& opt) {
+  const std::size_t rounds = scaled(20'000, opt);
+  const std::size_t warmup = scaled(1'000, opt);
+  heading("latency", "ping-pong one-way latency (round trip / 2), " + std::to_string(rounds) +
+                         " round trips per repetition after " + std::to_string(warmup) + " warm-up");
+  std::printf(
+      "  ackmq: A sends to topic Ping; group P's listener sends to topic Pong; group Q's listener bumps "
+      "an atomic A spins on (with yield); 1 listener thread per group\n");
+  std::printf(
+      "  moodycamel: BlockingConcurrentQueue ping/pong pair + echo thread (wait_dequeue); zmq: inproc PAIR "
+      "sockets + echo thread (blocking recv)\n");
+  std::printf("  every sample kept; per repetition p50, p99, p99.9 in ns; lower is better\n");
+  if (!kHaveMoodycamel) notice(kNoMoodycamel);
+  if (!kHaveZmq) notice(kNoZmq);
+
+  std::vector<Contender> contenders = {{"ackmq", [=](int) { return ackmqPingPong(warmup, rounds); }}};
+#ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
+  contenders.push_back({"moodycamel", [=](int) { return moodycamelPingPong(warmup, rounds); }});
+#endif
+#ifdef ACKMQ_BENCH_HAVE_ZMQ
+  contenders.push_back({"zmq", [=](int) { return zmqPingPong(warmup, rounds); }});
+#endif
+  const Results r = runInterleaved(opt, contenders);
+
+  std::vector<std::string> systems;
+  for (const auto& c : contenders)
+    systems.push_back(c.name);
+  for (const char* metric : {"p50_ns", "p99_ns", "p999_ns"})
+    printSummary(r, systems, metric, "ns one-way");
+
+  ResultLine result("latency", "one_way_ns");
+  for (const auto& s : systems) {
+    result.value(s + "_p50", r.med(s, "p50_ns"))
+        .value(s + "_p99", r.med(s, "p99_ns"))
+        .value(s + "_p999", r.med(s, "p999_ns"));
+  }
+  // The targets' ratios first (p50 vs moodycamel, p99 vs zmq), then the rest.
+  auto ratio = [&](const std::string& peer, const std::string& pct) {
+    if (!r.has(peer)) return;
+    const std::string metric = pct + "_ns";
+    result.ratio(
+        "ratio_" + pct + "_" + peer,
+        printRatios("ackmq/" + peer + " " + pct, perRepRatios(r, "ackmq", peer, metric), kLowerIsBetter));
+  };
+  ratio("moodycamel", "p50");
+  ratio("zmq", "p99");
+  ratio("moodycamel", "p99");
+  ratio("zmq", "p50");
+  ratio("moodycamel", "p999");
+  ratio("zmq", "p999");
+  result.print();
+}
+
+}  // namespace bench

@@ -1,0 +1,49 @@
+#pragma once
+// The scenarios of ackmq_bench, one function each (one source file each; e2e and orderly share one).
+
+#include <ackmq/push_consumer.hpp>
+
+#include <cstddef>
+#include <string>
+
+#include "harness.hpp"
+
+namespace bench {
+
+void runE2E(const Options& opt);
+void runProducer(const Options& opt);
+void runLatency(const Options& opt);
+void runRetry(const Options& opt);
+void runTimerWheel(const Options& opt);
+void runMemory(const Options& opt);
+void runFanout(const Options& opt);
+void runOrderly(const Options& opt);
+
+/// A consumer's counters, for failure messages.
+inline std::string describe(const ackmq::ConsumerStats& s) {
+  return "delivered=" + std::to_string(s.delivered) + " succeeded=" + std::to_string(s.succeeded) +
+         " failed=" + std::to_string(s.failed) + " retried=" + std::to_string(s.retried) +
+         " deadLettered=" + std::to_string(s.deadLettered) +
+         " reconsumedLocally=" + std::to_string(s.reconsumedLocally) +
+         " dropped=" + std::to_string(s.dropped) + " expired=" + std::to_string(s.expired) +
+         " inFlight=" + std::to_string(s.inFlight) + " lag=" + std::to_string(s.lag) +
+         " queues=" + std::to_string(s.queues);
+}
+
+/// One end-to-end ackmq run: a producer thread (the caller) sync-sends `messages` 100-byte messages to topic
+/// "Bench" (created with `queues` queues), one push consumer with `threads` listener threads acknowledges
+/// each. Timed from the first send until the consumer is idle (every acknowledgement committed). Returns
+/// messages per second. Shared by e2e (concurrent, 4 queues, 1 thread) and orderly (16 queues, 2 threads).
+struct AckmqThroughputRun {
+  std::size_t messages = 0;
+  int queues = 4;
+  int threads = 1;
+  bool orderly = false;
+};
+double ackmqThroughput(const AckmqThroughputRun& run);
+
+/// The memory scenario measures each system in a fresh child process (the same binary, re-executed with
+/// --memory-child); this is the child's side. Returns the process exit code.
+int memoryChild(const char* system, const char* count, const char* fd);
+
+}  // namespace bench
