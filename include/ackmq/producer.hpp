@@ -335,13 +335,22 @@ class BasicProducer {
     }
   }
 
+  // The clock that the sendMsgTimeout budget is measured on: a coarse steady read where the clock has one.
+  std::int64_t budgetMillis() const noexcept {
+    if constexpr (requires { core_.clock().coarseSteadyMillis(); }) {
+      return core_.clock().coarseSteadyMillis();
+    } else {
+      return core_.clock().steadyMillis();
+    }
+  }
+
   detail::MessageLimits limits() const noexcept {
     detail::MessageLimits l = core_.messageLimits();
     l.maxMessageSize = std::min(l.maxMessageSize, maxMessageSize_);
     return l;
   }
   void checkMessage(const Message& msg) const {
-    detail::checkMessage(msg, limits(), core_.clock().nowMillis());
+    detail::checkMessage(msg, limits(), [this] { return core_.clock().nowMillis(); });
   }
 
   detail::TopicRoute routeFor(const std::string& topic) {
@@ -424,16 +433,15 @@ class BasicProducer {
   template <class Attempt, class Make>
   SendResult withRetries(const detail::TopicRoute& route, std::chrono::milliseconds timeout, int attempts,
                          Attempt&& attempt, Make&& make) {
-    const std::int64_t begin = core_.clock().steadyMillis();
+    const std::int64_t begin = budgetMillis();
     detail::PutResult last;
     int lastQueue = -1;
     bool haveLast = false;
     for (int i = 0; i < attempts; ++i) {
-      const std::int64_t spent = core_.clock().steadyMillis() - begin;
-      if (spent > timeout.count()) break;
+      if (i > 0 && budgetMillis() - begin > timeout.count()) break;
       const int qid = selectQueue(route, lastQueue);
       detail::PutResult r = attempt(qid);
-      const std::int64_t after = core_.clock().steadyMillis() - begin;
+      const std::int64_t after = budgetMillis() - begin;
       if (r.ok() && after > timeout.count()) {
         // The broker stored it, but too late: the sender has given up on this attempt (a remoting timeout).
         r.code = ResponseCode::ACCESS_BROKER_TIMEOUT;
@@ -455,7 +463,7 @@ class BasicProducer {
       last = std::move(r);
       haveLast = true;
     }
-    const std::int64_t spent = core_.clock().steadyMillis() - begin;
+    const std::int64_t spent = budgetMillis() - begin;
     if (haveLast && last.ok()) return make(last, lastQueue);
     if (spent > timeout.count() || last.code == ResponseCode::ACCESS_BROKER_TIMEOUT) {
       throw MQClientException(ResponseCode::REQUEST_TIMEOUT_EXCEPTION,
@@ -476,12 +484,12 @@ class BasicProducer {
     const detail::TopicRoute route = routeFor(msg.getTopic());
     const detail::MessageId id = detail::newUniqueMessageId();
     report(callback, [&] {
-      const std::int64_t begin = core_.clock().steadyMillis();
+      const std::int64_t begin = budgetMillis();
       const int attempts = 1 + retryTimesWhenSendAsyncFailed_;
       int lastQueue = -1;
       detail::PutResult r;
       for (int i = 0; i < attempts; ++i) {
-        if (i > 0 && core_.clock().steadyMillis() - begin > timeout.count()) break;
+        if (i > 0 && budgetMillis() - begin > timeout.count()) break;
         const int qid = selectQueue(route, lastQueue);
         r = core_.send(route, qid, msg, id, core_.clock().nowMillis());
         lastQueue = qid;

@@ -31,6 +31,7 @@
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/client/process_queue.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
+#include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/listener.hpp>
 #include <ackmq/message.hpp>
@@ -499,6 +500,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // look at the queues and a waker sets its queue's flag before it looks at parked_ (both seq_cst), so either
   // the waker sees parked_ and notifies under parkMutex_, or this thread sees the news: no lost wake-up.
   void park() {
+    // A steady stream brings news within microseconds: poll briefly first, and the producer need not
+    // wake this thread through the kernel.
+    if (detail::spinUntil([this] { return hasWork(); })) return;
     parked_.store(true, std::memory_order_seq_cst);
     if (hasWork()) {
       parked_.store(false, std::memory_order_seq_cst);

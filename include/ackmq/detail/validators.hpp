@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <ackmq/detail/body_traits.hpp>
@@ -64,9 +65,11 @@ struct MessageLimits {
 };
 
 /// Checks everything about one message but its route (RocketMQ Validators.checkMessage, plus the delay checks
-/// of HookUtils and the timer message rules).
-template <class Body>
-void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, std::int64_t nowMillis) {
+/// of HookUtils and the timer message rules). `now()` gives the clock's time; it is read only for a message
+/// with a deliver time, so that the common send does not pay for a clock read it does not need.
+template <class Body, class Now>
+requires std::is_invocable_r_v<std::int64_t, Now&>
+void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, Now&& now) {
   checkTopic(msg.getTopic(), "message topic");
   if constexpr (SizedBody<Body>) {
     const std::size_t size = static_cast<std::size_t>(msg.getBody().size());
@@ -109,7 +112,7 @@ void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, st
   };
   if (props.contains(MessageConst::PROPERTY_TIMER_DELIVER_MS)) {
     const std::int64_t t = msg.getDeliverTimeMs();
-    checkDelay("deliverTimeMs", t - nowMillis, t);
+    checkDelay("deliverTimeMs", t - now(), t);
   }
   if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_MS)) {
     const std::int64_t d = msg.getDelayTimeMs();
@@ -119,6 +122,11 @@ void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, st
     const std::int64_t d = msg.getDelayTimeSec();
     checkDelay("delayTimeSec", d > maxDelay / 1000 ? maxDelay + 1 : d * 1000, d);
   }
+}
+
+template <class Body>
+void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, std::int64_t nowMillis) {
+  checkMessage(msg, limits, [nowMillis] { return nowMillis; });
 }
 
 /// Checks a batch: non-empty, one topic, no delays, one waitStoreMsgOK, and the bodies together within

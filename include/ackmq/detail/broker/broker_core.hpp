@@ -162,7 +162,13 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   PutResult send(const TopicRoute& route, int queueId, const Message& msg, const MessageId& id,
                  std::int64_t bornTimestamp) {
     PutResult result;
-    elapse(faults_.takeSlowness());
+    // In process, the message is stored the instant it is born: one clock read serves both timestamps,
+    // unless an injected slow request moved the clock in between.
+    std::int64_t storeTs = bornTimestamp;
+    if (const std::int64_t slow = faults_.takeSlowness(); slow > 0) {
+      elapse(slow);
+      storeTs = clock_.nowMillis();
+    }
     const FaultState::SendFault fault = faults_.takeSendFault();
     if (refused(fault, result)) return result;
     if (!admissible(msg, result)) return result;
@@ -178,7 +184,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
 
     AppendResult r;
     if (props.empty()) {
-      r = store_.append(topic, queueId, src, clock_.nowMillis());
+      r = store_.append(topic, queueId, src, storeTs);
     } else {
       std::string encoded;
       const std::int64_t delay = delayOf(msg);
@@ -194,7 +200,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       }
       encoded = encodeWithoutTimer(props);
       src.encodedProperties = encoded;
-      r = store_.append(topic, queueId, src, clock_.nowMillis());
+      r = store_.append(topic, queueId, src, storeTs);
     }
     finish(r, fault, result);
     if (r.ok()) onArrived(*r.queue);

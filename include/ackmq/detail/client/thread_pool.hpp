@@ -11,6 +11,7 @@
 // allocating a std::function per message.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -20,6 +21,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <ackmq/detail/spin.hpp>
 
 namespace ackmq::detail {
 
@@ -50,6 +53,7 @@ class WorkerPool {
     std::lock_guard lock(mutex_);
     if (closed_) return false;
     tasks_.push_back(std::move(task));
+    queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
     dispatchLocked();
     return true;
   }
@@ -61,6 +65,7 @@ class WorkerPool {
     if (closed_) return false;
     for (; first != last; ++first)
       tasks_.push_back(std::move(*first));
+    queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
     dispatchLocked();
     return true;
   }
@@ -70,6 +75,7 @@ class WorkerPool {
     std::lock_guard lock(mutex_);
     std::deque<Task> out;
     out.swap(tasks_);
+    queuedHint_.store(0, std::memory_order_relaxed);
     return out;
   }
 
@@ -80,7 +86,9 @@ class WorkerPool {
     std::lock_guard lock(mutex_);
     closed_ = true;
     if (!drain) tasks_.clear();
+    queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
     stopping_ = true;
+    stopHint_.store(true, std::memory_order_relaxed);
     cv_.notify_all();
   }
 
@@ -125,12 +133,14 @@ class WorkerPool {
  private:
   void dispatchLocked() {
     joinRetiredLocked();
-    // Wake idle threads first; start a new one only when work would otherwise wait.
+    // Threads spinning for work take it without a wake-up; then idle threads are woken; a new thread starts
+    // only when work would otherwise wait.
     const std::size_t waiting = tasks_.size();
-    const std::size_t wake = std::min<std::size_t>(waiting, static_cast<std::size_t>(idle_));
+    const std::size_t spun = std::min<std::size_t>(waiting, static_cast<std::size_t>(spinning_));
+    const std::size_t wake = std::min<std::size_t>(waiting - spun, static_cast<std::size_t>(idle_));
     for (std::size_t i = 0; i < wake; ++i)
       cv_.notify_one();
-    for (std::size_t unserved = waiting - wake; unserved > 0 && live_ < max_; --unserved) {
+    for (std::size_t unserved = waiting - spun - wake; unserved > 0 && live_ < max_; --unserved) {
       ++live_;
       threads_.emplace_back([this] { work(); });
     }
@@ -142,12 +152,23 @@ class WorkerPool {
       if (!tasks_.empty()) {
         Task task = std::move(tasks_.front());
         tasks_.pop_front();
+        queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
         lock.unlock();
         handler_(task);  // handlers catch their own exceptions
         lock.lock();
         continue;
       }
       if (stopping_) break;
+      // Spin briefly before sleeping: work that arrives within a few microseconds (the next pull of a busy
+      // queue) is taken without a futex wake-up on either side.
+      ++spinning_;
+      lock.unlock();
+      spinUntil([this] {
+        return queuedHint_.load(std::memory_order_relaxed) != 0 || stopHint_.load(std::memory_order_relaxed);
+      });
+      lock.lock();
+      --spinning_;
+      if (!tasks_.empty() || stopping_) continue;
       ++idle_;
       bool timedOut = false;
       if (keepAlive_.count() > 0 && live_ > min_) {
@@ -196,6 +217,9 @@ class WorkerPool {
   std::vector<std::thread> retired_;  // threads that left after keepAlive, joined by the next caller
   int live_ = 0;
   int idle_ = 0;
+  int spinning_ = 0;                        // threads spinning for work (not idle_, so not notified)
+  std::atomic<std::size_t> queuedHint_{0};  // tasks_.size(), readable without the lock
+  std::atomic<bool> stopHint_{false};       // stopping_, readable without the lock
   bool closed_ = false;
   bool stopping_ = false;
 };

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <ackmq/broker_config.hpp>
+#include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/store/commit_log.hpp>
 #include <ackmq/detail/store/consume_queue.hpp>
 #include <ackmq/detail/store/materialize.hpp>
@@ -502,7 +503,8 @@ class MessageStore {
   }
 
   const StoreOptions options_;
-  mutable std::mutex mutex_;  // the store lock: guards log_, every ConsumeQueue's entries, stats_, written_
+  mutable SpinThenBlockMutex
+      mutex_;  // the store lock: guards log_, every ConsumeQueue's entries, stats_, written_
   TopicTable topics_;
   OffsetTable offsets_;
   CommitLog<Body> log_;

@@ -11,6 +11,13 @@
 // Deadline order: timers fire in deadline order; timers with equal deadlines fire in the order they were
 // scheduled (a cascade happens when the wheel enters a slot, before anything later can be scheduled
 // into the same millisecond).
+//
+// Layout: a slot is a contiguous array of (deadline, payload, id, generation) entries, so a cascade streams
+// through memory instead of chasing list pointers into a million scattered nodes; all that stays outside is
+// one 32-bit generation per id, read once at expiry. Cancelling bumps the generation and frees the id at
+// once; its entry stays in its slot as a tombstone, skipped when the slot is reached (before the deadline),
+// and all tombstones go when the wheel empties. A slot holding only tombstones may thus report an event that
+// expires nothing, as an empty cascade does.
 
 #include <bit>
 #include <cassert>
@@ -39,10 +46,7 @@ class TimerWheel {
   static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
   /// A wheel whose time starts at `now` (ms, on the owner's clock).
-  explicit TimerWheel(std::int64_t now) : now_(toTick(now)) {
-    heads_.assign(kDueSlot + 1, kNil);
-    tails_.assign(kDueSlot + 1, kNil);
-  }
+  explicit TimerWheel(std::int64_t now) : now_(toTick(now)), slots_(kDueSlot + 1) {}
 
   /// The wheel's time: every timer with a deadline at or before it has expired.
   std::int64_t now() const noexcept { return static_cast<std::int64_t>(now_); }
@@ -52,21 +56,18 @@ class TimerWheel {
 
   /// Schedules `payload` to expire at `deadline`. A deadline at or before now() expires at the next advance.
   TimerId schedule(std::int64_t deadline, const Payload& payload) {
+    if (size_ == 0 && (levelMask_ != 0 || !slots_[kDueSlot].empty())) dropTombstones();
     const std::uint32_t i = allocate();
-    Node& n = nodes_[i];
-    n.deadline = toTick(deadline);
-    n.payload = payload;
-    place(i);
+    const std::uint32_t generation = ++generations_[i];  // odd: live
+    place(Entry{toTick(deadline), payload, i, generation});
     ++size_;
-    return TimerId{i, n.generation};
+    return TimerId{i, generation};
   }
 
   /// Cancels a pending timer; false if it already expired or was cancelled.
   bool cancel(TimerId id) noexcept {
-    if (id.index >= nodes_.size()) return false;
-    Node& n = nodes_[id.index];
-    if (n.generation != id.generation || n.slot == kFree) return false;
-    unlink(id.index);
+    if (id.index >= generations_.size()) return false;
+    if (generations_[id.index] != id.generation || (id.generation & 1) == 0) return false;
     release(id.index);
     --size_;
     return true;
@@ -75,7 +76,8 @@ class TimerWheel {
   /// The time of the wheel's next event: an expiry, or a cascade of a higher level (which may expire
   /// nothing). now() when timers are already due; kNever when the wheel is empty.
   std::int64_t nextEventTime() const noexcept {
-    if (heads_[kDueSlot] != kNil) return static_cast<std::int64_t>(now_);
+    if (size_ == 0) return kNever;
+    if (!slots_[kDueSlot].empty()) return static_cast<std::int64_t>(now_);
     if (levelMask_ == 0) return kNever;
     // Every timer of level L lies in a later level-L slot of the current level-(L+1) window, so the lowest
     // occupied level always holds the earliest event.
@@ -89,7 +91,7 @@ class TimerWheel {
   void advanceTo(std::int64_t t, F&& onExpire) {
     const std::uint64_t target = toTick(t);
     for (;;) {
-      expireList(kDueSlot, onExpire);
+      expireSlot(kDueSlot, onExpire);
       if (levelMask_ == 0) break;
       const int level = std::countr_zero(levelMask_);
       const int idx = std::countr_zero(occupied_[level]);
@@ -97,7 +99,7 @@ class TimerWheel {
       if (at > target) break;
       now_ = at;
       if (level == 0) {
-        expireList(slotId(0, idx), onExpire);
+        expireSlot(slotId(0, idx), onExpire);
       } else {
         cascade(level, idx);
       }
@@ -106,17 +108,13 @@ class TimerWheel {
   }
 
  private:
-  static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
   static constexpr std::uint16_t kDueSlot = kLevels * kSlotsPerLevel;  // timers already due
-  static constexpr std::uint16_t kFree = kDueSlot + 1;                 // node on the free list
 
-  struct Node {
-    std::uint64_t deadline = 0;
-    std::uint32_t next = kNil;
-    std::uint32_t prev = kNil;
-    std::uint32_t generation = 0;
-    std::uint16_t slot = kFree;
-    Payload payload{};
+  struct Entry {
+    std::uint64_t deadline;
+    Payload payload;
+    std::uint32_t index;
+    std::uint32_t generation;  // a tombstone once the id's generation moved on
   };
 
   static std::uint64_t toTick(std::int64_t t) noexcept { return t < 0 ? 0 : static_cast<std::uint64_t>(t); }
@@ -130,64 +128,34 @@ class TimerWheel {
     return window | (static_cast<std::uint64_t>(idx) << (kBits * level));
   }
 
+  // Ids: a generation each (odd while the timer is live) and a stack of free ids.
   std::uint32_t allocate() {
-    if (free_ != kNil) {
-      const std::uint32_t i = free_;
-      free_ = nodes_[i].next;
+    if (!free_.empty()) {
+      const std::uint32_t i = free_.back();
+      free_.pop_back();
       return i;
     }
-    nodes_.emplace_back();
-    return static_cast<std::uint32_t>(nodes_.size() - 1);
+    generations_.push_back(0);
+    // Room for every id on the free stack, so that release (and so cancel) never allocates.
+    if (free_.capacity() < generations_.capacity()) free_.reserve(generations_.capacity());
+    return static_cast<std::uint32_t>(generations_.size() - 1);
   }
   void release(std::uint32_t i) noexcept {
-    Node& n = nodes_[i];
-    ++n.generation;
-    n.slot = kFree;
-    n.next = free_;
-    free_ = i;
+    ++generations_[i];  // even: free
+    free_.push_back(i);
   }
 
-  void place(std::uint32_t i) noexcept {
-    Node& n = nodes_[i];
-    if (n.deadline <= now_) {
-      pushBack(kDueSlot, i);
+  void place(const Entry& e) {
+    if (e.deadline <= now_) {
+      slots_[kDueSlot].push_back(e);
       return;
     }
-    const int highBit = 63 - std::countl_zero(n.deadline ^ now_);
+    const int highBit = 63 - std::countl_zero(e.deadline ^ now_);
     const int level = highBit / kBits;
-    const int idx = static_cast<int>((n.deadline >> (kBits * level)) & (kSlotsPerLevel - 1));
-    pushBack(slotId(level, idx), i);
+    const int idx = static_cast<int>((e.deadline >> (kBits * level)) & (kSlotsPerLevel - 1));
+    slots_[slotId(level, idx)].push_back(e);
     occupied_[level] |= std::uint64_t{1} << idx;
     levelMask_ |= static_cast<std::uint16_t>(1u << level);
-  }
-
-  void pushBack(std::uint16_t slot, std::uint32_t i) noexcept {
-    Node& n = nodes_[i];
-    n.slot = slot;
-    n.next = kNil;
-    n.prev = tails_[slot];
-    if (tails_[slot] == kNil) {
-      heads_[slot] = i;
-    } else {
-      nodes_[tails_[slot]].next = i;
-    }
-    tails_[slot] = i;
-  }
-
-  void unlink(std::uint32_t i) noexcept {
-    Node& n = nodes_[i];
-    const std::uint16_t slot = n.slot;
-    if (n.prev == kNil) {
-      heads_[slot] = n.next;
-    } else {
-      nodes_[n.prev].next = n.next;
-    }
-    if (n.next == kNil) {
-      tails_[slot] = n.prev;
-    } else {
-      nodes_[n.next].prev = n.prev;
-    }
-    if (heads_[slot] == kNil && slot != kDueSlot) markEmpty(slot);
   }
 
   void markEmpty(std::uint16_t slot) noexcept {
@@ -197,45 +165,53 @@ class TimerWheel {
     if (occupied_[level] == 0) levelMask_ = static_cast<std::uint16_t>(levelMask_ & ~(1u << level));
   }
 
-  // Detaches a whole slot list; the caller walks it through `next`.
-  std::uint32_t takeList(std::uint16_t slot) noexcept {
-    const std::uint32_t head = heads_[slot];
-    heads_[slot] = kNil;
-    tails_[slot] = kNil;
-    if (slot != kDueSlot && head != kNil) markEmpty(slot);
-    return head;
+  // Detaches a slot's entries into scratch_ (keeping both arrays' capacity for reuse).
+  std::vector<Entry>& takeSlot(std::uint16_t slot) noexcept {
+    scratch_.clear();
+    scratch_.swap(slots_[slot]);
+    if (slot != kDueSlot) markEmpty(slot);
+    return scratch_;
   }
 
   template <class F>
-  void expireList(std::uint16_t slot, F& onExpire) {
-    for (std::uint32_t i = takeList(slot); i != kNil;) {
-      Node& n = nodes_[i];
-      const std::uint32_t next = n.next;
-      const Payload payload = n.payload;
-      const auto deadline = static_cast<std::int64_t>(n.deadline);
-      release(i);
+  void expireSlot(std::uint16_t slot, F& onExpire) {
+    if (slots_[slot].empty()) return;
+    std::vector<Entry>& list = takeSlot(slot);
+    for (const Entry& e : list) {
+      if (generations_[e.index] != e.generation) continue;  // cancelled
+      release(e.index);
       --size_;
-      onExpire(payload, deadline);
-      i = next;
+      onExpire(e.payload, static_cast<std::int64_t>(e.deadline));
     }
+    list.clear();
   }
 
-  void cascade(int level, int idx) noexcept {
-    for (std::uint32_t i = takeList(slotId(level, idx)); i != kNil;) {
-      const std::uint32_t next = nodes_[i].next;
-      place(i);
-      i = next;
+  void cascade(int level, int idx) {
+    std::vector<Entry>& list = takeSlot(slotId(level, idx));
+    for (const Entry& e : list)
+      place(e);  // always into a lower level (or due), never back into `list`
+    list.clear();
+  }
+
+  // The wheel is empty but tombstones of cancelled timers remain: let them go.
+  void dropTombstones() noexcept {
+    slots_[kDueSlot].clear();
+    for (int level = 0; level < kLevels; ++level) {
+      for (std::uint64_t m = occupied_[level]; m != 0; m &= m - 1)
+        slots_[slotId(level, std::countr_zero(m))].clear();
+      occupied_[level] = 0;
     }
+    levelMask_ = 0;
   }
 
   std::uint64_t now_;
-  std::vector<Node> nodes_;
-  std::uint32_t free_ = kNil;
+  std::vector<std::uint32_t> generations_;
+  std::vector<std::uint32_t> free_;
   std::size_t size_ = 0;
-  std::vector<std::uint32_t> heads_;
-  std::vector<std::uint32_t> tails_;
+  std::vector<std::vector<Entry>> slots_;
+  std::vector<Entry> scratch_;
   std::uint64_t occupied_[kLevels] = {};
-  std::uint16_t levelMask_ = 0;  // bit L set when level L holds a timer
+  std::uint16_t levelMask_ = 0;  // bit L set when level L holds an entry
 };
 
 }  // namespace ackmq::detail
