@@ -17,11 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 #include <ackmq/allocate_strategy.hpp>
 #include <ackmq/broker.hpp>
 #include <ackmq/consumer_types.hpp>
+#include <ackmq/detail/client/consumer_common.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -65,8 +64,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   BasicLitePullConsumer(Broker& broker, std::string consumerGroup)
       : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
     detail::checkGroup(group_, "consumerGroup");
-    static std::atomic<std::uint64_t> instances{0};
-    instanceName_ = "pull-" + std::to_string(::getpid()) + "#" + std::to_string(instances.fetch_add(1));
+    instanceName_ = detail::defaultInstanceName("pull-");
   }
   BasicLitePullConsumer(const BasicLitePullConsumer&) = delete;
   BasicLitePullConsumer& operator=(const BasicLitePullConsumer&) = delete;
@@ -78,8 +76,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     beforeStart("subscribe");
     if (assigned_)
       detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
-    if (!MixAll::isDLQTopic(topic)) detail::checkTopic(topic, "subscribe topic");
-    subscriptions_.insert_or_assign(std::move(topic), detail::TagFilter::parse(subExpression));
+    detail::addSubscription(subscriptions_, std::move(topic), subExpression);
   }
   void unsubscribe(std::string_view topic) {
     beforeStart("unsubscribe");
@@ -347,17 +344,10 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     std::uint64_t fired_ = 0;
   };
 
-  void beforeStart(std::string_view what) const {
-    if (state_ != State::CREATED) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, std::string(what) + ": call it before start()");
-    }
-  }
+  void beforeStart(std::string_view what) const { detail::requireNotStarted(state_ == State::CREATED, what); }
   void running(std::string_view what) const {
-    if (state_ != State::RUNNING) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
-                      std::string(what) + ": the lite pull consumer of group " + group_ +
-                          (state_ == State::CREATED ? " is not started" : " is shut down"));
-    }
+    detail::requireRunning(state_ == State::RUNNING, state_ == State::CREATED, "lite pull consumer", group_,
+                           what);
   }
   QueueState& owned(const MessageQueue& mq, std::string_view what) {
     auto it = queues_.find(mq);

@@ -24,11 +24,10 @@
 #include <variant>
 #include <vector>
 
-#include <unistd.h>
-
 #include <ackmq/allocate_strategy.hpp>
 #include <ackmq/broker.hpp>
 #include <ackmq/consumer_types.hpp>
+#include <ackmq/detail/client/consumer_common.hpp>
 #include <ackmq/detail/client/process_queue.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/detail/spin.hpp>
@@ -95,8 +94,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   BasicPushConsumer(Broker& broker, std::string consumerGroup)
       : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
     detail::checkGroup(group_, "consumerGroup");
-    static std::atomic<std::uint64_t> instances{0};
-    instanceName_ = std::to_string(::getpid()) + "#" + std::to_string(instances.fetch_add(1));
+    instanceName_ = detail::defaultInstanceName("");
   }
   BasicPushConsumer(const BasicPushConsumer&) = delete;
   BasicPushConsumer& operator=(const BasicPushConsumer&) = delete;
@@ -115,8 +113,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   /// Throws MQClientException for an illegal topic or expression.
   void subscribe(std::string topic, std::string subExpression) {
     beforeStart("subscribe");
-    if (!MixAll::isDLQTopic(topic)) detail::checkTopic(topic, "subscribe topic");
-    subscriptions_.insert_or_assign(std::move(topic), detail::TagFilter::parse(subExpression));
+    detail::addSubscription(subscriptions_, std::move(topic), subExpression);
   }
   /// Removes a subscription. Call before start().
   void unsubscribe(std::string_view topic) {
@@ -359,11 +356,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   // ----------------------------------------------------------------------------------------- lifecycle
 
-  void beforeStart(std::string_view what) const {
-    if (state_ != State::CREATED) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, std::string(what) + ": call it before start()");
-    }
-  }
+  void beforeStart(std::string_view what) const { detail::requireNotStarted(state_ == State::CREATED, what); }
   static void range(std::string_view setter, int v, int lo, int hi) {
     if (v < lo || v > hi) {
       detail::illegal(ResponseCode::MESSAGE_ILLEGAL, std::string(setter) + ": " + std::to_string(v) +

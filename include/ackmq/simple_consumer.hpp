@@ -15,10 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 #include <ackmq/broker.hpp>
 #include <ackmq/consumer_types.hpp>
+#include <ackmq/detail/client/consumer_common.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -87,8 +86,7 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   BasicSimpleConsumer(Broker& broker, std::string consumerGroup)
       : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
     detail::checkGroup(group_, "consumerGroup");
-    static std::atomic<std::uint64_t> instances{0};
-    clientId_ = "simple-" + std::to_string(::getpid()) + "#" + std::to_string(instances.fetch_add(1));
+    clientId_ = detail::defaultInstanceName("simple-");
   }
   BasicSimpleConsumer(const BasicSimpleConsumer&) = delete;
   BasicSimpleConsumer& operator=(const BasicSimpleConsumer&) = delete;
@@ -98,8 +96,7 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   /// Subscribes to `topic` with "*" or "TagA || TagB". Call before start().
   void subscribe(std::string topic, std::string subExpression) {
     beforeStart("subscribe");
-    if (!MixAll::isDLQTopic(topic)) detail::checkTopic(topic, "subscribe topic");
-    subscriptions_.insert_or_assign(std::move(topic), detail::TagFilter::parse(subExpression));
+    detail::addSubscription(subscriptions_, std::move(topic), subExpression);
   }
   void unsubscribe(std::string_view topic) {
     beforeStart("unsubscribe");
@@ -245,17 +242,10 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
     void onArrival() noexcept override { c.wakeWaiters(); }
   };
 
-  void beforeStart(std::string_view what) const {
-    if (state_ != State::CREATED) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, std::string(what) + ": call it before start()");
-    }
-  }
+  void beforeStart(std::string_view what) const { detail::requireNotStarted(state_ == State::CREATED, what); }
   void running(std::string_view what) const {
-    if (state_ != State::RUNNING) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
-                      std::string(what) + ": the simple consumer of group " + group_ +
-                          (state_ == State::CREATED ? " is not started" : " is shut down"));
-    }
+    detail::requireRunning(state_ == State::RUNNING, state_ == State::CREATED, "simple consumer", group_,
+                           what);
   }
   static void checkInvisible(std::string_view field, std::chrono::milliseconds d) {
     if (d.count() <= 0 || d > kMaxInvisibleDuration) {

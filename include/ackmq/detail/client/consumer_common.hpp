@@ -1,0 +1,48 @@
+#pragma once
+// ackmq internals: what the three consumer kinds (push, simple, lite pull) check and name alike.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/detail/validators.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+/// A member name unique in this process: "<kind><pid>#<sequence>" (RocketMQ's default instance name is the
+/// pid; the sequence tells apart several consumers of one process).
+inline std::string defaultInstanceName(std::string_view kind) {
+  static std::atomic<std::uint64_t> instances{0};
+  return std::string(kind) + std::to_string(::getpid()) + "#" + std::to_string(instances.fetch_add(1));
+}
+
+/// Adds or replaces the subscription to `topic` with "*" or "TagA || TagB". A DLQ topic may be subscribed
+/// to (to drain it); other topics must be legal names.
+inline void addSubscription(std::map<std::string, TagFilter>& subscriptions, std::string topic,
+                            std::string_view subExpression) {
+  if (!MixAll::isDLQTopic(topic)) checkTopic(topic, "subscribe topic");
+  subscriptions.insert_or_assign(std::move(topic), TagFilter::parse(subExpression));
+}
+
+/// Setters and subscriptions are for before start().
+inline void requireNotStarted(bool created, std::string_view what) {
+  if (!created) illegal(ResponseCode::CLIENT_STATE_ILLEGAL, std::string(what) + ": call it before start()");
+}
+
+/// Consuming calls are for a started consumer that is not shut down.
+inline void requireRunning(bool running, bool created, std::string_view consumerKind,
+                           const std::string& group, std::string_view what) {
+  if (running) return;
+  illegal(ResponseCode::CLIENT_STATE_ILLEGAL, std::string(what) + ": the " + std::string(consumerKind) +
+                                                  " of group " + group +
+                                                  (created ? " is not started" : " is shut down"));
+}
+
+}  // namespace ackmq::detail
