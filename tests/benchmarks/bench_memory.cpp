@@ -146,11 +146,13 @@ void runMemory(const Options& opt) {
       {"ackmq",
        [n](int) {
          return Sample{{"bytes_per_message", measureInChild("ackmq", n)}};
-       }},
+       },
+       /*warmUp=*/false},
       {"deque",
        [n](int) {
          return Sample{{"bytes_per_message", measureInChild("deque", n)}};
-       }},
+       },
+       /*warmUp=*/false},
   };
   const Results r = runInterleaved(opt, contenders);
   printSummary(r, {"ackmq", "deque"}, "bytes_per_message", "bytes per message");

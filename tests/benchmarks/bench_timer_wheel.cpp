@@ -119,17 +119,17 @@ void runTimerWheel(const Options& opt) {
   std::printf(
       "  timed: construction, scheduling, firing in order, the callback (sums ids); lower is better\n");
 
-  // The timers are generated once per repetition, outside the clock; both contenders of that repetition get
-  // them, wheel first (interleaved: wheel, heap, wheel, heap ...).
-  Timers timers;
+  // The timers are generated outside the clock from a seed per repetition, so both contenders of a
+  // repetition get the same ones (interleaved: wheel, heap, wheel, heap ...).
   const std::vector<Contender> contenders = {
       {"ackmq",
-       [&](int rep) {
-         timers = makeTimers(n, rep);
+       [n](int rep) {
+         const Timers timers = makeTimers(n, rep);
          return Sample{{"ns_per_timer", wheelNanosPerTimer(timers)}};
        }},
       {"priority_queue",
-       [&](int) {
+       [n](int rep) {
+         const Timers timers = makeTimers(n, rep);
          return Sample{{"ns_per_timer", heapNanosPerTimer(timers)}};
        }},
   };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -18,6 +19,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace bench {
 
@@ -167,6 +172,8 @@ using Sample = std::vector<std::pair<std::string, double>>;
 struct Contender {
   std::string name;
   std::function<Sample(int rep)> run;
+  // Whether each measured repetition is preceded by an unmeasured one in the same process (see runIsolated).
+  bool warmUp = true;
 };
 
 /// Every value of every metric of every system, in repetition order.
@@ -191,14 +198,83 @@ class Results {
   std::map<std::string, std::map<std::string, std::vector<double>>> data_;
 };
 
+/// Runs one repetition of one system in a child process of its own and returns what it measured. A fresh
+/// process inherits no heap another system grew and faulted in: run in one process, whichever system came
+/// second would find pages already mapped and be measured on different terms. Inside the child the system
+/// first runs the same repetition once unmeasured (unless the contender opts out), so that each is measured
+/// in the steady state of a long-running process (its own heap warmed, its own code and data cached), not
+/// at a cold start. The child reports through a pipe; a self-check that fails in the child has already
+/// printed its FAILED line, and the parent exits with it.
+inline Sample runIsolated(const Contender& c, int rep) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  int fds[2];
+  if (::pipe(fds) != 0) fail("pipe() failed for " + c.name);
+  const pid_t pid = ::fork();
+  if (pid < 0) fail("fork() failed for " + c.name);
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (c.warmUp) (void)c.run(rep);
+    const Sample sample = c.run(rep);
+    std::string out;
+    for (const auto& [metric, v] : sample) {
+      char value[64];
+      std::snprintf(value, sizeof value, "%.17g", v);
+      out += metric + ' ' + value + '\n';
+    }
+    for (std::size_t done = 0; done < out.size();) {
+      const ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0) std::_Exit(2);
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fds[1]);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(0);  // no destructors of the parent's objects run twice
+  }
+  ::close(fds[1]);
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      in.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 1) std::_Exit(1);  // the child printed why
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fail("repetition " + std::to_string(rep + 1) + " of " + c.name + " ended abnormally (" +
+         (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                              : "status " + std::to_string(WEXITSTATUS(status))) +
+         ")");
+  }
+  Sample sample;
+  std::size_t pos = 0;
+  while (pos < in.size()) {
+    const std::size_t nl = in.find('\n', pos);
+    const std::string line = in.substr(pos, nl - pos);
+    pos = nl == std::string::npos ? in.size() : nl + 1;
+    const std::size_t sp = line.find(' ');
+    if (sp == std::string::npos) fail("unreadable report from " + c.name + ": " + line);
+    sample.emplace_back(line.substr(0, sp), std::strtod(line.c_str() + sp + 1, nullptr));
+  }
+  return sample;
+}
+
 /// Runs the contenders interleaved, A B C A B C ..., `opt.reps` times each, so that drift of a shared,
-/// noisy machine (other tenants, frequency changes, a warming heap) affects every system alike. Prints
-/// each run as it completes.
+/// noisy machine (other tenants, frequency changes) affects every system alike. Each run is a fresh child
+/// process (runIsolated). Prints each run as it completes.
 inline Results runInterleaved(const Options& opt, const std::vector<Contender>& contenders) {
   Results results;
   for (int rep = 0; rep < opt.reps; ++rep) {
     for (const Contender& c : contenders) {
-      const Sample sample = c.run(rep);
+      const Sample sample = runIsolated(c, rep);
       std::string line = "  rep " + std::to_string(rep + 1) + "/" + std::to_string(opt.reps) + "  " + c.name;
       line.resize(std::max<std::size_t>(line.size(), 28), ' ');
       for (const auto& [metric, v] : sample) {

@@ -11,9 +11,13 @@
 // Method
 // ------
 // * Interleaved repetitions. A scenario runs its systems A B C A B C ..., --reps times each (default 5), so
-//   that the drift of a shared, noisy machine (other tenants, frequency changes, a warming heap) affects all
-//   of them alike. Every repetition of every system does the same work: the same message count, 100-byte
-//   bodies built per message by the sender (std::string(100, 'x')), the same number of threads.
+//   that the drift of a shared, noisy machine (other tenants, frequency changes) affects all of them alike.
+//   Each repetition of each system runs in a child process of its own (fork), so that none inherits a heap
+//   another system grew and faulted in; in it, the repetition runs once unmeasured and then measured, so
+//   that each system is timed in its own steady state rather than at a cold start (the memory scenario,
+//   which measures a pristine process, skips the warm-up). Every repetition of every system does the same
+//   work: the same message count, 100-byte bodies built per message by the sender (std::string(100, 'x')),
+//   the same number of threads.
 // * Per system: median, min and max of its metric. Ratios are formed per repetition (repetition i of ackmq
 //   with repetition i of the peer, which ran next to it in time), and their median is reported. The ratio
 //   is always ackmq/peer (or variant/baseline): for throughput higher is better, for costs, latencies and
