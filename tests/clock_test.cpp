@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <latch>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -19,6 +20,20 @@ struct Recorder final : ackmq::detail::TimerTarget {
   ackmq::ManualClock* clock = nullptr;
   std::vector<std::pair<std::uint64_t, std::int64_t>> fired;  // (arg, time it fired)
   void onTimer(std::uint64_t arg) noexcept override { fired.emplace_back(arg, clock->nowMillis()); }
+};
+
+// Records how its timers arrive: one at a time (a run of 1) or in runs through onTimers.
+struct RunRecorder final : ackmq::detail::TimerTarget {
+  std::vector<std::uint64_t> args;
+  std::vector<std::size_t> runs;
+  void onTimer(std::uint64_t arg) noexcept override {
+    args.push_back(arg);
+    runs.push_back(1);
+  }
+  void onTimers(std::span<const std::uint64_t> batch) noexcept override {
+    args.insert(args.end(), batch.begin(), batch.end());
+    runs.push_back(batch.size());
+  }
 };
 
 }  // namespace
@@ -63,6 +78,33 @@ TEST_SUITE("clock") {
     CHECK(rec.fired[3] == std::make_pair(std::uint64_t{4}, std::int64_t{5000}));
     CHECK(clock.nowMillis() == 10'000);
     timers.unregisterTarget(h);
+  }
+
+  TEST_CASE("a batched target gets timers due together in runs of at most 256, others one by one" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock(0);
+    ackmq::detail::TimerService<ackmq::ManualClock> timers(clock);
+    RunRecorder batched;
+    RunRecorder single;
+    auto hb = timers.registerTarget(batched, /*batched=*/true);
+    auto hs = timers.registerTarget(single);
+    for (std::uint64_t i = 0; i < 600; ++i)
+      timers.scheduleAt(100, hb, i);
+    timers.scheduleAt(100, hs, 1000);
+    timers.scheduleAt(100, hs, 1001);
+    timers.scheduleAt(200, hb, 600);
+    clock.advance(150ms);
+    CHECK(batched.runs == std::vector<std::size_t>{256, 256, 88});
+    CHECK(single.runs == std::vector<std::size_t>{1, 1});
+    clock.advance(50ms);
+    CHECK(batched.runs == std::vector<std::size_t>{256, 256, 88, 1});
+    std::vector<std::uint64_t> expected(601);
+    for (std::uint64_t i = 0; i < 601; ++i)
+      expected[i] = i;
+    CHECK(batched.args == expected);
+    CHECK(single.args == std::vector<std::uint64_t>{1000, 1001});
+    timers.unregisterTarget(hb);
+    timers.unregisterTarget(hs);
   }
 
   TEST_CASE("a timer due at t does not fire at t - 1 ms and fires at t" * doctest::timeout(10)) {

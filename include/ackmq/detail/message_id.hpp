@@ -23,14 +23,20 @@ struct MessageId {
   friend bool operator==(const MessageId&, const MessageId&) = default;
   bool empty() const noexcept { return hi == 0 && lo == 0; }
 
-  void appendHex(std::string& out) const {
+  void appendHex(std::string& out) const { out.append(std::string_view(hex())); }
+  /// The 32 hex characters, without allocating.
+  struct Hex {
+    char chars[32];
+    operator std::string_view() const noexcept { return std::string_view(chars, 32); }
+  };
+  Hex hex() const noexcept {
     static constexpr char kDigits[] = "0123456789ABCDEF";
-    char buf[32];
+    Hex h;
     for (int i = 0; i < 16; ++i)
-      buf[i] = kDigits[(hi >> (60 - 4 * i)) & 0xF];
+      h.chars[i] = kDigits[(hi >> (60 - 4 * i)) & 0xF];
     for (int i = 0; i < 16; ++i)
-      buf[16 + i] = kDigits[(lo >> (60 - 4 * i)) & 0xF];
-    out.append(buf, 32);
+      h.chars[16 + i] = kDigits[(lo >> (60 - 4 * i)) & 0xF];
+    return h;
   }
   std::string toString() const {
     std::string s;

@@ -8,6 +8,7 @@
 // asked for it (delay level -1). The copy keeps the msgId, body, tags and born time.
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,12 +55,15 @@ class RetryService {
       }
       Segment* seg = locked.segmentOf(*original);
       seg->pins.fetch_add(1, std::memory_order_relaxed);  // making room must not reclaim what is being copied
-      const std::string props = copyProperties(*original, original->topic->kind == TopicKind::RETRY
-                                                              ? std::string_view()
-                                                              : std::string_view(original->topic->name));
-      RecordSource<Body> src = copyOf<Body>(*original, props);
-      arrived =
-          route(locked, retry, dlq, src, original->reconsumeTimes, delayLevel, maxReconsumeTimes, result);
+      // Built in scratch_, guarded by the store lock: its capacity carries over, so a storm of send-backs
+      // allocates nothing for properties.
+      scratch_.clear();
+      copyProperties(scratch_, *original,
+                     original->topic->kind == TopicKind::RETRY ? std::string_view()
+                                                               : std::string_view(original->topic->name));
+      RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
+      arrived = route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel,
+                      maxReconsumeTimes, result);
       seg->pins.fetch_sub(1, std::memory_order_relaxed);
     });
     if (arrived != nullptr) sink_.onArrived(*arrived);
@@ -94,7 +98,8 @@ class RetryService {
     src.flag = msg.getFlag();
     SendBackResult result;
     ConsumeQueue* arrived = store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-      return route(locked, retry, dlq, src, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes, result);
+      return route(locked, retry, dlq, src, props, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes,
+                   result);
     });
     if (arrived != nullptr) sink_.onArrived(*arrived);
     return result;
@@ -107,10 +112,9 @@ class RetryService {
            k == MessageConst::PROPERTY_TIMER_DELAY_MS || k == MessageConst::PROPERTY_TIMER_DELAY_SEC;
   }
 
-  // The original's properties without routing ones, with RETRY_TOPIC (set to `topic` if absent and `topic` is
-  // given) and ORIGIN_MESSAGE_ID (the msgId, if absent).
-  static std::string copyProperties(const RecordHeader& h, std::string_view topic) {
-    std::string out;
+  // Appends to `out` the original's properties without routing ones, with RETRY_TOPIC (set to `topic` if
+  // absent and `topic` is given) and ORIGIN_MESSAGE_ID (the msgId, if absent).
+  static void copyProperties(std::string& out, const RecordHeader& h, std::string_view topic) {
     bool hasRetryTopic = false;
     bool hasOrigin = false;
     forEachProperty(h.encodedProperties(), [&](std::string_view n, std::string_view v) {
@@ -120,22 +124,20 @@ class RetryService {
       encodeProperty(out, n, v);
     });
     if (!hasRetryTopic && !topic.empty()) encodeProperty(out, MessageConst::PROPERTY_RETRY_TOPIC, topic);
-    if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.toString());
-    return out;
+    if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.hex());
   }
 
-  // Stores the copy in the DLQ or parks it for the retry topic. Returns the queue a message arrived in, if
-  // any.
+  // Stores the copy in the DLQ or parks it for the retry topic; `props` holds the copy's properties so far
+  // and receives the routing ones. Returns the queue a message arrived in, if any.
   ConsumeQueue* route(typename MessageStore<Body>::Locked& locked, TopicEntry& retry, TopicEntry& dlq,
-                      RecordSource<Body> src, int reconsumeTimes, int delayLevel, int maxReconsumeTimes,
-                      SendBackResult& result) {
+                      RecordSource<Body> src, std::string& props, int reconsumeTimes, int delayLevel,
+                      int maxReconsumeTimes, SendBackResult& result) {
     src.reconsumeTimes = reconsumeTimes + 1;
-    std::string props(src.encodedProperties);
     if (reconsumeTimes >= maxReconsumeTimes || delayLevel < 0) {
       const auto found = findProperty(props, MessageConst::PROPERTY_RETRY_TOPIC);
       const std::string origin(found ? *found : std::string_view());  // a copy: props grows below
       encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_TOPIC, origin);
-      encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_MESSAGE_ID, src.msgId.toString());
+      encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_MESSAGE_ID, src.msgId.hex());
       src.encodedProperties = props;
       AppendResult r = locked.append(dlq, 0, src, clock_.nowMillis(), /*internal=*/true);
       result.code = r.code;
@@ -144,7 +146,9 @@ class RetryService {
       return r.ok() ? r.queue : nullptr;
     }
     const int level = std::min(delayLevel == 0 ? 3 + reconsumeTimes : delayLevel, schedule_.maxLevel());
-    encodeProperty(props, MessageConst::PROPERTY_DELAY_TIME_LEVEL, std::to_string(level));
+    char digits[16];
+    const auto end = std::to_chars(digits, digits + sizeof digits, level).ptr;
+    encodeProperty(props, MessageConst::PROPERTY_DELAY_TIME_LEVEL, std::string_view(digits, end - digits));
     ScheduleService<Body, Clock>::addDestination(props, retry.name, 0);
     src.encodedProperties = props;
     AppendResult r = schedule_.parkLocked(locked, src, level - 1, schedule_.levelMillis(level));
@@ -157,6 +161,7 @@ class RetryService {
   ScheduleService<Body, Clock>& schedule_;
   Clock& clock_;
   ArrivalSink& sink_;
+  std::string scratch_;  // a send-back copy's properties; guarded by the store lock
 };
 
 }  // namespace ackmq::detail

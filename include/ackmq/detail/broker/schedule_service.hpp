@@ -6,7 +6,10 @@
 // time is armed on the timer wheel. When the timer fires, the message is re-put into its real queue as a new
 // physical copy: new queue offset and offset id, same msgId, body, tags, born time and reconsume count.
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,7 +92,7 @@ class ScheduleService final : private TimerTarget {
         levels_(std::move(levelMillis)),
         sink_(sink),
         topic_(store.ensureTopic(MixAll::SCHEDULE_TOPIC, static_cast<int>(levels_.size()) + 1)),
-        target_(timers.registerTarget(*this)) {}
+        target_(timers.registerTarget(*this, /*batched=*/true)) {}
   ScheduleService(const ScheduleService&) = delete;
   ScheduleService& operator=(const ScheduleService&) = delete;
   ~ScheduleService() { timers_.unregisterTarget(target_); }
@@ -119,54 +122,80 @@ class ScheduleService final : private TimerTarget {
   /// Encodes properties for a parked copy: the message's own plus where it is going.
   static void addDestination(std::string& encoded, std::string_view realTopic, int realQueueId) {
     encodeProperty(encoded, MessageConst::PROPERTY_REAL_TOPIC, realTopic);
-    encodeProperty(encoded, MessageConst::PROPERTY_REAL_QUEUE_ID, std::to_string(realQueueId));
+    char digits[16];
+    const auto end = std::to_chars(digits, digits + sizeof digits, realQueueId).ptr;
+    encodeProperty(encoded, MessageConst::PROPERTY_REAL_QUEUE_ID, std::string_view(digits, end - digits));
   }
 
  private:
   static constexpr std::int64_t kRetryAfterMillis = 100;  // RocketMQ ScheduleMessageService re-check
 
   // The parked copy at CommitLog offset `arg` is due: re-put it into its real queue.
-  void onTimer(std::uint64_t arg) noexcept override {
-    const auto offset = static_cast<std::int64_t>(arg);
-    ConsumeQueue* arrived = nullptr;
-    bool again = false;
-    try {
+  void onTimer(std::uint64_t arg) noexcept override { onTimers(std::span<const std::uint64_t>(&arg, 1)); }
+
+  // Many parked copies due together (a retry level's worth, say): re-put them a chunk at a time under one
+  // hold of the store lock, then wake each queue's consumers once per chunk rather than once per message.
+  void onTimers(std::span<const std::uint64_t> args) noexcept override {
+    std::vector<ConsumeQueue*> arrived;
+    std::vector<std::uint64_t> again;
+    for (std::size_t first = 0; first < args.size(); first += kChunk) {
+      const auto chunk = args.subspan(first, std::min(kChunk, args.size() - first));
+      arrived.clear();
       store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-        const RecordHeader* parked = locked.find(offset);
-        if (parked == nullptr) return;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
-        Segment* seg = locked.segmentOf(*parked);
-        const std::string_view props = parked->encodedProperties();
-        const auto realTopic = findProperty(props, MessageConst::PROPERTY_REAL_TOPIC);
-        const auto realQid = findProperty(props, MessageConst::PROPERTY_REAL_QUEUE_ID);
-        TopicEntry* topic = realTopic ? store_.findTopic(*realTopic) : nullptr;
-        if (topic == nullptr || !realQid) {
-          seg->pendingParked.fetch_sub(1, std::memory_order_release);  // cannot happen: parked without a home
-          return;
-        }
-        static constexpr std::string_view kDrop[] = {
-            MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
-            MessageConst::PROPERTY_TIMER_DELAY_MS,   MessageConst::PROPERTY_TIMER_DELAY_SEC,
-            MessageConst::PROPERTY_REAL_TOPIC,       MessageConst::PROPERTY_REAL_QUEUE_ID};
-        const std::string newProps = reencodeWithout(props, kDrop);
-        // Pinned so that making room for the copy never reclaims the record being copied.
-        seg->pins.fetch_add(1, std::memory_order_relaxed);
-        AppendResult r =
-            locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)), copyOf<Body>(*parked, newProps),
-                          clock_.nowMillis(), /*internal=*/true);
-        seg->pins.fetch_sub(1, std::memory_order_relaxed);
-        if (r.ok()) {
-          seg->pendingParked.fetch_sub(1, std::memory_order_release);
-          arrived = r.queue;
-        } else {
-          again = true;
+        for (const std::uint64_t arg : chunk) {
+          ConsumeQueue* q = nullptr;
+          if (!repostLocked(locked, static_cast<std::int64_t>(arg), q)) again.push_back(arg);
+          if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end())
+            arrived.push_back(q);
         }
       });
-    } catch (...) {
-      again = true;  // a Body copy constructor threw; try again later
+      for (ConsumeQueue* q : arrived)
+        sink_.onArrived(*q);
     }
-    if (again) timers_.scheduleAfter(kRetryAfterMillis, target_, arg);
-    if (arrived != nullptr) sink_.onArrived(*arrived);
+    for (const std::uint64_t arg : again)
+      timers_.scheduleAfter(kRetryAfterMillis, target_, arg);
   }
+
+  // Re-puts the parked copy at `offset`. False when it must be tried again later (no room, or a Body copy
+  // constructor threw); `arrived` is the queue it went to.
+  bool repostLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset,
+                    ConsumeQueue*& arrived) noexcept {
+    const RecordHeader* parked = locked.find(offset);
+    if (parked == nullptr) return true;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
+    Segment* seg = locked.segmentOf(*parked);
+    const std::string_view props = parked->encodedProperties();
+    const auto realTopic = findProperty(props, MessageConst::PROPERTY_REAL_TOPIC);
+    const auto realQid = findProperty(props, MessageConst::PROPERTY_REAL_QUEUE_ID);
+    TopicEntry* topic = realTopic ? store_.findTopic(*realTopic) : nullptr;
+    if (topic == nullptr || !realQid) {
+      seg->pendingParked.fetch_sub(1, std::memory_order_release);  // cannot happen: parked without a home
+      return true;
+    }
+    static constexpr std::string_view kDrop[] = {
+        MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
+        MessageConst::PROPERTY_TIMER_DELAY_MS,   MessageConst::PROPERTY_TIMER_DELAY_SEC,
+        MessageConst::PROPERTY_REAL_TOPIC,       MessageConst::PROPERTY_REAL_QUEUE_ID};
+    // Pinned so that making room for the copy never reclaims the record being copied.
+    seg->pins.fetch_add(1, std::memory_order_relaxed);
+    bool ok = false;
+    try {
+      scratch_.clear();  // guarded by the store lock; keeps its capacity from one re-put to the next
+      reencodeWithout(scratch_, props, kDrop);
+      AppendResult r = locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)),
+                                     copyOf<Body>(*parked, scratch_), clock_.nowMillis(), /*internal=*/true);
+      if (r.ok()) {
+        seg->pendingParked.fetch_sub(1, std::memory_order_release);
+        arrived = r.queue;
+        ok = true;
+      }
+    } catch (...) {
+      // a Body copy constructor (or an allocation) threw; try again later
+    }
+    seg->pins.fetch_sub(1, std::memory_order_relaxed);
+    return ok;
+  }
+
+  static constexpr std::size_t kChunk = 64;  // re-puts per hold of the store lock
 
   MessageStore<Body>& store_;
   TimerService<Clock>& timers_;
@@ -175,6 +204,7 @@ class ScheduleService final : private TimerTarget {
   ArrivalSink& sink_;
   TopicEntry& topic_;
   TargetHandle target_;
+  std::string scratch_;  // a re-put copy's properties; guarded by the store lock
 };
 
 }  // namespace ackmq::detail

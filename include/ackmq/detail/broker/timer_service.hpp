@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -22,6 +23,13 @@ namespace ackmq::detail {
 class TimerTarget {
  public:
   virtual void onTimer(std::uint64_t arg) noexcept = 0;
+  /// Several of this target's timers that fell due together, in deadline order. Called instead of onTimer
+  /// only for a target registered as batched, which handles many timers more cheaply together (one lock
+  /// hold for all, one wake-up per consumer) and never unregisters itself from inside the call.
+  virtual void onTimers(std::span<const std::uint64_t> args) noexcept {
+    for (std::uint64_t a : args)
+      onTimer(a);
+  }
 
  protected:
   ~TimerTarget() = default;
@@ -65,7 +73,8 @@ class TimerService final : private ManualTimerSink {
     }
   }
 
-  TargetHandle registerTarget(TimerTarget& target) {
+  /// `batched`: timers of this target due together are handed over in runs, through onTimers.
+  TargetHandle registerTarget(TimerTarget& target, bool batched = false) {
     std::lock_guard lock(mutex_);
     std::uint32_t slot;
     if (!freeTargets_.empty()) {
@@ -76,6 +85,7 @@ class TimerService final : private ManualTimerSink {
       targets_.push_back({});
     }
     targets_[slot].target = &target;
+    targets_[slot].batched = batched;
     return TargetHandle{slot, targets_[slot].generation};
   }
 
@@ -131,7 +141,9 @@ class TimerService final : private ManualTimerSink {
   struct TargetSlot {
     TimerTarget* target = nullptr;
     std::uint32_t generation = 0;
+    bool batched = false;
   };
+  static constexpr std::size_t kMaxRun = 256;  // timers handed to one onTimers call at most
   static constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 
   // ManualTimerSink, called by ManualClock::advance with the clock's lock held.
@@ -163,20 +175,34 @@ class TimerService final : private ManualTimerSink {
     }
   }
 
-  // Fires every timer due by `t`, in deadline order, releasing the lock around each callback.
+  // Fires every timer due by `t`, in deadline order, releasing the lock around each callback. Consecutive
+  // timers of one batched target go to it together.
   void fireDue(std::unique_lock<std::mutex>& lock, std::int64_t t) {
     std::vector<Entry> batch;
     wheel_.advanceTo(t, [&](const Entry& e, std::int64_t) { batch.push_back(e); });
     if (batch.empty()) return;
     firingThread_ = std::this_thread::get_id();
-    for (const Entry& e : batch) {
+    std::vector<std::uint64_t> run;
+    for (std::size_t i = 0; i < batch.size();) {
+      const Entry& e = batch[i++];
       if (e.slot >= targets_.size()) continue;
       TargetSlot& slot = targets_[e.slot];
       if (slot.generation != e.generation || slot.target == nullptr) continue;
       TimerTarget* target = slot.target;
+      run.assign(1, e.arg);
+      if (slot.batched) {
+        while (i < batch.size() && run.size() < kMaxRun && batch[i].slot == e.slot &&
+               batch[i].generation == e.generation) {
+          run.push_back(batch[i++].arg);
+        }
+      }
       firingSlot_ = e.slot;
       lock.unlock();
-      target->onTimer(e.arg);
+      if (run.size() == 1) {
+        target->onTimer(run.front());
+      } else {
+        target->onTimers(run);
+      }
       lock.lock();
       firingSlot_ = kNoSlot;
       firingDone_.notify_all();

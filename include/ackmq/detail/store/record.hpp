@@ -125,19 +125,16 @@ inline std::optional<std::string_view> findProperty(std::string_view encoded, st
   return found;
 }
 
-/// Re-encodes `encoded` without the properties named in `drop` (RocketMQ rebuilds a message's properties the
-/// same way when it re-puts a delayed message or makes a retry copy).
+/// Appends to `out` the properties of `encoded` except those named in `drop` (RocketMQ rebuilds a message's
+/// properties the same way when it re-puts a delayed message or makes a retry copy).
 template <std::size_t N>
-std::string reencodeWithout(std::string_view encoded, const std::string_view (&drop)[N]) {
-  std::string out;
-  out.reserve(encoded.size());
+void reencodeWithout(std::string& out, std::string_view encoded, const std::string_view (&drop)[N]) {
   forEachProperty(encoded, [&](std::string_view n, std::string_view v) {
     for (auto d : drop) {
       if (d == n) return;
     }
     encodeProperty(out, n, v);
   });
-  return out;
 }
 
 /// Encodes a message's properties map.
