@@ -81,7 +81,7 @@ struct ConsumerAccess;
 template <class Broker>
 class BasicPushConsumer final : private detail::ConsumerEndpoint,
                                 private detail::TimerTarget,
-                                private detail::QueueWaker {
+                                private detail::QueueWaker<detail::ProcessQueue<typename Broker::body_type>> {
  public:
   using Body = typename Broker::body_type;
   using Clock = typename Broker::clock_type;
@@ -424,8 +424,42 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     wakeDispatcher();
   }
 
-  // QueueWaker: a queue has news for the dispatcher.
-  void wakeDispatcher() noexcept override {
+  // QueueWaker: messages arrived in `pq`; this runs on the appending thread. A concurrent consumer that is
+  // idle (its dispatcher asleep in the kernel, no listener call pending) has this thread pull for it: the
+  // messages reach a listener thread without first waking the dispatcher, one hand-off instead of two. A
+  // busy consumer's dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches
+  // while the listeners work.
+  void onQueueNews(Pq& pq) noexcept override {
+    if (orderly() || !parked_.load(std::memory_order_seq_cst) ||
+        pending_.load(std::memory_order_relaxed) != 0 || stopping_.load() || !dispatchMutex_.try_lock()) {
+      wakeDispatcher();
+      return;
+    }
+    // Counted before the flag is cleared, so that awaitIdle, which reads the flags first, never sees the
+    // consumer idle between the two.
+    inlinePulls_.fetch_add(1, std::memory_order_seq_cst);
+    bool more = false;
+    if (!pq.dropped.load(std::memory_order_acquire) && pq.dirty.exchange(false, std::memory_order_seq_cst)) {
+      try {
+        pullOnce(pq.shared_from_this());
+      } catch (...) {
+        pq.dirty.store(true, std::memory_order_seq_cst);  // out of memory: leave it to the dispatcher
+      }
+      more = pq.dirty.load(std::memory_order_seq_cst);
+    }
+    dispatchMutex_.unlock();
+    inlinePulls_.fetch_sub(1, std::memory_order_seq_cst);
+    // The caller holds the queue's listener lock, so awaitIdle's waiters are not notified from here (that
+    // would order the listener lock before the idle lock). The dispatcher takes one more turn instead and
+    // notifies them when it parks.
+    if (idleWaiters_.load(std::memory_order_seq_cst) != 0) {
+      recheck_.store(true, std::memory_order_seq_cst);
+      more = true;
+    }
+    if (more) wakeDispatcher();
+  }
+
+  void wakeDispatcher() noexcept {
     if (parked_.load(std::memory_order_seq_cst)) {
       std::lock_guard lock(parkMutex_);
       parkCv_.notify_one();
@@ -478,12 +512,16 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   void dispatchLoop() {
     while (!stopping_.load()) {
-      if (rebalancePending_.exchange(false, std::memory_order_seq_cst)) rebalance();
       bool progress = false;
-      for (auto& pq : active_) {
-        if (pq->dropped.load(std::memory_order_relaxed)) continue;
-        if (!pq->dirty.exchange(false, std::memory_order_seq_cst)) continue;
-        progress |= pullOnce(pq);
+      {
+        std::lock_guard dispatch(dispatchMutex_);
+        recheck_.store(false, std::memory_order_seq_cst);
+        if (rebalancePending_.exchange(false, std::memory_order_seq_cst)) rebalance();
+        for (auto& pq : active_) {
+          if (pq->dropped.load(std::memory_order_relaxed)) continue;
+          if (!pq->dirty.exchange(false, std::memory_order_seq_cst)) continue;
+          progress |= pullOnce(pq);
+        }
       }
       if (!progress) park();
     }
@@ -495,7 +533,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   void park() {
     // A steady stream brings news within microseconds: poll briefly first, and the producer need not
     // wake this thread through the kernel.
-    if (detail::spinUntil([this] { return hasWork(); })) return;
+    if (detail::pollUntil([this] { return hasWork(); })) return;
     parked_.store(true, std::memory_order_seq_cst);
     if (hasWork()) {
       parked_.store(false, std::memory_order_seq_cst);
@@ -509,7 +547,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   }
 
   bool hasWork() const {
-    return stopping_.load() || rebalancePending_.load(std::memory_order_seq_cst) || anyDirty();
+    return stopping_.load() || rebalancePending_.load(std::memory_order_seq_cst) ||
+           recheck_.load(std::memory_order_seq_cst) || anyDirty();
   }
 
   bool anyDirty() const {
@@ -561,7 +600,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       const std::int64_t start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_);
       auto& slot = core_.offsetSlot(offsetGroup_, mq);
       auto pq = std::make_shared<Pq>(mq, *cq, slot, filters_.at(mq.topic),
-                                     static_cast<detail::QueueWaker&>(*this), start);
+                                     static_cast<detail::QueueWaker<Pq>&>(*this), start);
       pq->setCommitted(slot.load(std::memory_order_acquire));
       cq->addListener(*pq);
       pqs_.emplace(mq, std::move(pq));
@@ -1051,6 +1090,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         if (!pq->dropped.load() && pq->dirty.load(std::memory_order_seq_cst)) return false;
       }
     }
+    if (inlinePulls_.load(std::memory_order_seq_cst) != 0) return false;
     if (!parked_.load(std::memory_order_seq_cst)) return false;
     return pending_.load(std::memory_order_seq_cst) == 0;
   }
@@ -1150,8 +1190,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   std::atomic<bool> stopping_{false};
   std::thread::id finisher_;  // a listener thread that called shutdown() and completes it
 
-  // Dispatcher: rebalance and pulls. active_, pinned_ and fresh_ belong to it.
+  // Dispatcher: rebalance and pulls. active_, pinned_, fresh_ and the queues' pullOffset belong to whoever
+  // holds dispatchMutex_: the dispatcher thread, or an appending thread pulling while it sleeps.
   std::thread dispatcher_;
+  std::mutex dispatchMutex_;
+  std::atomic<int> inlinePulls_{0};   // appending threads pulling (onQueueNews)
+  std::atomic<bool> recheck_{false};  // the dispatcher is to take one more turn and notify idle waiters
   std::mutex parkMutex_;
   std::condition_variable parkCv_;
   std::atomic<bool> parked_{false};

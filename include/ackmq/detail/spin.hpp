@@ -1,6 +1,7 @@
 #pragma once
 // ackmq internals: bounded spinning before a thread parks.
 
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -30,6 +31,25 @@ bool spinUntil(Ready&& ready) {
     cpuRelax();
   }
   return ready();
+}
+
+/// How long a thread waiting for work keeps looking before it parks (pollUntil). On a machine with fewer
+/// cores than busy threads, a hand-off to a parked thread costs a kernel wake-up of tens of microseconds; one
+/// that finds the thread still looking costs well under one.
+inline constexpr std::chrono::microseconds kPollBudget{50};
+
+/// Waits for `ready` without parking: spins briefly (spinUntil), then keeps looking for up to kPollBudget,
+/// yielding the processor between looks so that the thread it waits for can run on this core. True as soon as
+/// `ready` holds, false when the budget ran out.
+template <class Ready>
+bool pollUntil(Ready&& ready) {
+  if (spinUntil(ready)) return true;
+  const auto deadline = std::chrono::steady_clock::now() + kPollBudget;
+  do {
+    std::this_thread::yield();
+    if (ready()) return true;
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
 }
 
 /// A mutex for short critical sections under contention (the store lock: an append or a pull of a few

@@ -24,10 +24,11 @@
 
 namespace ackmq::detail {
 
-/// What the dispatcher needs when a queue has news.
+/// Told when a queue has news (messages arrived), on the appending thread.
+template <class Queue>
 class QueueWaker {
  public:
-  virtual void wakeDispatcher() noexcept = 0;
+  virtual void onQueueNews(Queue& queue) noexcept = 0;
 
  protected:
   ~QueueWaker() = default;
@@ -49,14 +50,14 @@ struct ConsumeEntry {
 };
 
 /// Thread safety: `mutex` guards the window and the counters; `dirty`, `dropped` and `flowControlled` are
-/// atomics; pullOffset belongs to the dispatcher thread.
+/// atomics; pullOffset belongs to whoever holds the consumer's dispatch lock.
 template <class Body>
-class ProcessQueue final : public ArrivalListener {
+class ProcessQueue final : public ArrivalListener, public std::enable_shared_from_this<ProcessQueue<Body>> {
  public:
   using Entry = ConsumeEntry<Body>;
 
   ProcessQueue(MessageQueue queue, ConsumeQueue& consumeQueue, OffsetTable::Slot& offsetSlot,
-               const TagFilter& tagFilter, QueueWaker& waker, std::int64_t startOffset)
+               const TagFilter& tagFilter, QueueWaker<ProcessQueue>& waker, std::int64_t startOffset)
       : mq(std::move(queue)),
         cq(consumeQueue),
         slot(offsetSlot),
@@ -68,7 +69,7 @@ class ProcessQueue final : public ArrivalListener {
   // ArrivalListener: called by the broker as messages arrive in this queue.
   void onArrival() noexcept override {
     dirty.store(true, std::memory_order_seq_cst);
-    waker_.wakeDispatcher();
+    waker_.onQueueNews(*this);
   }
 
   const MessageQueue mq;
@@ -197,7 +198,7 @@ class ProcessQueue final : public ArrivalListener {
     free_.push_back(e);
   }
 
-  QueueWaker& waker_;
+  QueueWaker<ProcessQueue>& waker_;
   std::deque<Entry*> window_;
   std::int64_t pulledEnd_;
   std::int64_t committed_ = -1;

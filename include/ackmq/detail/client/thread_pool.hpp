@@ -159,11 +159,11 @@ class WorkerPool {
         continue;
       }
       if (stopping_) break;
-      // Spin briefly before sleeping: work that arrives within a few microseconds (the next pull of a busy
-      // queue) is taken without a futex wake-up on either side.
+      // Look a little longer before sleeping: work that arrives within tens of microseconds (the next pull
+      // of a busy queue, the next message of a conversation) is taken without a futex wake-up on either side.
       ++spinning_;
       lock.unlock();
-      spinUntil([this] {
+      pollUntil([this] {
         return queuedHint_.load(std::memory_order_relaxed) != 0 || stopHint_.load(std::memory_order_relaxed);
       });
       lock.lock();
