@@ -7,9 +7,14 @@
 #include <ackmq/producer.hpp>
 #include <ackmq/testing.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <string>
+#include <vector>
+
+#include <sys/mman.h>
 
 using namespace std::chrono_literals;
 using ackmq::testing::ManualBroker;
@@ -266,5 +271,70 @@ TEST_SUITE("store") {
     const auto v = broker.viewMessage(r.getOffsetMsgId());
     REQUIRE(v.has_value());
     CHECK(v->getBody() == body(10'000, 'z'));
+  }
+}
+
+TEST_SUITE("page warming") {
+  // Whether every page of [p, p + bytes) is resident.
+  bool resident(const std::byte* p, std::size_t bytes) {
+    std::vector<unsigned char> pages(bytes / 4096);
+    REQUIRE(::mincore(const_cast<std::byte*>(p), bytes, pages.data()) == 0);
+    return std::all_of(pages.begin(), pages.end(), [](unsigned char v) { return (v & 1) != 0; });
+  }
+
+  TEST_CASE("the warmer makes a range resident without changing a byte of it" * doctest::timeout(10)) {
+    constexpr std::size_t kBytes = std::size_t{8} << 20;
+    ackmq::detail::SegmentMemory mem(kBytes);
+    std::memset(mem.get(), 0x5A, 100);  // as if the appender had written a record already
+    ackmq::detail::PageWarmer warmer;
+    warmer.warm(mem.get(), kBytes / 2);
+    warmer.warm(mem.get() + kBytes / 2, kBytes / 2);  // continues the first: merged or warmed in turn
+    if (!warmer.waitWarmed(kBytes, 5s)) {
+      REQUIRE_FALSE(warmer.on());  // only a kernel without MADV_POPULATE_WRITE may refuse
+      MESSAGE("page warming is not available on this kernel");
+      return;
+    }
+    CHECK(resident(mem.get(), kBytes));
+    CHECK(std::all_of(mem.get(), mem.get() + 100, [](std::byte b) { return b == std::byte{0x5A}; }));
+  }
+
+  TEST_CASE("the CommitLog keeps the pages ahead of its write position warm, up to the segment's end" *
+            doctest::timeout(10)) {
+    constexpr std::size_t kSegment = std::size_t{16} << 20;
+    constexpr std::size_t kRecord = 200;
+    ackmq::detail::CommitLog<std::string> log(kSegment);
+    log.openSegment(kRecord);
+    const ackmq::detail::Segment& s = log.active();
+    std::size_t checks = 0;
+    std::size_t unaligned = 0, behind = 0, tooFar = 0;
+    while (log.fitsActive(kRecord)) {
+      log.reserve(kRecord);
+      // Requests start and end on page boundaries (or at the segment's end), stay ahead of the writer by at
+      // least 1 MiB until the end, and never run more than 4 MiB past it.
+      const bool atEnd = s.warmedTo == s.capacity;
+      if (!atEnd && s.warmedTo % 4096 != 0) ++unaligned;
+      if (!atEnd && s.warmedTo < s.used + (std::size_t{1} << 20)) ++behind;
+      if (s.warmedTo > std::max(s.used + (std::size_t{4} << 20), std::size_t{4} << 20)) ++tooFar;
+      ++checks;
+    }
+    CHECK(unaligned == 0);
+    CHECK(behind == 0);
+    CHECK(tooFar == 0);
+    CHECK(checks == kSegment / kRecord);
+    CHECK(s.warmedTo == s.capacity);
+    if (!log.warmer().waitWarmed(kSegment, 5s)) {
+      REQUIRE_FALSE(log.warmer().on());
+      MESSAGE("page warming is not available on this kernel");
+      return;
+    }
+    CHECK(resident(s.data.get(), kSegment));
+  }
+
+  TEST_CASE("segments smaller than a huge page are left to the appender" * doctest::timeout(10)) {
+    ackmq::detail::CommitLog<std::string> log(4096);
+    log.openSegment(200);
+    log.reserve(200);
+    CHECK(log.active().warmedTo == log.active().capacity);
+    CHECK_FALSE(log.warmer().waitWarmed(1, 0ms));
   }
 }

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include <ackmq/detail/store/page_warmer.hpp>
 #include <ackmq/detail/store/record.hpp>
 
 #if defined(__linux__)
@@ -75,6 +76,8 @@ inline std::uint64_t hashKey(std::string_view key) noexcept {
   return h ^ (h >> 29);
 }
 
+inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
 /// The bytes of one segment, from the C++ allocator (so that a reclaimed segment's memory is reused by the
 /// next one without fresh page faults). A large segment is aligned to 2 MiB and, on Linux, asked to be
 /// backed by transparent huge pages: filling 16 MiB of 4 KiB pages costs 4096 page faults, a large share of
@@ -110,7 +113,6 @@ class SegmentMemory {
   }
 
  private:
-  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
   static constexpr std::size_t alignmentFor(std::size_t bytes) noexcept {
     return bytes >= kHugePage ? kHugePage : alignof(std::max_align_t);
   }
@@ -130,6 +132,7 @@ struct Segment {
   std::int64_t baseOffset = 0;  // CommitLog offset of the first byte
   std::size_t capacity = 0;
   std::size_t used = 0;
+  std::size_t warmedTo = 0;  // end of the bytes handed to the page warmer so far
   SegmentMemory data;
   std::uint32_t records = 0;
   std::int64_t lastStoreTimestamp = 0;
@@ -172,6 +175,7 @@ class CommitLog {
   CommitLog(const CommitLog&) = delete;
   CommitLog& operator=(const CommitLog&) = delete;
   ~CommitLog() {
+    warmer_.stop();
     while (!segments_.empty())
       popOldest();
   }
@@ -199,6 +203,7 @@ class CommitLog {
     Segment& s = segments_.back();
     const std::size_t pos = s.used;
     s.used += size;
+    if (s.used + kWarmAhead / 2 > s.warmedTo && s.warmedTo < s.capacity) warmAhead(s);
     return pos;
   }
 
@@ -214,6 +219,7 @@ class CommitLog {
   const std::deque<Segment>& segments() const noexcept { return segments_; }
   std::size_t allocatedBytes() const noexcept { return allocatedBytes_; }
   std::size_t segmentBytes() const noexcept { return segmentBytes_; }
+  PageWarmer& warmer() noexcept { return warmer_; }
   /// Offset of the first retained byte (RocketMQ getMinPhyOffset).
   std::int64_t minOffset() const noexcept {
     return segments_.empty() ? nextOffset_ : segments_.front().baseOffset;
@@ -249,10 +255,26 @@ class CommitLog {
   }
 
  private:
+  // The warmer keeps up to this many bytes past the write position resident, asked for half at a time.
+  static constexpr std::size_t kWarmAhead = 2 * kHugePage;
+  static constexpr std::size_t kPage = 4096;
+
+  void warmAhead(Segment& s) noexcept {
+    if (s.capacity < kHugePage) {  // small segments are not page-aligned: the appender faults its own
+      s.warmedTo = s.capacity;
+      return;
+    }
+    const std::size_t last = s.capacity / kPage * kPage;
+    const std::size_t end = std::min((s.used + kWarmAhead) / kPage * kPage, last);
+    if (end > s.warmedTo) warmer_.warm(s.data.get() + s.warmedTo, end - s.warmedTo);
+    s.warmedTo = end == last ? s.capacity : std::max(end, s.warmedTo);
+  }
+
   std::size_t segmentBytes_;
   std::deque<Segment> segments_;
   std::int64_t nextOffset_ = 0;
   std::size_t allocatedBytes_ = 0;
+  PageWarmer warmer_;
 };
 
 }  // namespace ackmq::detail
