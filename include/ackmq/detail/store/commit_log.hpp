@@ -34,6 +34,13 @@ struct ConsumeQueue;
 class SegmentHashIndex {
  public:
   bool full() const noexcept { return (used_ + 1) * 4 > slots_.size() * 3; }
+  /// Sizes an empty index for `records` inserts without a rebuild.
+  void presize(std::size_t records) {
+    std::size_t n = 16;
+    while (n * 3 < (records + 1) * 4)
+      n *= 2;
+    slots_.assign(n, 0);
+  }
   /// Empties the index and doubles its capacity.
   void rebuild() {
     const std::size_t newSize = slots_.empty() ? 256 : slots_.size() * 2;
@@ -189,10 +196,21 @@ class CommitLog {
 
   /// Opens a new active segment able to hold a record of `size` bytes. The previous one is sealed.
   void openSegment(std::size_t size) {
+    // A segment usually holds about as many records as the one before: sizing its msgId index for that many
+    // saves the rebuilds, each a walk over every record so far.
+    const std::size_t capacity = newSegmentBytes(size);
+    const std::size_t expected =
+        std::min(segments_.empty() ? capacity / size : std::size_t{segments_.back().records} + 1,
+                 capacity / sizeof(RecordHeader));
+    // Everything that may throw comes before the segment joins the log.
+    SegmentMemory data(capacity);
+    SegmentHashIndex idIndex;
+    idIndex.presize(expected);
     Segment& s = segments_.emplace_back();
     s.baseOffset = nextOffset_;
-    s.capacity = newSegmentBytes(size);
-    s.data = SegmentMemory(s.capacity);
+    s.capacity = capacity;
+    s.data = std::move(data);
+    s.idIndex = std::move(idIndex);
     allocatedBytes_ += s.capacity;
     // A sealed segment's tail is skipped: the next segment starts at its own base offset.
     nextOffset_ = s.baseOffset + static_cast<std::int64_t>(s.capacity);
