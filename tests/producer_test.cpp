@@ -433,6 +433,36 @@ TEST_SUITE("producer") {
     CHECK(ackmq::testing::storeStats(f.broker).storedMessages == 0);
   }
 
+  TEST_CASE(
+      "the topic a producer last sent to is remembered without letting bad input through or hiding growth" *
+      doctest::timeout(10)) {
+    Fixture f;
+    REQUIRE(f.producer.send(ackmq::Message("T", "", "x")).getSendStatus() == ackmq::SendStatus::SEND_OK);
+    auto code = [&](ackmq::Message m) {
+      try {
+        f.producer.send(m);
+        return ackmq::ResponseCode::SUCCESS;
+      } catch (const ackmq::MQClientException& e) {
+        return e.getResponseCode();
+      }
+    };
+    // Right after a send to T: T's messages are still checked, and other topics get the full name check.
+    CHECK(code(ackmq::Message("T", "", "")) == ackmq::ResponseCode::MESSAGE_ILLEGAL);
+    CHECK(code(ackmq::Message("%RETRY%g", "", "x")) == ackmq::ResponseCode::MESSAGE_ILLEGAL);
+    CHECK(code(ackmq::Message("a/b", "", "x")) == ackmq::ResponseCode::MESSAGE_ILLEGAL);
+    CHECK(code(ackmq::Message("U", "", "x")) == ackmq::ResponseCode::SUCCESS);
+    CHECK(code(ackmq::Message("T", "", "y")) == ackmq::ResponseCode::SUCCESS);
+    CHECK(f.stored("T") == 2);
+    CHECK(f.stored("U") == 1);
+    // A topic that grows is seen growing by the next send.
+    f.broker.createTopic("T", 8);
+    std::vector<int> perQueue(8);
+    for (int i = 0; i < 800; ++i)
+      ++perQueue[static_cast<std::size_t>(
+          f.producer.send(ackmq::Message("T", "", "x")).getMessageQueue().getQueueId())];
+    CHECK(perQueue == std::vector<int>(8, 100));
+  }
+
   TEST_CASE("sending before start or after shutdown is a clear error, and start and shutdown are idempotent" *
             doctest::timeout(10)) {
     ackmq::ManualClock clock;

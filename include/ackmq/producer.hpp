@@ -142,8 +142,7 @@ class BasicProducer {
   /// Sends to one queue: one attempt, no retry.
   SendResult send(const Message& msg, const MessageQueue& mq) {
     Guard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const int qid = checkQueue(route, msg, mq);
     return once(route, qid, msg, detail::newUniqueMessageId());
   }
@@ -154,8 +153,7 @@ class BasicProducer {
   requires MessageQueueSelector<Selector, Body, Arg> SendResult send(const Message& msg, Selector&& selector,
                                                                      const Arg& arg) {
     Guard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
     const int qid = checkQueue(route, msg, mq);
     return once(route, qid, msg, detail::newUniqueMessageId());
@@ -205,8 +203,7 @@ class BasicProducer {
   /// Async send to one queue: one attempt.
   void send(const Message& msg, const MessageQueue& mq, SendCallback callback) {
     AsyncGuard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const int qid = checkQueue(route, msg, mq);
     report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
   }
@@ -215,8 +212,7 @@ class BasicProducer {
   requires MessageQueueSelector<Selector, Body, Arg>
   void send(const Message& msg, Selector&& selector, const Arg& arg, SendCallback callback) {
     AsyncGuard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
     const int qid = checkQueue(route, msg, mq);
     report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
@@ -227,15 +223,13 @@ class BasicProducer {
   /// Sends once and reports nothing: no result, no retry, no error but bad input (thrown at once).
   void sendOneway(const Message& msg) {
     Guard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     (void)core_.send(route, selectQueue(route, -1), msg, detail::newUniqueMessageId(),
                      core_.clock().nowMillis());
   }
   void sendOneway(const Message& msg, const MessageQueue& mq) {
     Guard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     (void)core_.send(route, checkQueue(route, msg, mq), msg, detail::newUniqueMessageId(),
                      core_.clock().nowMillis());
   }
@@ -243,8 +237,7 @@ class BasicProducer {
   requires MessageQueueSelector<Selector, Body, Arg>
   void sendOneway(const Message& msg, Selector&& selector, const Arg& arg) {
     Guard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
     (void)core_.send(route, checkQueue(route, msg, mq), msg, detail::newUniqueMessageId(),
                      core_.clock().nowMillis());
@@ -349,8 +342,21 @@ class BasicProducer {
     l.maxMessageSize = std::min(l.maxMessageSize, maxMessageSize_);
     return l;
   }
-  void checkMessage(const Message& msg) const {
-    detail::checkMessage(msg, limits(), [this] { return core_.clock().nowMillis(); });
+  // Checks the message and finds its topic's route. The topic last routed is remembered (RocketMQ's
+  // producer caches routes in topicPublishInfoTable): a message to it skips the name check, which that topic
+  // passed already, and the broker's topic table. Topics are never removed, so the entry stays valid; its
+  // queue count is read afresh, since a topic may grow.
+  detail::TopicRoute checkedRoute(const Message& msg) {
+    const auto now = [this] { return core_.clock().nowMillis(); };
+    detail::TopicEntry* last = lastTopic_.load(std::memory_order_acquire);
+    if (last != nullptr && last->name == msg.getTopic()) {
+      detail::checkMessageContent(msg, limits(), now);
+      return detail::TopicRoute{last, last->queueNums.load(std::memory_order_acquire)};
+    }
+    detail::checkMessage(msg, limits(), now);
+    const detail::TopicRoute route = routeFor(msg.getTopic());
+    lastTopic_.store(route.topic, std::memory_order_release);
+    return route;
   }
 
   detail::TopicRoute routeFor(const std::string& topic) {
@@ -420,8 +426,7 @@ class BasicProducer {
 
   SendResult sendDefault(const Message& msg, std::chrono::milliseconds timeout) {
     Guard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const detail::MessageId id = detail::newUniqueMessageId();
     return withRetries(
         route, timeout, 1 + retryTimesWhenSendFailed_,
@@ -480,8 +485,7 @@ class BasicProducer {
 
   void sendAsync(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
     AsyncGuard guard(*this);
-    checkMessage(msg);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
+    const detail::TopicRoute route = checkedRoute(msg);
     const detail::MessageId id = detail::newUniqueMessageId();
     report(callback, [&] {
       const std::int64_t begin = budgetMillis();
@@ -532,7 +536,8 @@ class BasicProducer {
   std::atomic<State> state_{State::CREATED};
   std::atomic<int> activeAsync_{0};
   std::atomic<std::uint32_t> sendWhichQueue_{0};
-  std::mutex lifecycle_;  // serialises start() and shutdown()
+  std::atomic<detail::TopicEntry*> lastTopic_{nullptr};  // see checkedRoute
+  std::mutex lifecycle_;                                 // serialises start() and shutdown()
   std::unique_ptr<detail::ThreadPool> callbacks_;
   int sendMsgTimeout_ = 3000;
   int retryTimesWhenSendFailed_ = 2;

@@ -64,13 +64,12 @@ struct MessageLimits {
   std::int64_t timerMaxDelayMillis;
 };
 
-/// Checks everything about one message but its route (RocketMQ Validators.checkMessage, plus the delay checks
-/// of HookUtils and the timer message rules). `now()` gives the clock's time; it is read only for a message
-/// with a deliver time, so that the common send does not pay for a clock read it does not need.
+/// Checks everything about one message but its topic and route (RocketMQ Validators.checkMessage, plus the
+/// delay checks of HookUtils and the timer message rules). `now()` gives the clock's time; it is read only
+/// for a message with a deliver time, so that the common send does not pay for a clock read it does not need.
 template <class Body, class Now>
 requires std::is_invocable_r_v<std::int64_t, Now&>
-void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, Now&& now) {
-  checkTopic(msg.getTopic(), "message topic");
+void checkMessageContent(const BasicMessage<Body>& msg, const MessageLimits& limits, Now&& now) {
   if constexpr (SizedBody<Body>) {
     const std::size_t size = static_cast<std::size_t>(msg.getBody().size());
     if (size == 0) illegal(ResponseCode::MESSAGE_ILLEGAL, "message body must not be empty");
@@ -122,6 +121,14 @@ void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, No
     const std::int64_t d = msg.getDelayTimeSec();
     checkDelay("delayTimeSec", d > maxDelay / 1000 ? maxDelay + 1 : d * 1000, d);
   }
+}
+
+/// Checks the message's topic name, then everything else (checkMessageContent).
+template <class Body, class Now>
+requires std::is_invocable_r_v<std::int64_t, Now&>
+void checkMessage(const BasicMessage<Body>& msg, const MessageLimits& limits, Now&& now) {
+  checkTopic(msg.getTopic(), "message topic");
+  checkMessageContent(msg, limits, now);
 }
 
 template <class Body>
