@@ -34,6 +34,7 @@ struct ConsumeQueue {
   int queueId = 0;
   std::int64_t minOffset = 0;
   std::deque<const RecordHeader*> entries;
+  std::int64_t nextOffset = 0;  // minOffset + entries.size(), kept so that appends need not count a deque
   std::atomic<std::int64_t> publishedMax{0};  // == maxOffset(), stored with release after each append
 
   // Reclamation bookkeeping: the segment this queue last wrote into and its slot in that segment's
@@ -67,14 +68,15 @@ struct ConsumeQueue {
   }
 
   /// The next offset to be written (RocketMQ getMaxOffsetInQueue).
-  std::int64_t maxOffset() const noexcept { return minOffset + static_cast<std::int64_t>(entries.size()); }
+  std::int64_t maxOffset() const noexcept { return nextOffset; }
   const RecordHeader* at(std::int64_t offset) const noexcept {
     return entries[static_cast<std::size_t>(offset - minOffset)];
   }
 
   void push(const RecordHeader* h) {
     entries.push_back(h);
-    publishedMax.store(maxOffset(), std::memory_order_release);
+    ++nextOffset;
+    publishedMax.store(nextOffset, std::memory_order_release);
   }
 
   /// Drops every entry below `offset`.
@@ -84,6 +86,7 @@ struct ConsumeQueue {
       ++minOffset;
     }
     if (entries.empty() && minOffset < offset) minOffset = offset;
+    if (entries.empty()) nextOffset = minOffset;
   }
 
   /// The first offset whose message was stored at or after `timestamp` (RocketMQ getOffsetInQueueByTime);
