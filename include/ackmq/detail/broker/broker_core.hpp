@@ -20,6 +20,7 @@
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/broker/faults.hpp>
 #include <ackmq/detail/broker/group_registry.hpp>
+#include <ackmq/detail/broker/page_warmer.hpp>
 #include <ackmq/detail/broker/pop_service.hpp>
 #include <ackmq/detail/broker/retry_service.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
@@ -70,6 +71,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
         retry_(store_, schedule_, clock, *this),
         pop_(store_, timers_, clock, *this, identity_),
         cleanupTarget_(timers_.registerTarget(*this)) {
+    store_.setPageWarmer(&warmer_);
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
   }
   BrokerCore(const BrokerCore&) = delete;
@@ -638,6 +640,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   const std::uint64_t identity_;
   std::atomic<bool> running_{true};
   MessageStore<Body> store_;
+  PageWarmer warmer_;  // after store_: destroyed, and its thread joined, before the store's memory goes
   FaultState faults_;
   TimerService<Clock> timers_;
   ScheduleService<Body, Clock> schedule_;

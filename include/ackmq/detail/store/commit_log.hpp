@@ -14,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <ackmq/detail/store/page_warmer.hpp>
 #include <ackmq/detail/store/record.hpp>
 
 #if defined(__linux__)
@@ -84,6 +83,17 @@ inline std::uint64_t hashKey(std::string_view key) noexcept {
 }
 
 inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+/// Where the CommitLog sends the ranges it is about to write, to be faulted in ahead of the writer by a
+/// broker service (the store has no threads of its own). warm() is called under the store lock and must not
+/// wait for the warming.
+class PageWarmSink {
+ public:
+  virtual void warm(void* begin, std::size_t bytes) noexcept = 0;
+
+ protected:
+  ~PageWarmSink() = default;
+};
 
 /// The bytes of one segment, from the C++ allocator (so that a reclaimed segment's memory is reused by the
 /// next one without fresh page faults). A large segment is aligned to 2 MiB and, on Linux, asked to be
@@ -182,7 +192,6 @@ class CommitLog {
   CommitLog(const CommitLog&) = delete;
   CommitLog& operator=(const CommitLog&) = delete;
   ~CommitLog() {
-    warmer_.stop();
     while (!segments_.empty())
       popOldest();
   }
@@ -237,7 +246,9 @@ class CommitLog {
   const std::deque<Segment>& segments() const noexcept { return segments_; }
   std::size_t allocatedBytes() const noexcept { return allocatedBytes_; }
   std::size_t segmentBytes() const noexcept { return segmentBytes_; }
-  PageWarmer& warmer() noexcept { return warmer_; }
+  /// Sends the ranges ahead of the write position to `sink` from now on (nullptr: nowhere). The sink must
+  /// outlive its use here.
+  void setWarmer(PageWarmSink* sink) noexcept { warmer_ = sink; }
   /// Offset of the first retained byte (RocketMQ getMinPhyOffset).
   std::int64_t minOffset() const noexcept {
     return segments_.empty() ? nextOffset_ : segments_.front().baseOffset;
@@ -284,7 +295,7 @@ class CommitLog {
     }
     const std::size_t last = s.capacity / kPage * kPage;
     const std::size_t end = std::min((s.used + kWarmAhead) / kPage * kPage, last);
-    if (end > s.warmedTo) warmer_.warm(s.data.get() + s.warmedTo, end - s.warmedTo);
+    if (end > s.warmedTo && warmer_ != nullptr) warmer_->warm(s.data.get() + s.warmedTo, end - s.warmedTo);
     s.warmedTo = end == last ? s.capacity : std::max(end, s.warmedTo);
   }
 
@@ -292,7 +303,7 @@ class CommitLog {
   std::deque<Segment> segments_;
   std::int64_t nextOffset_ = 0;
   std::size_t allocatedBytes_ = 0;
-  PageWarmer warmer_;
+  PageWarmSink* warmer_ = nullptr;
 };
 
 }  // namespace ackmq::detail

@@ -190,6 +190,12 @@ class MessageStore {
     }
   }
 
+  /// Where the CommitLog sends the pages it is about to write (see PageWarmSink); nullptr for nowhere.
+  void setPageWarmer(PageWarmSink* sink) {
+    std::lock_guard lock(mutex_);
+    log_.setWarmer(sink);
+  }
+
   /// Reclaims every sealed segment past fileReservedTime (RocketMQ CleanCommitLogService). Returns how many.
   std::size_t reclaimExpired(std::int64_t now) {
     std::lock_guard lock(mutex_);

@@ -1,5 +1,5 @@
 #pragma once
-// ackmq internals: faulting in CommitLog pages ahead of the writer, on a thread of its own.
+// ackmq internals: a broker service faulting in CommitLog pages ahead of the writer, on a thread of its own.
 //
 // A fresh page costs its first writer a page fault and the kernel's zeroing of the page; for an appender that
 // writes ~200 bytes per message, that is a fifth of a send. RocketMQ keeps this off its put path the same
@@ -17,6 +17,8 @@
 #include <mutex>
 #include <thread>
 
+#include <ackmq/detail/store/commit_log.hpp>
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -24,8 +26,8 @@
 namespace ackmq::detail {
 
 /// Thread safety: warm() is called by one appender at a time (under the store lock); the warmer's own thread
-/// is private. Destruction stops and joins that thread, so no warming outlives the memory's owner.
-class PageWarmer {
+/// is private. Destruction stops and joins that thread; its owner destroys it before the store it warms.
+class PageWarmer final : public PageWarmSink {
  public:
   /// Whether this platform can warm pages at all.
   static constexpr bool kSupported =
@@ -56,7 +58,7 @@ class PageWarmer {
   /// Asks for [begin, begin + bytes) to be made resident; `begin` and `bytes` are multiples of the page size.
   /// A request that continues the one still pending extends it; any other replaces it (the writer has moved
   /// on). Never waits for the warming itself.
-  void warm(void* begin, std::size_t bytes) noexcept {
+  void warm(void* begin, std::size_t bytes) noexcept override {
     if (!kSupported || off_.load(std::memory_order_relaxed)) return;
     {
       std::lock_guard lock(mutex_);
