@@ -178,11 +178,23 @@ class TimerService final : private ManualTimerSink {
   // Fires every timer due by `t`, in deadline order, releasing the lock around each callback. Consecutive
   // timers of one batched target go to it together.
   void fireDue(std::unique_lock<std::mutex>& lock, std::int64_t t) {
-    std::vector<Entry> batch;
+    // The buffers of the last firing, so that a storm of timers due together (a retry level's worth) is
+    // collected into memory already in hand. Room for every pending timer is made first: collecting
+    // cannot fail halfway through the wheel.
+    std::vector<Entry> batch = std::move(firingBuffer_);
+    batch.clear();
+    batch.reserve(wheel_.size());
+    std::vector<std::uint64_t> run = std::move(runBuffer_);
+    run.reserve(kMaxRun);
     wheel_.advanceTo(t, [&](const Entry& e, std::int64_t) { batch.push_back(e); });
-    if (batch.empty()) return;
+    if (!batch.empty()) fire(lock, batch, run);
+    firingBuffer_ = std::move(batch);
+    runBuffer_ = std::move(run);
+  }
+
+  void fire(std::unique_lock<std::mutex>& lock, const std::vector<Entry>& batch,
+            std::vector<std::uint64_t>& run) {
     firingThread_ = std::this_thread::get_id();
-    std::vector<std::uint64_t> run;
     for (std::size_t i = 0; i < batch.size();) {
       const Entry& e = batch[i++];
       if (e.slot >= targets_.size()) continue;
@@ -217,6 +229,8 @@ class TimerService final : private ManualTimerSink {
   TimerWheel<Entry> wheel_;
   std::vector<TargetSlot> targets_;
   std::vector<std::uint32_t> freeTargets_;
+  std::vector<Entry> firingBuffer_;  // fireDue's, kept between firings
+  std::vector<std::uint64_t> runBuffer_;
   std::uint32_t firingSlot_ = kNoSlot;  // the target whose callback is running
   std::thread::id firingThread_;
   std::int64_t plannedWake_ = kNoEvent;  // when the timer thread means to wake next

@@ -12,17 +12,27 @@
 // scheduled (a cascade happens when the wheel enters a slot, before anything later can be scheduled
 // into the same millisecond).
 //
-// Layout: a slot is a contiguous array of (deadline, payload, id, generation) entries, so a cascade streams
-// through memory instead of chasing list pointers into a million scattered nodes; all that stays outside is
-// one 32-bit generation per id, read once at expiry. Cancelling bumps the generation and frees the id at
-// once; its entry stays in its slot as a tombstone, skipped when the slot is reached (before the deadline),
-// and all tombstones go when the wheel empties. A slot holding only tombstones may thus report an event that
-// expires nothing, as an empty cascade does.
+// Layout: a slot is a chain of fixed-size blocks of (deadline, payload, id, generation) entries, so a cascade
+// streams through memory instead of chasing list pointers into a million scattered nodes, and never
+// reallocates: a block emptied by expiry or a cascade goes on the wheel's free list and is the next one
+// filled. A storm of timers due together (every retry of one back-off level, say) thus moves from block to
+// recycled block, and a wheel that has once held N timers holds N again without asking the allocator for
+// memory, or the kernel for fresh pages. All that stays outside the blocks is one 32-bit generation per id,
+// read once at expiry. Cancelling bumps the generation and frees the id at once; its entry stays in its slot
+// as a tombstone, skipped when the slot is reached (before the deadline), and all tombstones go when the
+// wheel empties. A slot holding only tombstones may thus report an event that expires nothing, as an empty
+// cascade does.
+//
+// Memory: the blocks of the most timers ever pending at once (32 bytes a timer with a 16-byte payload, plus
+// at most one partly filled block per occupied slot), kept until the wheel is destroyed, as a vector keeps
+// its capacity.
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace ackmq::detail {
@@ -46,7 +56,14 @@ class TimerWheel {
   static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
   /// A wheel whose time starts at `now` (ms, on the owner's clock).
-  explicit TimerWheel(std::int64_t now) : now_(toTick(now)), slots_(kDueSlot + 1) {}
+  explicit TimerWheel(std::int64_t now) : now_(toTick(now)) {}
+  TimerWheel(const TimerWheel&) = delete;
+  TimerWheel& operator=(const TimerWheel&) = delete;
+  ~TimerWheel() {
+    for (Slot& slot : slots_)
+      freeChain(slot.head);
+    freeChain(freeBlocks_);
+  }
 
   /// The wheel's time: every timer with a deadline at or before it has expired.
   std::int64_t now() const noexcept { return static_cast<std::int64_t>(now_); }
@@ -57,6 +74,7 @@ class TimerWheel {
   /// Schedules `payload` to expire at `deadline`. A deadline at or before now() expires at the next advance.
   TimerId schedule(std::int64_t deadline, const Payload& payload) {
     if (size_ == 0 && (levelMask_ != 0 || !slots_[kDueSlot].empty())) dropTombstones();
+    reserveBlocks(1);  // the one block place() may need, so that nothing below throws
     const std::uint32_t i = allocate();
     const std::uint32_t generation = ++generations_[i];  // odd: live
     place(Entry{toTick(deadline), payload, i, generation});
@@ -116,6 +134,19 @@ class TimerWheel {
     std::uint32_t index;
     std::uint32_t generation;  // a tombstone once the id's generation moved on
   };
+  // About 4 KiB a block.
+  static constexpr std::uint32_t kBlockEntries =
+      sizeof(Entry) >= 256 ? 16 : static_cast<std::uint32_t>((4096 - 2 * sizeof(void*)) / sizeof(Entry));
+  struct Block {
+    Block* next = nullptr;
+    std::uint32_t count = 0;
+    Entry entries[kBlockEntries];
+  };
+  struct Slot {
+    Block* head = nullptr;
+    Block* tail = nullptr;
+    bool empty() const noexcept { return head == nullptr; }
+  };
 
   static std::uint64_t toTick(std::int64_t t) noexcept { return t < 0 ? 0 : static_cast<std::uint64_t>(t); }
   static std::uint16_t slotId(int level, int idx) noexcept {
@@ -145,17 +176,47 @@ class TimerWheel {
     free_.push_back(i);
   }
 
-  void place(const Entry& e) {
+  // Needs a free block if the slot's last block is full: callers reserve them first (reserveBlocks).
+  void place(const Entry& e) noexcept {
     if (e.deadline <= now_) {
-      slots_[kDueSlot].push_back(e);
+      append(slots_[kDueSlot], e);
       return;
     }
     const int highBit = 63 - std::countl_zero(e.deadline ^ now_);
     const int level = highBit / kBits;
     const int idx = static_cast<int>((e.deadline >> (kBits * level)) & (kSlotsPerLevel - 1));
-    slots_[slotId(level, idx)].push_back(e);
+    append(slots_[slotId(level, idx)], e);
     occupied_[level] |= std::uint64_t{1} << idx;
     levelMask_ |= static_cast<std::uint16_t>(1u << level);
+  }
+
+  void append(Slot& slot, const Entry& e) noexcept {
+    if (slot.tail == nullptr || slot.tail->count == kBlockEntries) {
+      assert(freeBlocks_ != nullptr);
+      Block* b = freeBlocks_;
+      freeBlocks_ = b->next;
+      --freeCount_;
+      b->next = nullptr;
+      b->count = 0;
+      (slot.tail == nullptr ? slot.head : slot.tail->next) = b;
+      slot.tail = b;
+    }
+    slot.tail->entries[slot.tail->count++] = e;
+  }
+
+  // Makes sure of `n` free blocks; throws std::bad_alloc with the wheel unchanged.
+  void reserveBlocks(std::size_t n) {
+    while (freeCount_ < n)
+      recycle(new Block);
+  }
+  void recycle(Block* b) noexcept {
+    b->next = freeBlocks_;
+    freeBlocks_ = b;
+    ++freeCount_;
+  }
+  static void freeChain(Block* b) noexcept {
+    while (b != nullptr)
+      delete std::exchange(b, b->next);
   }
 
   void markEmpty(std::uint16_t slot) noexcept {
@@ -165,42 +226,69 @@ class TimerWheel {
     if (occupied_[level] == 0) levelMask_ = static_cast<std::uint16_t>(levelMask_ & ~(1u << level));
   }
 
-  // Detaches a slot's entries into scratch_ (keeping both arrays' capacity for reuse).
-  std::vector<Entry>& takeSlot(std::uint16_t slot) noexcept {
-    scratch_.clear();
-    scratch_.swap(slots_[slot]);
+  // Detaches a slot's chain; the caller walks it with drain().
+  Block* takeSlot(std::uint16_t slot) noexcept {
+    Block* chain = std::exchange(slots_[slot].head, nullptr);
+    slots_[slot].tail = nullptr;
     if (slot != kDueSlot) markEmpty(slot);
-    return scratch_;
+    return chain;
+  }
+
+  // Calls f(entry) for each entry of a detached chain, in order, handing each block back to the free list
+  // before its entries are passed on, so that a cascade refills the blocks it empties. If f throws, the
+  // blocks not yet read go back to the free list and their entries are dropped.
+  template <class F>
+  void drain(Block* chain, F&& f) {
+    Entry local[kBlockEntries];
+    while (chain != nullptr) {
+      Block* b = std::exchange(chain, chain->next);
+      const std::uint32_t n = b->count;
+      std::copy(b->entries, b->entries + n, local);  // the block may be refilled from here on
+      recycle(b);
+      try {
+        for (std::uint32_t k = 0; k < n; ++k)
+          f(local[k]);
+      } catch (...) {
+        while (chain != nullptr)
+          recycle(std::exchange(chain, chain->next));
+        throw;
+      }
+    }
   }
 
   template <class F>
   void expireSlot(std::uint16_t slot, F& onExpire) {
     if (slots_[slot].empty()) return;
-    std::vector<Entry>& list = takeSlot(slot);
-    for (const Entry& e : list) {
-      if (generations_[e.index] != e.generation) continue;  // cancelled
+    drain(takeSlot(slot), [&](const Entry& e) {
+      if (generations_[e.index] != e.generation) return;  // cancelled
       release(e.index);
       --size_;
       onExpire(e.payload, static_cast<std::int64_t>(e.deadline));
-    }
-    list.clear();
+    });
   }
 
   void cascade(int level, int idx) {
-    std::vector<Entry>& list = takeSlot(slotId(level, idx));
-    for (const Entry& e : list)
-      place(e);  // always into a lower level (or due), never back into `list`
-    list.clear();
+    const std::uint16_t slot = slotId(level, idx);
+    // The entries go to lower slots (or due), never back into this one: at most level * 64 + 1 of them, each
+    // of which may need one block beyond those the drained chain hands back. Reserving that many first means
+    // moving cannot fail halfway.
+    const std::size_t destinations = static_cast<std::size_t>(level) * kSlotsPerLevel + 1;
+    std::size_t entries = 0;
+    for (const Block* b = slots_[slot].head; b != nullptr && entries < destinations; b = b->next)
+      entries += b->count;
+    reserveBlocks(std::min(entries, destinations));
+    drain(takeSlot(slot), [&](const Entry& e) { place(e); });
   }
 
   // The wheel is empty but tombstones of cancelled timers remain: let them go.
   void dropTombstones() noexcept {
-    slots_[kDueSlot].clear();
-    for (int level = 0; level < kLevels; ++level) {
-      for (std::uint64_t m = occupied_[level]; m != 0; m &= m - 1)
-        slots_[slotId(level, std::countr_zero(m))].clear();
-      occupied_[level] = 0;
+    for (Slot& slot : slots_) {
+      for (Block* b = std::exchange(slot.head, nullptr); b != nullptr;)
+        recycle(std::exchange(b, b->next));
+      slot.tail = nullptr;
     }
+    for (int level = 0; level < kLevels; ++level)
+      occupied_[level] = 0;
     levelMask_ = 0;
   }
 
@@ -208,8 +296,9 @@ class TimerWheel {
   std::vector<std::uint32_t> generations_;
   std::vector<std::uint32_t> free_;
   std::size_t size_ = 0;
-  std::vector<std::vector<Entry>> slots_;
-  std::vector<Entry> scratch_;
+  Slot slots_[kDueSlot + 1];
+  Block* freeBlocks_ = nullptr;
+  std::size_t freeCount_ = 0;
   std::uint64_t occupied_[kLevels] = {};
   std::uint16_t levelMask_ = 0;  // bit L set when level L holds an entry
 };
