@@ -277,6 +277,80 @@ TEST_SUITE("store") {
     REQUIRE(v.has_value());
     CHECK(v->getBody() == body(10'000, 'z'));
   }
+
+  TEST_CASE("a reclaimed segment's memory is kept for the next segment and counted in the bound" *
+            doctest::timeout(10)) {
+    ackmq::detail::CommitLog<std::string> log(4096);
+    log.openSegment(200);
+    const std::byte* first = log.active().data.get();
+    log.reserve(200);
+    log.openSegment(200);
+    CHECK(log.allocatedBytes() == 2 * 4096);
+    CHECK_FALSE(log.hasSpare());
+    CHECK(log.growthFor(4096) == 4096);
+
+    log.popOldest();
+    CHECK(log.hasSpare());
+    CHECK(log.allocatedBytes() == 2 * 4096);  // held, so still counted
+    CHECK(log.growthFor(4096) == 0);
+    CHECK(log.growthFor(8192) == 8192);  // a segment of another size never takes the spare
+
+    log.openSegment(200);
+    CHECK(log.active().data.get() == first);
+    CHECK(log.active().used == 0);
+    CHECK_FALSE(log.hasSpare());
+    CHECK(log.allocatedBytes() == 2 * 4096);
+
+    // Only one spare: a second reclaimed segment is freed, and an oversize one is never kept.
+    log.popOldest();
+    log.popOldest();
+    CHECK(log.hasSpare());
+    CHECK(log.allocatedBytes() == 4096);
+    log.openSegment(6000);
+    CHECK(log.active().capacity == 6000);
+    CHECK(log.hasSpare());
+    CHECK(log.allocatedBytes() == 4096 + 6000);
+    log.popOldest();
+    CHECK(log.allocatedBytes() == 4096);
+  }
+
+  TEST_CASE("a store at its bound reuses reclaimed memory and finds only the records written since" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(3));
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    broker.updateConsumerOffset("g", q, 0);
+    std::vector<std::string> ids;
+    std::size_t overBound = 0;
+    for (int i = 0; i < 400; ++i) {
+      ids.push_back(producer.send(ackmq::Message("T", "", std::to_string(i) + body(190))).getMsgId());
+      broker.updateConsumerOffset("g", q, broker.maxOffset(q));  // the group keeps up
+      if (ackmq::testing::storeStats(broker).allocatedBytes > 3 * 4096) ++overBound;
+    }
+    CHECK(overBound == 0);
+    const auto stats = ackmq::testing::storeStats(broker);
+    CHECK(stats.reclaimedSegments > 20);
+    CHECK(stats.droppedMessages == 0);
+    // Reclaimed messages are gone even though their bytes were written over in place, and every retained
+    // one reads back as it was sent.
+    const std::int64_t min = broker.minOffset(q);
+    REQUIRE(min > 0);
+    for (int i = 0; i < 400; ++i) {
+      const auto v = broker.viewMessage(ids[static_cast<std::size_t>(i)]);
+      if (i < min) {
+        CHECK_FALSE(v.has_value());
+      } else {
+        REQUIRE(v.has_value());
+        CHECK(v->getBody() == std::to_string(i) + body(190));
+        CHECK(v->getQueueOffset() == i);
+      }
+    }
+    const auto retained = ackmq::testing::topicMessages(broker, "T");
+    CHECK(retained.size() == static_cast<std::size_t>(400 - min));
+  }
 }
 
 TEST_SUITE("page warming") {

@@ -33,7 +33,8 @@ struct BrokerConfig {
   std::string messageDelayLevel = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
   /// Largest body the broker accepts, in bytes (RocketMQ maxMessageSize, 4 MiB). Also caps a batch's bodies.
   std::size_t maxMessageSize = 4 * 1024 * 1024;
-  /// Memory the CommitLog may take, in bytes (DECISIONS #11). At least commitLogSegmentBytes.
+  /// Memory the CommitLog may take, in bytes (DECISIONS #11). At least commitLogSegmentBytes. The bound
+  /// counts the one reclaimed segment the store keeps to write the next one into, without fresh page faults.
   std::size_t maxStoreBytes = std::size_t{1} << 30;
   /// Size of one CommitLog segment, the unit of reclamation (RocketMQ mappedFileSizeCommitLog is 1 GiB on
   /// disk; in memory a smaller unit reclaims sooner). At least 4096.

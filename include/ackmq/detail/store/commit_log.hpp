@@ -202,8 +202,13 @@ class CommitLog {
   }
   /// Bytes a new segment for a record of `size` bytes would take.
   std::size_t newSegmentBytes(std::size_t size) const noexcept { return std::max(segmentBytes_, size); }
+  /// How much opening a segment of `bytes` adds to allocatedBytes(): nothing when it reuses the spare.
+  std::size_t growthFor(std::size_t bytes) const noexcept {
+    return bytes == segmentBytes_ && spare_.get() != nullptr ? 0 : bytes;
+  }
 
-  /// Opens a new active segment able to hold a record of `size` bytes. The previous one is sealed.
+  /// Opens a new active segment able to hold a record of `size` bytes. The previous one is sealed. A segment
+  /// of the usual size reuses the spare, if there is one: its pages are resident already.
   void openSegment(std::size_t size) {
     // A segment usually holds about as many records as the one before: sizing its msgId index for that many
     // saves the rebuilds, each a walk over every record so far.
@@ -211,16 +216,27 @@ class CommitLog {
     const std::size_t expected =
         std::min(segments_.empty() ? capacity / size : std::size_t{segments_.back().records} + 1,
                  capacity / sizeof(RecordHeader));
-    // Everything that may throw comes before the segment joins the log.
-    SegmentMemory data(capacity);
-    SegmentHashIndex idIndex;
+    const bool reuse = growthFor(capacity) == 0;
+    // Everything that may throw comes before the segment joins the log, and a failure keeps the spare.
+    SegmentHashIndex idIndex = reuse ? std::move(spareIndex_) : SegmentHashIndex();
     idIndex.presize(expected);
-    Segment& s = segments_.emplace_back();
+    SegmentMemory data = reuse ? std::move(spare_) : SegmentMemory(capacity);
+    try {
+      segments_.emplace_back();
+    } catch (...) {
+      if (reuse) spare_ = std::move(data);
+      throw;
+    }
+    Segment& s = segments_.back();
     s.baseOffset = nextOffset_;
     s.capacity = capacity;
     s.data = std::move(data);
     s.idIndex = std::move(idIndex);
-    allocatedBytes_ += s.capacity;
+    if (reuse) {
+      s.warmedTo = spareResident_;
+    } else {
+      allocatedBytes_ += s.capacity;
+    }
     // A sealed segment's tail is skipped: the next segment starts at its own base offset.
     nextOffset_ = s.baseOffset + static_cast<std::int64_t>(s.capacity);
   }
@@ -244,6 +260,7 @@ class CommitLog {
   Segment& active() noexcept { return segments_.back(); }
   std::deque<Segment>& segments() noexcept { return segments_; }
   const std::deque<Segment>& segments() const noexcept { return segments_; }
+  /// Memory held for records: every segment's, and the spare's.
   std::size_t allocatedBytes() const noexcept { return allocatedBytes_; }
   std::size_t segmentBytes() const noexcept { return segmentBytes_; }
   /// Sends the ranges ahead of the write position to `sink` from now on (nullptr: nowhere). The sink must
@@ -273,15 +290,27 @@ class CommitLog {
     return (h->topic != nullptr && h->commitLogOffset == offset) ? h : nullptr;
   }
 
-  /// Frees the oldest segment, destroying its object bodies.
+  /// Reclaims the oldest segment, destroying its object bodies. Its memory is kept as the spare, for the
+  /// next segment, if it has the usual size and there is no spare yet; it is freed otherwise. A store
+  /// running at its bound thus writes into pages it has touched before, where fresh memory costs a page
+  /// fault per page (RocketMQ likewise keeps its mapped files and their page cache warm).
   void popOldest() noexcept {
     Segment& s = segments_.front();
     if constexpr (!kBytesBody<Body> && !std::is_trivially_destructible_v<Body>) {
       s.forEachRecord([](RecordHeader& h) { destroyRecordBody<Body>(h); });
     }
-    allocatedBytes_ -= s.capacity;
+    if (s.capacity == segmentBytes_ && spare_.get() == nullptr) {
+      spare_ = std::move(s.data);
+      spareResident_ = std::max(s.warmedTo, s.used / kPage * kPage);
+      spareIndex_ = std::move(s.idIndex);
+    } else {
+      allocatedBytes_ -= s.capacity;
+    }
     segments_.pop_front();
   }
+
+  /// Whether a reclaimed segment's memory is waiting to be reused.
+  bool hasSpare() const noexcept { return spare_.get() != nullptr; }
 
  private:
   // The warmer keeps up to this many bytes past the write position resident, asked for half at a time.
@@ -302,7 +331,11 @@ class CommitLog {
   std::size_t segmentBytes_;
   std::deque<Segment> segments_;
   std::int64_t nextOffset_ = 0;
-  std::size_t allocatedBytes_ = 0;
+  std::size_t allocatedBytes_ = 0;  // counts the spare
+  // A reclaimed segment's memory and msgId index, kept for the next segment; how far its pages are resident.
+  SegmentMemory spare_;
+  std::size_t spareResident_ = 0;
+  SegmentHashIndex spareIndex_;
   PageWarmSink* warmer_ = nullptr;
 };
 

@@ -38,8 +38,9 @@ struct StoreOptions {
 
 /// Counters of the store, for inspection.
 struct StoreStats {
-  std::size_t allocatedBytes = 0;       ///< bytes held by CommitLog segments
-  std::size_t segments = 0;             ///< segments held
+  std::size_t allocatedBytes =
+      0;                     ///< bytes held by CommitLog segments (and the reclaimed one kept for reuse)
+  std::size_t segments = 0;  ///< segments held
   std::uint64_t storedMessages = 0;     ///< records ever written (every physical copy)
   std::uint64_t reclaimedSegments = 0;  ///< segments freed
   std::uint64_t droppedMessages = 0;    ///< unconsumed messages lost to StoreFullPolicy::DROP_OLDEST
@@ -467,7 +468,7 @@ class MessageStore {
   // Frees segments until `need` more bytes fit under maxStoreBytes (plus `allowance` for internal appends).
   ResponseCode makeRoom(std::size_t need, std::int64_t now, std::size_t allowance) {
     if (need > options_.maxStoreBytes) return ResponseCode::MESSAGE_ILLEGAL;
-    while (log_.allocatedBytes() + need > options_.maxStoreBytes + allowance) {
+    while (log_.allocatedBytes() + log_.growthFor(need) > options_.maxStoreBytes + allowance) {
       if (log_.segments().empty()) return ResponseCode::SYSTEM_BUSY;
       Segment& oldest = log_.segments().front();
       if (oldest.pins.load(std::memory_order_acquire) != 0) return kPinned;
