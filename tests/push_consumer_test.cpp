@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -429,6 +430,64 @@ TEST_SUITE("push_consumer") {
     CHECK(rec.all()[2].reconsumeTimes == 1);  // counted in memory, as RocketMQ does
     CHECK(w.broker.queryConsumerOffset("g", q) == 2);
     CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
+  }
+
+  TEST_CASE("a body whose copy throws during the send-back is consumed again locally and pins nothing" *
+            doctest::timeout(30)) {
+    // A body object whose copy constructor throws for one value while `armed` is set: the broker's copies
+    // for the send-back and for its fallback then both throw.
+    static std::atomic<bool> armed{false};
+    struct Fragile {
+      int v = 0;
+      Fragile() = default;
+      explicit Fragile(int x) : v(x) {}
+      Fragile(const Fragile& o) : v(o.v) {
+        if (v == 0 && armed.load()) throw std::runtime_error("Fragile: copy refused");
+      }
+      Fragile& operator=(const Fragile&) = default;
+    };
+    ackmq::ManualClock clock;
+    ackmq::BrokerConfig config;
+    config.commitLogSegmentBytes = 4096;
+    ackmq::BasicBroker<Fragile, ackmq::ManualClock> broker(clock, config);
+    broker.createTopic("T", 1);
+    ackmq::BasicProducer<decltype(broker)> producer(broker, "p");
+    producer.start();
+    ackmq::BasicPushConsumer<decltype(broker)> consumer(broker, "g");
+    consumer.subscribe("T", "*");
+    std::atomic<int> deliveriesOfZero{0};
+    consumer.registerMessageListener(ackmq::BasicMessageListenerConcurrently<Fragile>{
+        [&](const ackmq::BasicMessageExtList<Fragile>& msgs, ConsumeConcurrentlyContext&) {
+          if (msgs[0].getBody().v != 0) return SUCCESS;
+          if (deliveriesOfZero.fetch_add(1) == 0) {
+            armed.store(true);  // the send-back that follows cannot copy the body
+            return LATER;
+          }
+          armed.store(false);
+          return SUCCESS;
+        }});
+    consumer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    producer.send(ackmq::BasicMessage<Fragile>("T", "", Fragile(0)), q);
+    // Enough messages after it to fill its segment and open others, so that it can be reclaimed later.
+    for (int i = 1; i <= 60; ++i)
+      producer.send(ackmq::BasicMessage<Fragile>("T", "", Fragile(i)), q);
+    REQUIRE(awaitIdle(consumer));
+    auto s = ackmq::testing::consumerStats(consumer);
+    CHECK(s.reconsumedLocally == 1);
+    CHECK(s.retried == 0);
+    CHECK(broker.queryConsumerOffset("g", q) == 0);  // held back by the message waiting to be consumed again
+    CHECK(ackmq::testing::topicMessages(broker, "%RETRY%g").empty());
+
+    clock.advance(5s);
+    REQUIRE(awaitIdle(consumer));
+    CHECK(deliveriesOfZero.load() == 2);
+    CHECK(broker.queryConsumerOffset("g", q) == 61);
+    // The failed copies left no segment pinned: once past fileReservedTime, the sealed ones are reclaimed.
+    clock.advance(73h);
+    CHECK(ackmq::testing::storeStats(broker).reclaimedSegments > 0);
+    CHECK(broker.minOffset(q) > 0);
+    consumer.shutdown();
   }
 
   TEST_CASE("the committed offset is the lowest message still being consumed" * doctest::timeout(30)) {

@@ -869,12 +869,30 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   // Sends a failed message back: CONSUMER_SEND_MSG_BACK, then the fallback retry message. False if both fail.
   bool sendBack(const MessageExt& msg, int delayLevel) {
-    detail::SendBackResult r =
-        core_.sendMessageBack(group_, msg.getCommitLogOffset(), delayLevel, maxReconsume_);
-    if (!r.ok()) r = core_.sendRetryMessage(group_, msg, delayLevel, maxReconsume_);
+    const detail::SendBackResult r = trySendBack(msg, delayLevel);
     if (!r.ok()) return false;
     (r.deadLettered ? counters_.deadLettered : counters_.retried).fetch_add(1, std::memory_order_relaxed);
     return true;
+  }
+
+  // CONSUMER_SEND_MSG_BACK, then the fallback retry message if that fails.
+  detail::SendBackResult trySendBack(const MessageExt& msg, int delayLevel) {
+    detail::SendBackResult r = guarded(
+        [&] { return core_.sendMessageBack(group_, msg.getCommitLogOffset(), delayLevel, maxReconsume_); });
+    if (!r.ok()) r = guarded([&] { return core_.sendRetryMessage(group_, msg, delayLevel, maxReconsume_); });
+    return r;
+  }
+
+  // A broker copy that throws (a Body copy constructor, an allocation) is a failed send-back like any other.
+  template <class Send>
+  static detail::SendBackResult guarded(Send&& send) {
+    try {
+      return send();
+    } catch (const std::exception& e) {
+      return detail::SendBackResult{ResponseCode::SYSTEM_ERROR, false, e.what()};
+    } catch (...) {
+      return detail::SendBackResult{ResponseCode::SYSTEM_ERROR, false, "copying the message threw"};
+    }
   }
 
   // Called with pq.mutex held: resumes pulling once consumption brought the queue back under its limits.
@@ -916,8 +934,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       if (expired.empty()) continue;
       for (const MessageExt& m : expired) {
         counters_.expired.fetch_add(1, std::memory_order_relaxed);
-        detail::SendBackResult r = core_.sendMessageBack(group_, m.getCommitLogOffset(), 3, maxReconsume_);
-        if (!r.ok()) core_.sendRetryMessage(group_, m, 3, maxReconsume_);
+        trySendBack(m, 3);
       }
       std::lock_guard lock(pq->mutex);
       pq->commitLocked(pq->retireDone());
@@ -1041,7 +1058,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     bool again = false;
     for (Entry* e : batch) {
       if (e->msg.getReconsumeTimes() >= maxReconsume_ && clustering()) {
-        const detail::SendBackResult r = core_.sendRetryMessage(group_, e->msg, -1, maxReconsume_);
+        const detail::SendBackResult r =
+            guarded([&] { return core_.sendRetryMessage(group_, e->msg, -1, maxReconsume_); });
         if (r.ok()) {
           counters_.deadLettered.fetch_add(1, std::memory_order_relaxed);
           std::lock_guard lock(pq.mutex);

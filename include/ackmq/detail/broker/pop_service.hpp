@@ -272,8 +272,7 @@ class PopService final : private TimerTarget {
         auto dit = g.destinations.find(h->topic);
         if (dit == g.destinations.end()) return;
         auto [retry, dlq] = dit->second;
-        Segment* seg = locked.segmentOf(*h);
-        seg->pins.fetch_add(1, std::memory_order_relaxed);  // making room must not reclaim what is copied
+        const SegmentPin pin(*locked.segmentOf(*h));  // making room must not reclaim what is copied
         std::string props;
         bool hasRetryTopic = false;
         forEachProperty(h->encodedProperties(), [&](std::string_view n, std::string_view v) {
@@ -295,7 +294,6 @@ class PopService final : private TimerTarget {
           src.encodedProperties = dlqProps;
         }
         AppendResult r = locked.append(dead ? *dlq : *retry, 0, src, clock_.nowMillis(), /*internal=*/true);
-        seg->pins.fetch_sub(1, std::memory_order_relaxed);
         if (r.ok()) {
           ++(dead ? g.deadLettered : g.revived);
           arrived = r.queue;

@@ -53,8 +53,7 @@ class RetryService {
             "the message at CommitLog offset " + std::to_string(commitLogOffset) + " is no longer stored";
         return;
       }
-      Segment* seg = locked.segmentOf(*original);
-      seg->pins.fetch_add(1, std::memory_order_relaxed);  // making room must not reclaim what is being copied
+      const SegmentPin pin(*locked.segmentOf(*original));  // making room must not reclaim what is copied
       // Built in scratch_, guarded by the store lock: its capacity carries over, so a storm of send-backs
       // allocates nothing for properties.
       scratch_.clear();
@@ -64,7 +63,6 @@ class RetryService {
       RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
       arrived = route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel,
                       maxReconsumeTimes, result);
-      seg->pins.fetch_sub(1, std::memory_order_relaxed);
     });
     if (arrived != nullptr) sink_.onArrived(*arrived);
     return result;

@@ -175,8 +175,7 @@ class ScheduleService final : private TimerTarget {
         MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
         MessageConst::PROPERTY_TIMER_DELAY_MS,   MessageConst::PROPERTY_TIMER_DELAY_SEC,
         MessageConst::PROPERTY_REAL_TOPIC,       MessageConst::PROPERTY_REAL_QUEUE_ID};
-    // Pinned so that making room for the copy never reclaims the record being copied.
-    seg->pins.fetch_add(1, std::memory_order_relaxed);
+    const SegmentPin pin(*seg);  // making room for the copy must never reclaim the record being copied
     bool ok = false;
     try {
       scratch_.clear();  // guarded by the store lock; keeps its capacity from one re-put to the next
@@ -191,7 +190,6 @@ class ScheduleService final : private TimerTarget {
     } catch (...) {
       // a Body copy constructor (or an allocation) threw; try again later
     }
-    seg->pins.fetch_sub(1, std::memory_order_relaxed);
     return ok;
   }
 

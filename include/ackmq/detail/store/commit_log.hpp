@@ -180,6 +180,20 @@ struct Segment {
   }
 };
 
+/// Holds a segment against reclamation for a scope: copying a record under the store lock, when making room
+/// for the copy must not reclaim the original. Released however the scope ends, so a copy that throws (a
+/// Body copy constructor, an allocation) never leaves the segment pinned for good.
+class SegmentPin {
+ public:
+  explicit SegmentPin(Segment& s) noexcept : s_(s) { s_.pins.fetch_add(1, std::memory_order_relaxed); }
+  ~SegmentPin() { s_.pins.fetch_sub(1, std::memory_order_relaxed); }
+  SegmentPin(const SegmentPin&) = delete;
+  SegmentPin& operator=(const SegmentPin&) = delete;
+
+ private:
+  Segment& s_;
+};
+
 /// The log itself: allocation of record space and lookup by CommitLog offset.
 ///
 /// Thread safety: thread-compatible; the broker serialises appends and reclamation under its store lock.
