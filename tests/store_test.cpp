@@ -37,6 +37,21 @@ std::string body(std::size_t n, char c = 'x') {
   return std::string(n, c);
 }
 
+// Topic T with one queue, and group g tracking it: keepUp() commits g past everything stored so far.
+struct TrackedQueue {
+  ackmq::ManualClock clock;
+  ManualBroker broker;
+  ManualProducer producer;
+  const ackmq::MessageQueue q{"T", "broker-a", 0};
+
+  explicit TrackedQueue(std::size_t segments) : broker(clock, tinyStore(segments)), producer(broker, "p") {
+    broker.createTopic("T", 1);
+    producer.start();
+    broker.updateConsumerOffset("g", q, 0);
+  }
+  void keepUp() { broker.updateConsumerOffset("g", q, broker.maxOffset(q)); }
+};
+
 }  // namespace
 
 TEST_SUITE("store") {
@@ -87,16 +102,11 @@ TEST_SUITE("store") {
 
   TEST_CASE("segments every group has consumed are reclaimed when the store needs room" *
             doctest::timeout(10)) {
-    ackmq::ManualClock clock;
-    ManualBroker broker(clock, tinyStore(2));
-    broker.createTopic("T", 1);
-    ManualProducer producer(broker, "p");
-    producer.start();
-    const ackmq::MessageQueue q("T", "broker-a", 0);
-    broker.updateConsumerOffset("g", q, 0);
+    TrackedQueue t(2);
+    auto& [clock, broker, producer, q] = t;
     for (int i = 0; i < 500; ++i) {
       producer.send(ackmq::Message("T", "", body(200)));
-      broker.updateConsumerOffset("g", q, broker.maxOffset(q));  // the group keeps up
+      t.keepUp();
     }
     const auto stats = ackmq::testing::storeStats(broker);
     CHECK(stats.allocatedBytes <= 2 * 4096);
@@ -316,18 +326,13 @@ TEST_SUITE("store") {
 
   TEST_CASE("a store at its bound reuses reclaimed memory and finds only the records written since" *
             doctest::timeout(10)) {
-    ackmq::ManualClock clock;
-    ManualBroker broker(clock, tinyStore(3));
-    broker.createTopic("T", 1);
-    ManualProducer producer(broker, "p");
-    producer.start();
-    const ackmq::MessageQueue q("T", "broker-a", 0);
-    broker.updateConsumerOffset("g", q, 0);
+    TrackedQueue t(3);
+    auto& [clock, broker, producer, q] = t;
     std::vector<std::string> ids;
     std::size_t overBound = 0;
     for (int i = 0; i < 400; ++i) {
       ids.push_back(producer.send(ackmq::Message("T", "", std::to_string(i) + body(190))).getMsgId());
-      broker.updateConsumerOffset("g", q, broker.maxOffset(q));  // the group keeps up
+      t.keepUp();
       if (ackmq::testing::storeStats(broker).allocatedBytes > 3 * 4096) ++overBound;
     }
     CHECK(overBound == 0);
