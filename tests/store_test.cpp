@@ -294,6 +294,8 @@ TEST_SUITE("store") {
     log.openSegment(200);
     const std::byte* first = log.active().data.get();
     log.reserve(200);
+    for (std::uint64_t h = 1; h <= 20; ++h)
+      log.active().idIndex.insert(h, 0);
     log.openSegment(200);
     CHECK(log.allocatedBytes() == 2 * 4096);
     CHECK_FALSE(log.hasSpare());
@@ -308,6 +310,7 @@ TEST_SUITE("store") {
     log.openSegment(200);
     CHECK(log.active().data.get() == first);
     CHECK(log.active().used == 0);
+    CHECK_FALSE(log.active().idIndex.full());  // the reused index starts empty
     CHECK_FALSE(log.hasSpare());
     CHECK(log.allocatedBytes() == 2 * 4096);
 

@@ -33,12 +33,13 @@ struct ConsumeQueue;
 class SegmentHashIndex {
  public:
   bool full() const noexcept { return (used_ + 1) * 4 > slots_.size() * 3; }
-  /// Sizes an empty index for `records` inserts without a rebuild.
+  /// Empties the index and sizes it for `records` inserts without a rebuild (reusing its memory, if any).
   void presize(std::size_t records) {
     std::size_t n = 16;
     while (n * 3 < (records + 1) * 4)
       n *= 2;
     slots_.assign(n, 0);
+    used_ = 0;
   }
   /// Empties the index and doubles its capacity.
   void rebuild() {
