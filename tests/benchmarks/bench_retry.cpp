@@ -22,8 +22,6 @@ constexpr int kListenerThreads = 1;
 // A message that always fails is delivered once and reconsumed retryMaxTimes (16) times, then dead-lettered.
 constexpr std::uint64_t kDeliveriesPerStormMessage = 17;
 
-// One run: n messages are stored first (untimed); the clock covers starting the consumer, every delivery,
-// and, in a storm, every send-back, retry copy, timer and dead-letter copy, until the consumer settles.
 // The bound for the bounded storm: room for the messages of about two back-off levels at a time (a failed
 // delivery stores a parked copy and a retry copy, some 570 bytes), so that the store reclaims the segments
 // of levels already walked and writes the next ones into their memory.
@@ -31,6 +29,8 @@ std::size_t boundedStoreBytes(std::size_t n) {
   return std::max<std::size_t>(std::size_t{64} << 20, n * 2560);
 }
 
+// One run: n messages are stored first (untimed); the clock covers starting the consumer, every delivery,
+// and, in a storm, every send-back, retry copy, timer and dead-letter copy, until the consumer settles.
 double costPerDelivery(std::size_t n, bool storm, bool bounded = false) {
   ackmq::ManualClock clock;
   ackmq::BrokerConfig config;  // the default 1 GiB holds every copy a storm of 100k messages makes
@@ -117,9 +117,8 @@ void runRetry(const Options& opt) {
       "%%DLQ%%<group> (%llu deliveries)\n",
       static_cast<unsigned long long>(kDeliveriesPerStormMessage * n));
   std::printf(
-      "  storm_bounded: the same storm with maxStoreBytes %zu MiB, so that segments of levels already walked "
-      "are "
-      "reclaimed and their memory reused\n",
+      "  storm_bounded: the same storm with maxStoreBytes %zu MiB: the segments of levels already walked\n"
+      "  are reclaimed and their memory reused\n",
       boundedStoreBytes(n) >> 20);
   std::printf(
       "  messages stored before the clock starts; timed from consumer start until settled; "

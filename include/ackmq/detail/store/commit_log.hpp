@@ -96,8 +96,8 @@ class PageWarmSink {
   ~PageWarmSink() = default;
 };
 
-/// The bytes of one segment, from the C++ allocator (so that a reclaimed segment's memory is reused by the
-/// next one without fresh page faults). A large segment is aligned to 2 MiB and, on Linux, asked to be
+/// The bytes of one segment, from the C++ allocator (the CommitLog keeps one reclaimed segment's memory for
+/// the next, see popOldest). A large segment is aligned to 2 MiB and, on Linux, asked to be
 /// backed by transparent huge pages: filling 16 MiB of 4 KiB pages costs 4096 page faults, a large share of
 /// an append's cost. Not value-initialised: pages are touched only as records are written.
 class SegmentMemory {

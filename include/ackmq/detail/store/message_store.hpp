@@ -38,9 +38,8 @@ struct StoreOptions {
 
 /// Counters of the store, for inspection.
 struct StoreStats {
-  std::size_t allocatedBytes =
-      0;                     ///< bytes held by CommitLog segments (and the reclaimed one kept for reuse)
-  std::size_t segments = 0;  ///< segments held
+  std::size_t allocatedBytes = 0;       ///< bytes held by CommitLog segments and the spare
+  std::size_t segments = 0;             ///< segments held
   std::uint64_t storedMessages = 0;     ///< records ever written (every physical copy)
   std::uint64_t reclaimedSegments = 0;  ///< segments freed
   std::uint64_t droppedMessages = 0;    ///< unconsumed messages lost to StoreFullPolicy::DROP_OLDEST
