@@ -933,6 +933,77 @@ TEST_SUITE("push_consumer") {
     CHECK(calls.load() == 2);
   }
 
+  TEST_CASE("a timed-out message whose send-back fails stays with the listener and is tried again" *
+            doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeTimeout(1min);
+    c.setConsumeThreadMin(2);
+    c.setConsumeThreadMax(4);
+    std::latch in(1), release(1);
+    std::atomic<int> calls{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      if (calls++ == 0) {
+        in.count_down();
+        release.wait();
+      }
+      return SUCCESS;
+    }});
+    c.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    w.send("T", "stuck");
+    in.wait();
+    w.clock.advance(1min);
+    ackmq::testing::failNextSendBacks(w.broker, 1);
+    w.clock.advance(1min);  // expired, but neither the send-back nor its fallback is stored
+    CHECK(ackmq::testing::consumerStats(c).expired == 0);
+    CHECK(w.broker.queryConsumerOffset("g", q) == 0);  // still held back: nothing stands for the message
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
+    w.clock.advance(1min);  // the next scan sends it back
+    CHECK(ackmq::testing::consumerStats(c).expired == 1);
+    CHECK(w.broker.queryConsumerOffset("g", q) == 1);
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    w.clock.advance(10s);  // level 3: the copy arrives in %RETRY%g
+    REQUIRE(awaitIdle(c));
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").size() == 1);
+    CHECK(calls.load() == 2);  // the retry copy, once
+  }
+
+  TEST_CASE("a timed-out message whose send-back fails is settled by the listener's own result" *
+            doctest::timeout(60)) {
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeTimeout(1min);
+    std::latch in(1), release(1);
+    std::atomic<int> calls{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
+      if (calls++ == 0) {
+        in.count_down();
+        release.wait();
+      }
+      return SUCCESS;
+    }});
+    c.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    w.send("T", "stuck");
+    in.wait();
+    ackmq::testing::failNextSendBacks(w.broker, 1);
+    w.clock.advance(2min);
+    CHECK(ackmq::testing::consumerStats(c).expired == 0);
+    CHECK(w.broker.queryConsumerOffset("g", q) == 0);
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    CHECK(w.broker.queryConsumerOffset("g", q) == 1);
+    CHECK(ackmq::testing::consumerStats(c).succeeded == 1);
+    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
+    CHECK(calls.load() == 1);
+  }
+
   TEST_CASE("pulling pauses at pullThresholdForQueue and resumes as messages are consumed" *
             doctest::timeout(60)) {
     World w;

@@ -908,7 +908,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   }
 
   // RocketMQ ProcessQueue.cleanExpiredMsg: the head messages held by the listener longer than consumeTimeout
-  // are sent back (delay level 3) and leave the process queue; the listener is not interrupted.
+  // are sent back (delay level 3) and leave the process queue; the listener is not interrupted. A message
+  // whose send-back fails stays with the listener, as in RocketMQ: its own result settles it, and the next
+  // scan tries again if it is still held.
   void scanExpired() {
     std::vector<std::shared_ptr<Pq>> queues;
     {
@@ -917,8 +919,13 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         queues.push_back(pq);
     }
     const std::int64_t now = core_.clock().nowMillis();
+    struct Candidate {
+      Entry* entry;
+      std::int64_t offset;
+      MessageExt msg;
+    };
     for (auto& pq : queues) {
-      std::vector<MessageExt> expired;
+      std::vector<Candidate> candidates;
       {
         std::lock_guard lock(pq->mutex);
         int examined = 0;
@@ -926,16 +933,24 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
           if (++examined > kExpiredScanMax) break;
           if (e->state == EntryState::DONE) continue;
           if (e->state != EntryState::RUNNING || now - e->consumeStart <= consumeTimeout_.count()) break;
-          e->expired = true;
-          e->state = EntryState::DONE;
-          expired.push_back(e->msg);
+          candidates.push_back(Candidate{e, e->offset, e->msg});
         }
       }
-      if (expired.empty()) continue;
-      for (const MessageExt& m : expired) {
+      if (candidates.empty()) continue;
+      bool anySent = false;
+      for (Candidate& c : candidates) {
+        if (!trySendBack(c.msg, 3).ok()) continue;
         counters_.expired.fetch_add(1, std::memory_order_relaxed);
-        trySendBack(m, 3);
+        std::lock_guard lock(pq->mutex);
+        // Unless the listener finished with it meanwhile (then the entry may already hold a later message),
+        // the message leaves the process queue: the copy in %RETRY% now stands for it.
+        if (c.entry->offset == c.offset && c.entry->state == EntryState::RUNNING) {
+          c.entry->expired = true;
+          c.entry->state = EntryState::DONE;
+          anySent = true;
+        }
       }
+      if (!anySent) continue;
       std::lock_guard lock(pq->mutex);
       pq->commitLocked(pq->retireDone());
       releaseFlowControl(*pq);
