@@ -171,6 +171,17 @@ struct ManualClockAccess {
     std::erase(clock.sinks_, &sink);
   }
 };
+
+/// The clock's steady time to within a scheduler tick, where it offers such a cheaper read; else its
+/// steadyMillis(). For budgets measured in seconds or minutes: sendMsgTimeout, consumeTimeout.
+template <class Clock>
+std::int64_t coarseSteadyMillis(const Clock& clock) noexcept {
+  if constexpr (requires { clock.coarseSteadyMillis(); }) {
+    return clock.coarseSteadyMillis();
+  } else {
+    return clock.steadyMillis();
+  }
+}
 }  // namespace detail
 
 }  // namespace ackmq

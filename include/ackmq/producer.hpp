@@ -329,13 +329,7 @@ class BasicProducer {
   }
 
   // The clock that the sendMsgTimeout budget is measured on: a coarse steady read where the clock has one.
-  std::int64_t budgetMillis() const noexcept {
-    if constexpr (requires { core_.clock().coarseSteadyMillis(); }) {
-      return core_.clock().coarseSteadyMillis();
-    } else {
-      return core_.clock().steadyMillis();
-    }
-  }
+  std::int64_t budgetMillis() const noexcept { return detail::coarseSteadyMillis(core_.clock()); }
 
   detail::MessageLimits limits() const noexcept {
     detail::MessageLimits l = core_.messageLimits();

@@ -782,7 +782,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
           pq.abandon(first[k]);
         continue;
       }
-      const std::int64_t now = core_.clock().nowMillis();
+      const std::int64_t now = detail::coarseSteadyMillis(core_.clock());
       {
         std::lock_guard lock(pq.mutex);
         for (std::size_t k = 0; k < n; ++k) {
@@ -918,7 +918,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       for (auto& [mq, pq] : pqs_)
         queues.push_back(pq);
     }
-    const std::int64_t now = core_.clock().nowMillis();
+    const std::int64_t now = detail::coarseSteadyMillis(core_.clock());
     struct Candidate {
       Entry* entry;
       std::int64_t offset;

@@ -42,7 +42,7 @@ struct ConsumeEntry {
 
   BasicMessageExt<Body> msg;
   std::int64_t offset = 0;
-  std::int64_t consumeStart = 0;  // when the listener got it (the broker's clock), for the consume timeout
+  std::int64_t consumeStart = 0;  // when the listener got it (coarse steady ms), for the consume timeout
   std::size_t bytes = 0;          // for pullThresholdSizeForQueue
   State state = State::QUEUED;
   bool busy = false;     // a consume request holds it: not to be recycled yet
