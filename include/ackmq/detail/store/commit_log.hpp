@@ -57,6 +57,16 @@ class SegmentHashIndex {
     ++used_;
   }
 
+  /// Starts loading the slot where insert(hash, ...) will begin, so that the cache miss on a large index
+  /// overlaps the copy of the record instead of following it.
+  void prefetch(std::uint64_t hash) const noexcept {
+#if defined(__GNUC__)
+    if (!slots_.empty()) __builtin_prefetch(slots_.data() + (hash & (slots_.size() - 1)), 1);
+#else
+    (void)hash;
+#endif
+  }
+
   /// Calls f(position) for each candidate in the hash's probe chain, until f returns true.
   template <class F>
   void find(std::uint64_t hash, F&& f) const {

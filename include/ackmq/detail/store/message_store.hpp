@@ -362,6 +362,7 @@ class MessageStore {
       }
       const std::size_t pos = log_.reserve(size);
       Segment& seg = log_.active();
+      seg.idIndex.prefetch(src.msgId.hash());
       RecordHeader* h;
       try {
         h = writeRecord<Body>(seg.at(pos), src, &topic, queueId);
