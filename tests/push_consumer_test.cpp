@@ -972,6 +972,58 @@ TEST_SUITE("push_consumer") {
     CHECK(calls.load() == 2);  // the retry copy, once
   }
 
+  TEST_CASE("a timed-out message whose body cannot be copied stays with the listener until a scan can" *
+            doctest::timeout(60)) {
+    static std::atomic<bool> armed{false};
+    struct Fragile {
+      int v = 0;
+      Fragile() = default;
+      explicit Fragile(int x) : v(x) {}
+      Fragile(const Fragile& o) : v(o.v) {
+        if (armed.load()) throw std::runtime_error("Fragile: copy refused");
+      }
+      Fragile& operator=(const Fragile&) = default;
+    };
+    ackmq::ManualClock clock;
+    ackmq::BasicBroker<Fragile, ackmq::ManualClock> broker(clock);
+    broker.createTopic("T", 1);
+    ackmq::BasicProducer<decltype(broker)> producer(broker, "p");
+    producer.start();
+    ackmq::BasicPushConsumer<decltype(broker)> consumer(broker, "g");
+    consumer.subscribe("T", "*");
+    consumer.setConsumeTimeout(1min);
+    consumer.setConsumeThreadMin(2);
+    consumer.setConsumeThreadMax(4);
+    std::latch in(1), release(1);
+    std::atomic<int> calls{0};
+    consumer.registerMessageListener(ackmq::BasicMessageListenerConcurrently<Fragile>{
+        [&](const ackmq::BasicMessageExtList<Fragile>&, ConsumeConcurrentlyContext&) {
+          if (calls++ == 0) {
+            in.count_down();
+            release.wait();
+          }
+          return SUCCESS;
+        }});
+    consumer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    producer.send(ackmq::BasicMessage<Fragile>("T", "", Fragile(7)), q);
+    in.wait();
+    armed.store(true);
+    clock.advance(2min);  // the scan cannot copy the message: it neither sends it back nor lets it go
+    armed.store(false);
+    CHECK(ackmq::testing::consumerStats(consumer).expired == 0);
+    CHECK(broker.queryConsumerOffset("g", q) == 0);
+    clock.advance(1min);
+    CHECK(ackmq::testing::consumerStats(consumer).expired == 1);
+    CHECK(broker.queryConsumerOffset("g", q) == 1);
+    release.count_down();
+    REQUIRE(awaitIdle(consumer));
+    clock.advance(10s);
+    REQUIRE(awaitIdle(consumer));
+    CHECK(calls.load() == 2);
+    consumer.shutdown();
+  }
+
   TEST_CASE("a timed-out message whose send-back fails is settled by the listener's own result" *
             doctest::timeout(60)) {
     World w;

@@ -933,7 +933,13 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
           if (++examined > kExpiredScanMax) break;
           if (e->state == EntryState::DONE) continue;
           if (e->state != EntryState::RUNNING || now - e->consumeStart <= consumeTimeout_.count()) break;
-          candidates.push_back(Candidate{e, e->offset, e->msg});
+          // A copy that throws (a Body, an allocation) leaves this message and the rest with the listener
+          // until the next scan.
+          try {
+            candidates.push_back(Candidate{e, e->offset, e->msg});
+          } catch (...) {
+            break;
+          }
         }
       }
       if (candidates.empty()) continue;
