@@ -81,6 +81,45 @@ struct World {
   }
 };
 
+// A consumer of topic T (one queue) with a 1 min consume timeout, whose listener has taken one message and
+// holds it until `release`; later calls return at once. Every call succeeds.
+struct HeldMessage {
+  World w;
+  ManualPushConsumer c{w.broker, "g"};
+  std::latch in{1}, release{1};
+  std::atomic<int> calls{0};
+  const ackmq::MessageQueue q{"T", "broker-a", 0};
+  HeldMessage() {
+    w.broker.createTopic("T", 1);
+    c.subscribe("T", "*");
+    c.setConsumeTimeout(std::chrono::minutes(1));
+    c.setConsumeThreadMin(2);
+    c.setConsumeThreadMax(4);
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[this](auto&, auto&) {
+      if (calls++ == 0) {
+        in.count_down();
+        release.wait();
+      }
+      return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+    }});
+    c.start();
+    w.send("T", "held");
+    in.wait();
+  }
+};
+
+// A body object whose copy constructor throws while `refused` holds its value.
+struct Fragile {
+  static inline std::atomic<int> refused{-1};
+  int v = 0;
+  Fragile() = default;
+  explicit Fragile(int x) : v(x) {}
+  Fragile(const Fragile& o) : v(o.v) {
+    if (v == refused.load()) throw std::runtime_error("Fragile: copy refused");
+  }
+  Fragile& operator=(const Fragile&) = default;
+};
+
 // A consumer with a small pool, recording every delivery and answering with `answer`.
 template <class Answer>
 void listen(ManualPushConsumer& c, ackmq::ManualClock& clock, Recorder& rec, Answer answer) {
@@ -434,18 +473,7 @@ TEST_SUITE("push_consumer") {
 
   TEST_CASE("a body whose copy throws during the send-back is consumed again locally and pins nothing" *
             doctest::timeout(30)) {
-    // A body object whose copy constructor throws for one value while `armed` is set: the broker's copies
-    // for the send-back and for its fallback then both throw.
-    static std::atomic<bool> armed{false};
-    struct Fragile {
-      int v = 0;
-      Fragile() = default;
-      explicit Fragile(int x) : v(x) {}
-      Fragile(const Fragile& o) : v(o.v) {
-        if (v == 0 && armed.load()) throw std::runtime_error("Fragile: copy refused");
-      }
-      Fragile& operator=(const Fragile&) = default;
-    };
+    // While Fragile(0) is refused, the broker's copies for the send-back and for its fallback both throw.
     ackmq::ManualClock clock;
     ackmq::BrokerConfig config;
     config.commitLogSegmentBytes = 4096;
@@ -460,10 +488,10 @@ TEST_SUITE("push_consumer") {
         [&](const ackmq::BasicMessageExtList<Fragile>& msgs, ConsumeConcurrentlyContext&) {
           if (msgs[0].getBody().v != 0) return SUCCESS;
           if (deliveriesOfZero.fetch_add(1) == 0) {
-            armed.store(true);  // the send-back that follows cannot copy the body
+            Fragile::refused.store(0);  // the send-back that follows cannot copy the body
             return LATER;
           }
-          armed.store(false);
+          Fragile::refused.store(-1);
           return SUCCESS;
         }});
     consumer.start();
@@ -901,89 +929,43 @@ TEST_SUITE("push_consumer") {
 
   TEST_CASE("the consume timeout sends back a message the listener holds too long, on the clock" *
             doctest::timeout(60)) {
-    World w;
-    w.broker.createTopic("T", 1);
-    ManualPushConsumer c(w.broker, "g");
-    c.subscribe("T", "*");
-    c.setConsumeTimeout(1min);
-    std::latch in(1), release(1);
-    std::atomic<int> calls{0};
-    c.setConsumeThreadMin(2);
-    c.setConsumeThreadMax(4);
-    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
-      if (calls++ == 0) {
-        in.count_down();
-        release.wait();
-      }
-      return SUCCESS;
-    }});
-    c.start();
-    w.send("T", "stuck");
-    in.wait();
-    w.clock.advance(1min);  // the scan runs every consumeTimeout: held exactly 1 min, not past it
-    CHECK(ackmq::testing::consumerStats(c).expired == 0);
-    w.clock.advance(1min);
-    CHECK(ackmq::testing::consumerStats(c).expired == 1);
-    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 1);
-    w.clock.advance(10s);  // level 3: the retry copy arrives and is consumed while the first call still runs
-    while (calls.load() < 2)
+    HeldMessage h;
+    h.w.clock.advance(1min);  // the scan runs every consumeTimeout: held exactly 1 min, not past it
+    CHECK(ackmq::testing::consumerStats(h.c).expired == 0);
+    h.w.clock.advance(1min);
+    CHECK(ackmq::testing::consumerStats(h.c).expired == 1);
+    CHECK(h.w.broker.queryConsumerOffset("g", h.q) == 1);
+    h.w.clock.advance(
+        10s);  // level 3: the retry copy arrives and is consumed while the first call still runs
+    while (h.calls.load() < 2)
       std::this_thread::yield();
-    release.count_down();
-    REQUIRE(awaitIdle(c));
-    CHECK(calls.load() == 2);
+    h.release.count_down();
+    REQUIRE(awaitIdle(h.c));
+    CHECK(h.calls.load() == 2);
   }
 
   TEST_CASE("a timed-out message whose send-back fails stays with the listener and is tried again" *
             doctest::timeout(60)) {
-    World w;
-    w.broker.createTopic("T", 1);
-    ManualPushConsumer c(w.broker, "g");
-    c.subscribe("T", "*");
-    c.setConsumeTimeout(1min);
-    c.setConsumeThreadMin(2);
-    c.setConsumeThreadMax(4);
-    std::latch in(1), release(1);
-    std::atomic<int> calls{0};
-    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
-      if (calls++ == 0) {
-        in.count_down();
-        release.wait();
-      }
-      return SUCCESS;
-    }});
-    c.start();
-    const ackmq::MessageQueue q("T", "broker-a", 0);
-    w.send("T", "stuck");
-    in.wait();
-    w.clock.advance(1min);
-    ackmq::testing::failNextSendBacks(w.broker, 1);
-    w.clock.advance(1min);  // expired, but neither the send-back nor its fallback is stored
-    CHECK(ackmq::testing::consumerStats(c).expired == 0);
-    CHECK(w.broker.queryConsumerOffset("g", q) == 0);  // still held back: nothing stands for the message
-    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
-    w.clock.advance(1min);  // the next scan sends it back
-    CHECK(ackmq::testing::consumerStats(c).expired == 1);
-    CHECK(w.broker.queryConsumerOffset("g", q) == 1);
-    release.count_down();
-    REQUIRE(awaitIdle(c));
-    w.clock.advance(10s);  // level 3: the copy arrives in %RETRY%g
-    REQUIRE(awaitIdle(c));
-    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").size() == 1);
-    CHECK(calls.load() == 2);  // the retry copy, once
+    HeldMessage h;
+    h.w.clock.advance(1min);
+    ackmq::testing::failNextSendBacks(h.w.broker, 1);
+    h.w.clock.advance(1min);  // expired, but neither the send-back nor its fallback is stored
+    CHECK(ackmq::testing::consumerStats(h.c).expired == 0);
+    CHECK(h.w.broker.queryConsumerOffset("g", h.q) == 0);  // still held back: nothing stands for the message
+    CHECK(ackmq::testing::topicMessages(h.w.broker, "%RETRY%g").empty());
+    h.w.clock.advance(1min);  // the next scan sends it back
+    CHECK(ackmq::testing::consumerStats(h.c).expired == 1);
+    CHECK(h.w.broker.queryConsumerOffset("g", h.q) == 1);
+    h.release.count_down();
+    REQUIRE(awaitIdle(h.c));
+    h.w.clock.advance(10s);  // level 3: the copy arrives in %RETRY%g
+    REQUIRE(awaitIdle(h.c));
+    CHECK(ackmq::testing::topicMessages(h.w.broker, "%RETRY%g").size() == 1);
+    CHECK(h.calls.load() == 2);  // the retry copy, once
   }
 
   TEST_CASE("a timed-out message whose body cannot be copied stays with the listener until a scan can" *
             doctest::timeout(60)) {
-    static std::atomic<bool> armed{false};
-    struct Fragile {
-      int v = 0;
-      Fragile() = default;
-      explicit Fragile(int x) : v(x) {}
-      Fragile(const Fragile& o) : v(o.v) {
-        if (armed.load()) throw std::runtime_error("Fragile: copy refused");
-      }
-      Fragile& operator=(const Fragile&) = default;
-    };
     ackmq::ManualClock clock;
     ackmq::BasicBroker<Fragile, ackmq::ManualClock> broker(clock);
     broker.createTopic("T", 1);
@@ -1008,9 +990,9 @@ TEST_SUITE("push_consumer") {
     const ackmq::MessageQueue q("T", "broker-a", 0);
     producer.send(ackmq::BasicMessage<Fragile>("T", "", Fragile(7)), q);
     in.wait();
-    armed.store(true);
+    Fragile::refused.store(7);
     clock.advance(2min);  // the scan cannot copy the message: it neither sends it back nor lets it go
-    armed.store(false);
+    Fragile::refused.store(-1);
     CHECK(ackmq::testing::consumerStats(consumer).expired == 0);
     CHECK(broker.queryConsumerOffset("g", q) == 0);
     clock.advance(1min);
@@ -1026,34 +1008,17 @@ TEST_SUITE("push_consumer") {
 
   TEST_CASE("a timed-out message whose send-back fails is settled by the listener's own result" *
             doctest::timeout(60)) {
-    World w;
-    w.broker.createTopic("T", 1);
-    ManualPushConsumer c(w.broker, "g");
-    c.subscribe("T", "*");
-    c.setConsumeTimeout(1min);
-    std::latch in(1), release(1);
-    std::atomic<int> calls{0};
-    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](auto&, auto&) {
-      if (calls++ == 0) {
-        in.count_down();
-        release.wait();
-      }
-      return SUCCESS;
-    }});
-    c.start();
-    const ackmq::MessageQueue q("T", "broker-a", 0);
-    w.send("T", "stuck");
-    in.wait();
-    ackmq::testing::failNextSendBacks(w.broker, 1);
-    w.clock.advance(2min);
-    CHECK(ackmq::testing::consumerStats(c).expired == 0);
-    CHECK(w.broker.queryConsumerOffset("g", q) == 0);
-    release.count_down();
-    REQUIRE(awaitIdle(c));
-    CHECK(w.broker.queryConsumerOffset("g", q) == 1);
-    CHECK(ackmq::testing::consumerStats(c).succeeded == 1);
-    CHECK(ackmq::testing::topicMessages(w.broker, "%RETRY%g").empty());
-    CHECK(calls.load() == 1);
+    HeldMessage h;
+    ackmq::testing::failNextSendBacks(h.w.broker, 1);
+    h.w.clock.advance(2min);
+    CHECK(ackmq::testing::consumerStats(h.c).expired == 0);
+    CHECK(h.w.broker.queryConsumerOffset("g", h.q) == 0);
+    h.release.count_down();
+    REQUIRE(awaitIdle(h.c));
+    CHECK(h.w.broker.queryConsumerOffset("g", h.q) == 1);
+    CHECK(ackmq::testing::consumerStats(h.c).succeeded == 1);
+    CHECK(ackmq::testing::topicMessages(h.w.broker, "%RETRY%g").empty());
+    CHECK(h.calls.load() == 1);
   }
 
   TEST_CASE("pulling pauses at pullThresholdForQueue and resumes as messages are consumed" *
