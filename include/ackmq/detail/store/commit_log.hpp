@@ -232,7 +232,7 @@ class CommitLog {
   std::size_t newSegmentBytes(std::size_t size) const noexcept { return std::max(segmentBytes_, size); }
   /// How much opening a segment of `bytes` adds to allocatedBytes(): nothing when it reuses the spare.
   std::size_t growthFor(std::size_t bytes) const noexcept {
-    return bytes == segmentBytes_ && spare_.get() != nullptr ? 0 : bytes;
+    return bytes == segmentBytes_ && hasSpare() ? 0 : bytes;
   }
 
   /// Opens a new active segment able to hold a record of `size` bytes. The previous one is sealed. A segment
@@ -327,7 +327,7 @@ class CommitLog {
     if constexpr (!kBytesBody<Body> && !std::is_trivially_destructible_v<Body>) {
       s.forEachRecord([](RecordHeader& h) { destroyRecordBody<Body>(h); });
     }
-    if (s.capacity == segmentBytes_ && spare_.get() == nullptr) {
+    if (s.capacity == segmentBytes_ && !hasSpare()) {
       spare_ = std::move(s.data);
       spareResident_ = std::max(s.warmedTo, s.used / kPage * kPage);
       spareIndex_ = std::move(s.idIndex);
