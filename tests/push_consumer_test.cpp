@@ -1054,6 +1054,51 @@ TEST_SUITE("push_consumer") {
     CHECK(consumed.load() == 100);
   }
 
+  TEST_CASE(
+      "a queue paused by flow control resumes pulling once its cache has drained to half the threshold" *
+      doctest::timeout(60)) {
+    // Every send-back fails, so a failed message stays cached in the process queue, waiting 5 s to be
+    // consumed again, and the consumer goes idle with its cache as full as the test wants it.
+    World w;
+    w.broker.createTopic("T", 1);
+    ackmq::testing::failNextSendBacks(w.broker, 1'000'000);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setPullThresholdForQueue(20);
+    c.setPullBatchSize(4);
+    std::atomic<std::int64_t> succeedBelow{0};  // offsets below this succeed, the others fail
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      return msgs[0].getQueueOffset() < succeedBelow.load() ? SUCCESS : LATER;
+    }});
+    c.start();
+    for (int i = 0; i < 60; ++i)
+      w.send("T", "x");
+    REQUIRE(awaitIdle(c));
+    const std::int64_t paused = ackmq::testing::consumerStats(c).inFlight;
+    REQUIRE(paused >= 20);  // paused at the threshold, checked before each pull of four
+    REQUIRE(paused < 24);
+
+    // Five consumed: 15 or more still cached, above half the threshold, so nothing more is pulled.
+    succeedBelow = 5;
+    w.clock.advance(5s);
+    REQUIRE(awaitIdle(c));
+    CHECK(ackmq::testing::consumerStats(c).inFlight == paused - 5);
+
+    // Down to half: pulling resumes, and refills the cache to the threshold.
+    succeedBelow = paused - 10;
+    w.clock.advance(5s);
+    REQUIRE(awaitIdle(c));
+    const std::int64_t refilled = ackmq::testing::consumerStats(c).inFlight;
+    CHECK(refilled >= 20);
+    CHECK(refilled < 24);
+
+    succeedBelow = 60;
+    w.clock.advance(5s);
+    REQUIRE(ackmq::testing::advanceAndSettle(w.clock, 1min, c));
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 60);
+    CHECK(ackmq::testing::consumerStats(c).inFlight == 0);
+  }
+
   TEST_CASE("pulling pauses when cached offsets span more than consumeConcurrentlyMaxSpan" *
             doctest::timeout(60)) {
     World w;

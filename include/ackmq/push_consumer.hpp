@@ -638,7 +638,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
           pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
           (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
-        pq.flowControlled = true;
+        pq.flowControlled.store(true, std::memory_order_seq_cst);
         return false;
       }
     }
@@ -895,13 +895,17 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
   }
 
-  // Called with pq.mutex held: resumes pulling once consumption brought the queue back under its limits.
+  // Called with pq.mutex held: resumes pulling once consumption has drained the queue's cache to half its
+  // limits. RocketMQ looks again 50 ms after a refused pull (DefaultMQPushConsumerImpl
+  // PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL), by which time the listeners have freed far more than one
+  // pull's worth; resuming at the first free slot would instead wake the dispatcher for every pull batch
+  // the listeners finish.
   void releaseFlowControl(Pq& pq) {
-    if (!pq.flowControlled) return;
-    if (static_cast<int>(pq.cachedCount()) < pullThresholdForQueue_ &&
+    if (!pq.flowControlled.load(std::memory_order_relaxed)) return;
+    if (static_cast<int>(pq.cachedCount()) <= pullThresholdForQueue_ / 2 &&
         (orderly() || pq.span() <= consumeConcurrentlyMaxSpan_) &&
-        pq.cachedBytes() < static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024) {
-      pq.flowControlled = false;
+        pq.cachedBytes() <= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 / 2) {
+      pq.flowControlled.store(false, std::memory_order_seq_cst);
       pq.dirty.store(true, std::memory_order_seq_cst);
       wakeDispatcher();
     }

@@ -66,8 +66,11 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
         waker_(waker),
         pulledEnd_(startOffset) {}
 
-  // ArrivalListener: called by the broker as messages arrive in this queue.
+  // ArrivalListener: called by the broker as messages arrive in this queue. A queue paused by flow control
+  // has nothing to pull until consumption releases it, and the release marks it dirty and wakes the
+  // dispatcher: arrivals meanwhile would only wake it for a pull that is refused.
   void onArrival() noexcept override {
+    if (flowControlled.load(std::memory_order_seq_cst)) return;
     dirty.store(true, std::memory_order_seq_cst);
     waker_.onQueueNews(*this);
   }
@@ -78,14 +81,15 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
   const TagFilter& filter;
   std::atomic<bool> dirty{true};     // there may be something to pull
   std::atomic<bool> dropped{false};  // rebalanced away or shut down: results are discarded
-  std::int64_t pullOffset;           // next offset to pull; dispatcher only
+  // Pulling paused until consumption frees room; written under `mutex`, read by arrivals without it.
+  std::atomic<bool> flowControlled{false};
+  std::int64_t pullOffset;  // next offset to pull; dispatcher only
 
   // ------------------------------------------------------------------------- under `mutex` (lock it first)
   std::mutex mutex;
-  bool flowControlled = false;  // pulling paused by flow control until consumption frees room
-  bool consuming = false;       // orderly: this queue's strand is queued or running
-  bool suspended = false;       // orderly: blocked by a failed batch until its suspend time
-  bool releasing = false;       // orderly: rebalanced away; released once the batch in flight finishes
+  bool consuming = false;  // orderly: this queue's strand is queued or running
+  bool suspended = false;  // orderly: blocked by a failed batch until its suspend time
+  bool releasing = false;  // orderly: rebalanced away; released once the batch in flight finishes
 
   /// Orderly: the first `n` QUEUED entries in offset order, marked RUNNING.
   void takeOrderly(std::size_t n, std::vector<Entry*>& out) {
