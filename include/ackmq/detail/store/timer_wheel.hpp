@@ -235,24 +235,23 @@ class TimerWheel {
   }
 
   // Calls f(entry) for each entry of a detached chain, in order, handing each block back to the free list
-  // before its entries are passed on, so that a cascade refills the blocks it empties. If f throws, the
-  // blocks not yet read go back to the free list and their entries are dropped.
+  // once its entries are passed on, so that a later block of a cascade refills it. f must not take blocks
+  // beyond those reserved before the chain was detached. If f throws, the blocks not yet read go back to
+  // the free list and their entries are dropped.
   template <class F>
   void drain(Block* chain, F&& f) {
-    Entry local[kBlockEntries];
     while (chain != nullptr) {
       Block* b = std::exchange(chain, chain->next);
-      const std::uint32_t n = b->count;
-      std::copy(b->entries, b->entries + n, local);  // the block may be refilled from here on
-      recycle(b);
       try {
-        for (std::uint32_t k = 0; k < n; ++k)
-          f(local[k]);
+        for (std::uint32_t k = 0; k < b->count; ++k)
+          f(b->entries[k]);
       } catch (...) {
+        recycle(b);
         while (chain != nullptr)
           recycle(std::exchange(chain, chain->next));
         throw;
       }
+      recycle(b);
     }
   }
 
@@ -270,13 +269,14 @@ class TimerWheel {
   void cascade(int level, int idx) {
     const std::uint16_t slot = slotId(level, idx);
     // The entries go to lower slots (or due), never back into this one: at most level * 64 + 1 of them, each
-    // of which may need one block beyond those the drained chain hands back. Reserving that many first means
-    // moving cannot fail halfway.
-    const std::size_t destinations = static_cast<std::size_t>(level) * kSlotsPerLevel + 1;
+    // of which may need one block beyond those the drained chain hands back, and the block being read goes
+    // back only once its entries have moved: one more. Reserving that many first (or one per entry, if
+    // fewer) means moving cannot fail halfway.
+    const std::size_t needed = static_cast<std::size_t>(level) * kSlotsPerLevel + 2;
     std::size_t entries = 0;
-    for (const Block* b = slots_[slot].head; b != nullptr && entries < destinations; b = b->next)
+    for (const Block* b = slots_[slot].head; b != nullptr && entries < needed; b = b->next)
       entries += b->count;
-    reserveBlocks(std::min(entries, destinations));
+    reserveBlocks(std::min(entries, needed));
     drain(takeSlot(slot), [&](const Entry& e) { place(e); });
   }
 
