@@ -877,9 +877,11 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   // CONSUMER_SEND_MSG_BACK, then the fallback retry message if that fails.
   detail::SendBackResult trySendBack(const MessageExt& msg, int delayLevel) {
-    detail::SendBackResult r = guarded(
-        [&] { return core_.sendMessageBack(group_, msg.getCommitLogOffset(), delayLevel, maxReconsume_); });
-    if (!r.ok()) r = guarded([&] { return core_.sendRetryMessage(group_, msg, delayLevel, maxReconsume_); });
+    detail::SendBackResult r = guarded([&] {
+      return core_.sendMessageBack(retryTopics_, msg.getCommitLogOffset(), delayLevel, maxReconsume_);
+    });
+    if (!r.ok())
+      r = guarded([&] { return core_.sendRetryMessage(retryTopics_, msg, delayLevel, maxReconsume_); });
     return r;
   }
 
@@ -1084,7 +1086,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     for (Entry* e : batch) {
       if (e->msg.getReconsumeTimes() >= maxReconsume_ && clustering()) {
         const detail::SendBackResult r =
-            guarded([&] { return core_.sendRetryMessage(group_, e->msg, -1, maxReconsume_); });
+            guarded([&] { return core_.sendRetryMessage(retryTopics_, e->msg, -1, maxReconsume_); });
         if (r.ok()) {
           counters_.deadLettered.fetch_add(1, std::memory_order_relaxed);
           std::lock_guard lock(pq.mutex);
@@ -1200,6 +1202,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   detail::BrokerCore<Body, Clock>& core_;
   const std::string group_;
+  detail::GroupRetryTopics retryTopics_{group_};  // where failed messages go back
   std::string instanceName_;
   std::string clientId_;
   std::string offsetGroup_;  // the group, or group@client for a broadcasting member

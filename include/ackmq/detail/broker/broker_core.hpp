@@ -132,6 +132,14 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     return t;
   }
 
+  /// The one-queue topic `name`, created on first use and remembered in `slot`.
+  TopicEntry& topicOf(std::atomic<TopicEntry*>& slot, std::string_view name) {
+    if (TopicEntry* t = slot.load(std::memory_order_acquire)) return *t;
+    TopicEntry& t = ensureTopic(name, 1);
+    slot.store(&t, std::memory_order_release);
+    return t;
+  }
+
   /// Every queue of `topic`, in queue id order, or none when it does not exist.
   std::vector<MessageQueue> queuesOrNone(std::string_view topic) const {
     std::vector<MessageQueue> out;
@@ -397,29 +405,27 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   }
 
   /// CONSUMER_SEND_MSG_BACK for the copy at `commitLogOffset`.
-  SendBackResult sendMessageBack(std::string_view group, std::int64_t commitLogOffset, int delayLevel,
+  SendBackResult sendMessageBack(GroupRetryTopics& group, std::int64_t commitLogOffset, int delayLevel,
                                  int maxReconsumeTimes) {
     if (faults_.takeSendBackFault()) {
       return SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the send-back failed (injected)"};
     }
     if (!running())
       return SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
-    return retry_.sendBack(ensureTopic(MixAll::getRetryTopic(group), 1),
-                           ensureTopic(MixAll::getDLQTopic(group), 1), commitLogOffset, delayLevel,
-                           maxReconsumeTimes);
+    return retry_.sendBack(topicOf(group.retry, group.retryName), topicOf(group.dlq, group.dlqName),
+                           commitLogOffset, delayLevel, maxReconsumeTimes);
   }
 
   /// The consumer's fallback after a failed send-back: its copy sent to %RETRY%<group> as a normal message.
-  SendBackResult sendRetryMessage(std::string_view group, const MessageExt& msg, int delayLevel,
+  SendBackResult sendRetryMessage(GroupRetryTopics& group, const MessageExt& msg, int delayLevel,
                                   int maxReconsumeTimes) {
     if (faults_.takeRetryFallbackFault()) {
       return SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the retry message was refused (injected)"};
     }
     if (!running())
       return SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
-    return retry_.sendRetryMessage(ensureTopic(MixAll::getRetryTopic(group), 1),
-                                   ensureTopic(MixAll::getDLQTopic(group), 1), msg, delayLevel,
-                                   maxReconsumeTimes);
+    return retry_.sendRetryMessage(topicOf(group.retry, group.retryName), topicOf(group.dlq, group.dlqName),
+                                   msg, delayLevel, maxReconsumeTimes);
   }
 
   /// Fault injection: pulls from `mq` find nothing while `stalled`.

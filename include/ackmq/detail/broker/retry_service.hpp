@@ -8,6 +8,7 @@
 // asked for it (delay level -1). The copy keeps the msgId, body, tags and born time.
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,19 @@ struct SendBackResult {
   bool deadLettered = false;  // the copy went to %DLQ%<group>
   std::string remark;
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
+};
+
+/// A consumer group's %RETRY% and %DLQ% topics: named once, each created on its first use and then kept
+/// (the store never removes a topic), so that a storm of send-backs looks neither of them up again.
+///
+/// Thread safety: thread-safe.
+struct GroupRetryTopics {
+  explicit GroupRetryTopics(std::string_view group)
+      : retryName(MixAll::getRetryTopic(group)), dlqName(MixAll::getDLQTopic(group)) {}
+  const std::string retryName;
+  const std::string dlqName;
+  std::atomic<TopicEntry*> retry{nullptr};
+  std::atomic<TopicEntry*> dlq{nullptr};
 };
 
 /// Thread safety: thread-safe.

@@ -82,9 +82,14 @@ inline std::string_view bytesBody(const RecordHeader& h) noexcept {
 // Properties are encoded as (u16 name length, name, u16 value length, value)*: no separator characters, so
 // any bytes are safe in names and values. RocketMQ caps the encoded properties at 32767 bytes.
 
-inline void appendU16(std::string& out, std::size_t v) {
-  out.push_back(static_cast<char>(v & 0xFF));
-  out.push_back(static_cast<char>((v >> 8) & 0xFF));
+inline char* putU16(char* p, std::size_t v) noexcept {
+  p[0] = static_cast<char>(v & 0xFF);
+  p[1] = static_cast<char>((v >> 8) & 0xFF);
+  return p + 2;
+}
+inline char* putBytes(char* p, std::string_view bytes) noexcept {
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
 }
 inline std::size_t readU16(const char* p) noexcept {
   return static_cast<std::size_t>(static_cast<unsigned char>(p[0])) |
@@ -93,10 +98,10 @@ inline std::size_t readU16(const char* p) noexcept {
 
 /// Appends one property. Names and values longer than 65535 bytes are rejected before this point.
 inline void encodeProperty(std::string& out, std::string_view name, std::string_view value) {
-  appendU16(out, name.size());
-  out.append(name);
-  appendU16(out, value.size());
-  out.append(value);
+  const std::size_t at = out.size();
+  out.resize(at + 4 + name.size() + value.size());  // one growth check for the four parts
+  char* p = putBytes(putU16(out.data() + at, name.size()), name);
+  putBytes(putU16(p, value.size()), value);
 }
 
 /// Calls f(name, value) for each encoded property, in order.
@@ -117,12 +122,19 @@ void forEachProperty(std::string_view encoded, F&& f) {
   }
 }
 
+/// The value of the first property called `name`.
 inline std::optional<std::string_view> findProperty(std::string_view encoded, std::string_view name) {
-  std::optional<std::string_view> found;
-  forEachProperty(encoded, [&](std::string_view n, std::string_view v) {
-    if (!found && n == name) found = v;
-  });
-  return found;
+  const char* p = encoded.data();
+  const char* end = p + encoded.size();
+  while (p + 2 <= end) {
+    const std::size_t nl = readU16(p);
+    const std::string_view n(p + 2, nl);
+    p += 2 + nl;
+    const std::size_t vl = readU16(p);
+    if (n == name) return std::string_view(p + 2, vl);
+    p += 2 + vl;
+  }
+  return std::nullopt;
 }
 
 /// Appends to `out` the properties of `encoded` except those named in `drop` (RocketMQ rebuilds a message's
