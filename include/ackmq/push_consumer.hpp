@@ -430,6 +430,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // busy consumer's dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches
   // while the listeners work.
   void onQueueNews(Pq& pq) noexcept override {
+    noteHandBack();  // the caller has marked pq dirty
     if (orderly() || !parked_.load(std::memory_order_seq_cst) ||
         pending_.load(std::memory_order_relaxed) != 0 || stopping_.load() || !dispatchMutex_.try_lock()) {
       wakeDispatcher();
@@ -448,6 +449,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       more = pq.dirty.load(std::memory_order_seq_cst);
     }
     dispatchMutex_.unlock();
+    noteHandBack();  // the pull may have marked pq dirty again
     inlinePulls_.fetch_sub(1, std::memory_order_seq_cst);
     // The caller holds the queue's listener lock, so awaitIdle's waiters are not notified from here (that
     // would order the listener lock before the idle lock). The dispatcher takes one more turn instead and
@@ -457,6 +459,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       more = true;
     }
     if (more) wakeDispatcher();
+  }
+
+  // After a queue was marked dirty outside the dispatcher (see idle). Only awaitIdle reads the count, and a
+  // waiter announces itself before it reads anything, so the count moves only while someone waits.
+  void noteHandBack() noexcept {
+    if (idleWaiters_.load(std::memory_order_seq_cst) != 0) handBacks_.fetch_add(1, std::memory_order_seq_cst);
   }
 
   void wakeDispatcher() noexcept {
@@ -909,6 +917,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         pq.cachedBytes() <= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 / 2) {
       pq.flowControlled.store(false, std::memory_order_seq_cst);
       pq.dirty.store(true, std::memory_order_seq_cst);
+      noteHandBack();
       wakeDispatcher();
     }
   }
@@ -1122,11 +1131,15 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // ----------------------------------------------------------------------------------------- test support
 
   // Work moves through the consumer in one direction: a queue turns dirty; the dispatcher, awake (parked_
-  // false), clears the flag, pulls and submits tasks (pending_ up); workers finish them (pending_ down),
-  // after anything they cause (a flow-control release marks a queue dirty first). Reading the flags in the
-  // reverse order of those steps, each read seq_cst, means no work can slip between two reads unseen.
+  // false), clears the flag, pulls and submits tasks (pending_ up); workers finish them (pending_ down).
+  // Reading the flags in that order, each read seq_cst, means no work moving forward slips between two
+  // reads unseen. Work can also move back: a worker (or an inline pull) marks a queue dirty before it lets
+  // go of its own count (a flow-control release, a retry message stored into a queue this member pulls).
+  // Read between the two, the flag looks clear and the count zero. Such a step bumps handBacks_ after the
+  // flag is set, so a read that straddles it sees the counter move.
   bool idle() const {
     if (state_ != State::RUNNING) return true;
+    const std::uint64_t handBacks = handBacks_.load(std::memory_order_seq_cst);
     if (rebalancePending_.load(std::memory_order_seq_cst)) return false;
     {
       std::lock_guard lock(pqsMutex_);
@@ -1137,7 +1150,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
     if (inlinePulls_.load(std::memory_order_seq_cst) != 0) return false;
     if (!parked_.load(std::memory_order_seq_cst)) return false;
-    return pending_.load(std::memory_order_seq_cst) == 0;
+    if (pending_.load(std::memory_order_seq_cst) != 0) return false;
+    return handBacks_.load(std::memory_order_seq_cst) == handBacks;
   }
 
   bool awaitIdle(std::chrono::milliseconds timeout) {
@@ -1242,6 +1256,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   std::mutex dispatchMutex_;
   std::atomic<int> inlinePulls_{0};   // appending threads pulling (onQueueNews)
   std::atomic<bool> recheck_{false};  // the dispatcher is to take one more turn and notify idle waiters
+  std::atomic<std::uint64_t> handBacks_{0};  // queues marked dirty from outside the dispatcher (see idle)
   std::mutex parkMutex_;
   std::condition_variable parkCv_;
   std::atomic<bool> parked_{false};
