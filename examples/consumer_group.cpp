@@ -33,6 +33,11 @@ int main() {
     m->start();
     members.push_back(std::move(m));
   }
+  // Each start() makes every member rebalance, on its own thread. Until all have, a queue changing hands
+  // can have two owners for a moment, and both deliver its messages (at least once, as in RocketMQ). Let
+  // the group settle first, so that each message below is consumed exactly once.
+  for (auto& m : members)
+    ackmq::testing::awaitIdle(*m);
   for (int i = 0; i < 800; ++i)
     producer.send(ackmq::Message("Orders", "", "order " + std::to_string(i)));
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -44,6 +49,8 @@ int main() {
   }
 
   members[1]->shutdown();  // worker-1 leaves: its queues move to the others
+  for (auto i : {0, 2})
+    ackmq::testing::awaitIdle(*members[static_cast<std::size_t>(i)]);
   for (int i = 0; i < 800; ++i)
     producer.send(ackmq::Message("Orders", "", "order " + std::to_string(800 + i)));
   for (auto i : {0, 2}) {
