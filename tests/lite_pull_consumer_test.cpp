@@ -7,10 +7,12 @@
 #include <ackmq/producer.hpp>
 #include <ackmq/testing.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -212,6 +214,35 @@ TEST_SUITE("lite_pull_consumer") {
     CHECK(arrives.wait_for(50ms) == std::future_status::timeout);
     w.sendTo(0, 1, "now");
     CHECK(bodies(arrives.get()) == std::vector<std::string>{"now0"});
+  }
+
+  TEST_CASE("a waiting poll sees every message sent while it waits, whether it is still looking or asleep" *
+            doctest::timeout(60)) {
+    // The clock never moves, so a poll that missed its wake-up would wait for ever and the timeout fails the
+    // test. Each round the sender waits for the poller to take the previous message, so the next one
+    // arrives while the poll waits: sometimes while it still looks for news, sometimes once it sleeps.
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualLitePullConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.start();
+    constexpr int kRounds = 2000;
+    std::atomic<int> taken{0};
+    auto sender = std::async(std::launch::async, [&] {
+      for (int i = 0; i < kRounds; ++i) {
+        while (taken.load() < i)
+          std::this_thread::yield();
+        w.producer.send(ackmq::Message("T", "", "r" + std::to_string(i)));
+      }
+    });
+    int received = 0;
+    while (received < kRounds) {
+      const auto msgs = c.poll(1h);
+      REQUIRE(msgs.size() == 1);
+      CHECK(msgs.front().getBody() == "r" + std::to_string(received));
+      taken.store(++received);
+    }
+    sender.get();
   }
 
   TEST_CASE("subscribe mode filters by tag" * doctest::timeout(30)) {

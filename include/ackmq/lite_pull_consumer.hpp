@@ -21,6 +21,7 @@
 #include <ackmq/broker.hpp>
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/client/consumer_common.hpp>
+#include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -186,6 +187,14 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
         polled_.fetch_add(out.size(), std::memory_order_relaxed);
         return out;
       }
+      lock.unlock();
+      // A message that arrives within microseconds (the reply in a conversation, the next of a stream) is
+      // seen without a sleep and a kernel wake-up on either side.
+      if (detail::pollUntil([&] { return waker_.generation() != seen; })) {
+        lock.lock();
+        continue;
+      }
+      lock.lock();
       if (ticket == 0) {
         ticket = ++tickets_;
         timer = core_.timers().scheduleAt(deadline, target_, ticket);
@@ -308,15 +317,17 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     bool paused = false;
   };
 
-  // Wakes a waiting poll: messages arrived in a polled queue, the group changed, or the timeout passed.
+  // Wakes a waiting poll: messages arrived in a polled queue, the group changed, or the timeout passed. A
+  // poll first watches the generation without sleeping, so an arrival takes the mutex only when a poll
+  // sleeps: the waker bumps the generation, then looks for sleepers; a sleeper announces itself, then
+  // checks the generation under the mutex (both seq_cst), so one of them sees the other.
   class Waker final : public detail::ArrivalListener {
    public:
     void onArrival() noexcept override { wake(); }
     void wake() noexcept {
-      {
-        std::lock_guard lock(mutex_);
-        ++generation_;
-      }
+      generation_.fetch_add(1, std::memory_order_seq_cst);
+      if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
+      std::lock_guard lock(mutex_);
       cv_.notify_all();
     }
     void timeout(std::uint64_t ticket) noexcept {
@@ -326,21 +337,21 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
       }
       cv_.notify_all();
     }
-    std::uint64_t generation() {
-      std::lock_guard lock(mutex_);
-      return generation_;
-    }
+    std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_seq_cst); }
     // True when woken by news after `seen`; false when the poll's timeout passed.
     bool wait(std::uint64_t seen, std::uint64_t ticket) {
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return generation_ != seen || fired_ >= ticket; });
-      return generation_ != seen;
+      cv_.wait(lock, [&] { return generation() != seen || fired_ >= ticket; });
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+      return generation() != seen;
     }
 
    private:
-    std::mutex mutex_;  // guards generation_ and fired_
+    std::mutex mutex_;  // guards fired_, and orders a sleeper's last look against a wake's notify
     std::condition_variable cv_;
-    std::uint64_t generation_ = 0;
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<int> sleepers_{0};
     std::uint64_t fired_ = 0;
   };
 
@@ -447,12 +458,19 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
       if (it == queues_.end()) it = queues_.begin();
       QueueState& q = it->second;
       if (q.paused) continue;
-      detail::PinnedRecords pins;
-      const std::int64_t next = core_.pull(*q.cq, q.pullOffset, pullBatchSize_, *q.filter, pins);
-      out.resize(pins.records.size());
-      for (std::size_t k = 0; k < pins.records.size(); ++k)
-        core_.toConsumerMessage(out[k], *pins.records[k]);
-      pins.release();
+      // Nothing stored past the pull offset: no need for the store lock (which a waiting poll would
+      // otherwise take from the appenders on every look).
+      if (q.cq->publishedMax.load(std::memory_order_acquire) <= q.pullOffset) continue;
+      const std::int64_t next = core_.pull(*q.cq, q.pullOffset, pullBatchSize_, *q.filter, pins_);
+      try {
+        out.resize(pins_.records.size());
+        for (std::size_t k = 0; k < pins_.records.size(); ++k)
+          core_.toConsumerMessage(out[k], *pins_.records[k]);
+      } catch (...) {
+        pins_.release();  // a Body copy or an allocation threw: nothing was taken, the caller sees why
+        throw;
+      }
+      pins_.release();
       q.pullOffset = next;
     }
     return out;
@@ -497,6 +515,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   std::int64_t lastCommit_ = 0;
   std::size_t turn_ = 0;
   std::uint64_t tickets_ = 0;
+  detail::PinnedRecords pins_;  // scratch for pullLocked, kept for its capacity
   Waker waker_;
   detail::TargetHandle target_;
   std::atomic<std::uint64_t> polled_{0};
