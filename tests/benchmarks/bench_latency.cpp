@@ -34,10 +34,13 @@ Sample summarize(std::vector<double> samples) {
           {"p999_ns", percentileSorted(samples, 0.999)}};
 }
 
-// ackmq: thread A (the caller) sends a ping to topic Ping; group P's listener sends a pong to topic Pong
-// with its own producer; group Q's listener bumps a counter that A spins on (yielding). Each group has one
-// consumer with one listener thread.
-Sample ackmqPingPong(std::size_t warmup, std::size_t rounds) {
+// ackmq: thread A (the caller) sends a ping to topic Ping; group P's listener (one push consumer, one
+// listener thread) sends a pong to topic Pong with its own producer, and A takes it from Pong itself with a
+// lite pull consumer's poll(). Two threads carry the conversation, as in the peers' ping-pong: A and P's
+// listener, each hop through an ackmq topic. `pushReturn` instead has the pong delivered to group Q's
+// listener thread, which bumps an atomic A spins on (yielding): three threads carry it, the earlier shape
+// of this scenario, kept for comparison.
+Sample ackmqPingPong(std::size_t warmup, std::size_t rounds, bool pushReturn) {
   ackmq::Broker broker;
   broker.createTopic("Ping", 4);
   broker.createTopic("Pong", 4);
@@ -47,7 +50,6 @@ Sample ackmqPingPong(std::size_t warmup, std::size_t rounds) {
   ponger.start();
 
   std::atomic<std::uint64_t> bad{0};
-  std::atomic<std::uint64_t> pongs{0};
   ackmq::PushConsumer echo(broker, "bench-ping");
   echo.subscribe("Ping", "*");
   echo.setConsumeThreadMin(1);
@@ -64,20 +66,28 @@ Sample ackmqPingPong(std::size_t warmup, std::size_t rounds) {
         }
         return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
       }});
+
+  std::atomic<std::uint64_t> pongs{0};
   ackmq::PushConsumer receiver(broker, "bench-pong");
-  receiver.subscribe("Pong", "*");
-  receiver.setConsumeThreadMin(1);
-  receiver.setConsumeThreadMax(1);
-  receiver.registerMessageListener(ackmq::MessageListenerConcurrently{
-      [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
-        for (const auto& m : msgs) {
-          if (!isBody(m.getBody(), kPong)) bad.fetch_add(1, std::memory_order_relaxed);
-        }
-        pongs.fetch_add(msgs.size(), std::memory_order_release);
-        return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
-      }});
+  ackmq::LitePullConsumer puller(broker, "bench-pong-pull");
+  if (pushReturn) {
+    receiver.subscribe("Pong", "*");
+    receiver.setConsumeThreadMin(1);
+    receiver.setConsumeThreadMax(1);
+    receiver.registerMessageListener(ackmq::MessageListenerConcurrently{
+        [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+          for (const auto& m : msgs) {
+            if (!isBody(m.getBody(), kPong)) bad.fetch_add(1, std::memory_order_relaxed);
+          }
+          pongs.fetch_add(msgs.size(), std::memory_order_release);
+          return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+        }});
+    receiver.start();
+  } else {
+    puller.subscribe("Pong", "*");
+    puller.start();
+  }
   echo.start();
-  receiver.start();
 
   const std::size_t total = warmup + rounds;
   std::vector<double> samples;
@@ -85,28 +95,43 @@ Sample ackmqPingPong(std::size_t warmup, std::size_t rounds) {
   for (std::size_t i = 0; i < total; ++i) {
     const auto t0 = Steady::now();
     pinger.send(ackmq::Message("Ping", "", makeBody(kPing)));
-    // Spin (yielding) until Q's listener has counted this round's pong. A hung round trip must not spin
-    // forever: the clock is read every 1024 spins to enforce a deadline.
-    std::uint32_t spins = 0;
-    while (pongs.load(std::memory_order_acquire) <= i) {
-      std::this_thread::yield();
-      if (++spins % 1024 == 0 && Steady::now() - t0 > kRunTimeout) {
-        fail("ackmq round trip " + std::to_string(i) + " timed out (pongs " + std::to_string(pongs.load()) +
-             ")");
+    if (pushReturn) {
+      // Spin (yielding) until Q's listener has counted this round's pong. A hung round trip must not spin
+      // forever: the clock is read every 1024 spins to enforce a deadline.
+      std::uint32_t spins = 0;
+      while (pongs.load(std::memory_order_acquire) <= i) {
+        std::this_thread::yield();
+        if (++spins % 1024 == 0 && Steady::now() - t0 > kRunTimeout) {
+          fail("ackmq round trip " + std::to_string(i) + " timed out (pongs " + std::to_string(pongs.load()) +
+               ")");
+        }
       }
+    } else {
+      const auto got = puller.poll(std::chrono::duration_cast<std::chrono::milliseconds>(kRunTimeout));
+      if (got.empty()) fail("ackmq round trip " + std::to_string(i) + " timed out");
+      for (const auto& m : got) {
+        if (!isBody(m.getBody(), kPong)) bad.fetch_add(1, std::memory_order_relaxed);
+      }
+      pongs.fetch_add(got.size(), std::memory_order_relaxed);
+      if (pongs.load(std::memory_order_relaxed) != i + 1) fail("ackmq poll returned more than one pong");
     }
     const auto t1 = Steady::now();
     if (i >= warmup) samples.push_back(nanosBetween(t0, t1) / 2);
   }
 
   check(ackmq::testing::awaitIdle(echo, kRunTimeout), "ackmq group P did not become idle");
-  check(ackmq::testing::awaitIdle(receiver, kRunTimeout), "ackmq group Q did not become idle");
   checkCount(bad.load(), 0, "ackmq pings/pongs with a wrong body or a failed pong send");
   checkCount(pongs.load(), total, "ackmq pongs received");
   checkCount(ackmq::testing::consumerStats(echo).delivered, total, "ackmq pings delivered to group P");
-  checkCount(ackmq::testing::consumerStats(receiver).delivered, total, "ackmq pongs delivered to group Q");
+  if (pushReturn) {
+    check(ackmq::testing::awaitIdle(receiver, kRunTimeout), "ackmq group Q did not become idle");
+    checkCount(ackmq::testing::consumerStats(receiver).delivered, total, "ackmq pongs delivered to group Q");
+    receiver.shutdown();
+  } else {
+    checkCount(ackmq::testing::consumerStats(puller).polled, total, "ackmq pongs polled");
+    puller.shutdown();
+  }
   echo.shutdown();
-  receiver.shutdown();
   return summarize(std::move(samples));
 }
 
@@ -203,8 +228,12 @@ void runLatency(const Options& opt) {
   heading("latency", "ping-pong one-way latency (round trip / 2), " + std::to_string(rounds) +
                          " round trips per repetition after " + std::to_string(warmup) + " warm-up");
   std::printf(
-      "  ackmq: A sends to topic Ping; group P's listener sends to topic Pong; group Q's listener bumps "
-      "an atomic A spins on (with yield); 1 listener thread per group\n");
+      "  ackmq: A sends to topic Ping; group P's listener (1 thread) sends to topic Pong; A polls Pong with "
+      "a "
+      "lite pull consumer\n");
+  std::printf(
+      "  ackmq_push: the same, but group Q's listener (1 thread) receives the pong and bumps an atomic A "
+      "spins on (with yield)\n");
   std::printf(
       "  moodycamel: BlockingConcurrentQueue ping/pong pair + echo thread (wait_dequeue); zmq: inproc PAIR "
       "sockets + echo thread (blocking recv)\n");
@@ -212,7 +241,9 @@ void runLatency(const Options& opt) {
   if (!kHaveMoodycamel) notice(kNoMoodycamel);
   if (!kHaveZmq) notice(kNoZmq);
 
-  std::vector<Contender> contenders = {{"ackmq", [=](int) { return ackmqPingPong(warmup, rounds); }}};
+  std::vector<Contender> contenders = {
+      {"ackmq", [=](int) { return ackmqPingPong(warmup, rounds, false); }},
+      {"ackmq_push", [=](int) { return ackmqPingPong(warmup, rounds, true); }}};
 #ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
   contenders.push_back({"moodycamel", [=](int) { return moodycamelPingPong(warmup, rounds); }});
 #endif
@@ -247,6 +278,17 @@ void runLatency(const Options& opt) {
   ratio("zmq", "p50");
   ratio("moodycamel", "p999");
   ratio("zmq", "p999");
+  // The three-thread shape, for comparison.
+  if (r.has("moodycamel")) {
+    result.ratio("ratio_push_p50_moodycamel",
+                 printRatios("ackmq_push/moodycamel p50",
+                             perRepRatios(r, "ackmq_push", "moodycamel", "p50_ns"), kLowerIsBetter));
+  }
+  if (r.has("zmq")) {
+    result.ratio(
+        "ratio_push_p99_zmq",
+        printRatios("ackmq_push/zmq p99", perRepRatios(r, "ackmq_push", "zmq", "p99_ns"), kLowerIsBetter));
+  }
   result.print();
 }
 
