@@ -108,7 +108,7 @@ struct HeldMessage {
   }
 };
 
-// A body object whose copy constructor throws while `refused` holds its value.
+// A body object whose copy (construction or assignment) throws while `refused` holds its value.
 struct Fragile {
   static inline std::atomic<int> refused{-1};
   int v = 0;
@@ -117,7 +117,11 @@ struct Fragile {
   Fragile(const Fragile& o) : v(o.v) {
     if (v == refused.load()) throw std::runtime_error("Fragile: copy refused");
   }
-  Fragile& operator=(const Fragile&) = default;
+  Fragile& operator=(const Fragile& o) {
+    if (o.v == refused.load()) throw std::runtime_error("Fragile: copy refused");
+    v = o.v;
+    return *this;
+  }
 };
 
 // A consumer with a small pool, recording every delivery and answering with `answer`.
@@ -515,6 +519,45 @@ TEST_SUITE("push_consumer") {
     clock.advance(73h);
     CHECK(ackmq::testing::storeStats(broker).reclaimedSegments > 0);
     CHECK(broker.minOffset(q) > 0);
+    consumer.shutdown();
+  }
+
+  TEST_CASE("a pull whose copy throws holds nothing, and the queue is pulled again 3 s later" *
+            doctest::timeout(30)) {
+    ackmq::ManualClock clock;
+    ackmq::BasicBroker<Fragile, ackmq::ManualClock> broker(clock);
+    broker.createTopic("T", 1);
+    ackmq::BasicProducer<decltype(broker)> producer(broker, "p");
+    producer.start();
+    ackmq::BasicPushConsumer<decltype(broker)> consumer(broker, "g");
+    consumer.subscribe("T", "*");
+    std::atomic<int> delivered{0};
+    consumer.registerMessageListener(ackmq::BasicMessageListenerConcurrently<Fragile>{
+        [&](const ackmq::BasicMessageExtList<Fragile>& msgs, ConsumeConcurrentlyContext&) {
+          delivered.fetch_add(static_cast<int>(msgs.size()));
+          return SUCCESS;
+        }});
+    consumer.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    REQUIRE(awaitIdle(consumer));
+    // Stored while pulls find nothing; then copying it out for the listener throws.
+    ackmq::testing::stallQueue(broker, q);
+    producer.send(ackmq::BasicMessage<Fragile>("T", "", Fragile(7)), q);
+    Fragile::refused.store(7);
+    ackmq::testing::stallQueue(broker, q, false);
+    REQUIRE(awaitIdle(consumer));
+    CHECK(delivered.load() == 0);
+    CHECK(broker.queryConsumerOffset("g", q) == 0);
+    CHECK(ackmq::testing::consumerStats(consumer).inFlight == 0);
+
+    Fragile::refused.store(-1);
+    clock.advance(2999ms);
+    REQUIRE(awaitIdle(consumer));
+    CHECK(delivered.load() == 0);
+    clock.advance(1ms);
+    REQUIRE(awaitIdle(consumer));
+    CHECK(delivered.load() == 1);
+    CHECK(broker.queryConsumerOffset("g", q) == 1);
     consumer.shutdown();
   }
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/mman.h>
@@ -358,6 +359,79 @@ TEST_SUITE("store") {
     }
     const auto retained = ackmq::testing::topicMessages(broker, "T");
     CHECK(retained.size() == static_cast<std::size_t>(400 - min));
+  }
+}
+
+TEST_SUITE("lock-free reads") {
+  // Body i: "i:" then 190 copies of one letter that i decides. A record read while its memory is written
+  // over (a segment reclaimed and reused as the spare under a reader) comes out torn.
+  std::string tagged(int i) {
+    return std::to_string(i) + ":" + std::string(190, static_cast<char>('a' + i % 26));
+  }
+  bool intact(const std::string& b) {
+    const std::size_t colon = b.find(':');
+    if (colon == std::string::npos || b.size() != colon + 191) return false;
+    const int i = std::stoi(b.substr(0, colon));
+    return b == tagged(i);
+  }
+
+  TEST_CASE(
+      "consumers pulling without the store lock while the store reclaims under them get intact messages" *
+      doctest::timeout(120)) {
+    // Three 4 KiB segments and DROP_OLDEST: the producer never waits, and a segment is reclaimed, its
+    // memory reused, every ~40 messages while a push consumer (2 listener threads) and a lite pull consumer
+    // read the same queues.
+    constexpr int kMessages = 50'000;
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock, tinyStore(3, ackmq::StoreFullPolicy::DROP_OLDEST));
+    broker.createTopic("T", 2);
+    std::atomic<int> torn{0};
+    std::atomic<int> pushed{0};
+    ackmq::testing::ManualPushConsumer push(broker, "push");
+    push.subscribe("T", "*");
+    push.setConsumeThreadMin(2);
+    push.setConsumeThreadMax(2);
+    push.registerMessageListener(ackmq::MessageListenerConcurrently{
+        [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+          for (const auto& m : msgs) {
+            if (!intact(m.getBody())) torn.fetch_add(1);
+          }
+          pushed.fetch_add(static_cast<int>(msgs.size()));
+          return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+        }});
+    push.start();
+    ackmq::testing::ManualLitePullConsumer pull(broker, "pull");
+    pull.subscribe("T", "*");
+    pull.start();
+    REQUIRE(ackmq::testing::awaitIdle(push));
+
+    std::atomic<bool> done{false};
+    std::thread sender([&] {
+      ManualProducer producer(broker, "p");
+      producer.start();
+      for (int i = 0; i < kMessages; ++i)
+        producer.sendOneway(ackmq::Message("T", "", tagged(i)));
+      done.store(true);
+    });
+    int polled = 0;
+    for (;;) {
+      const bool last = done.load();
+      for (const auto& m : pull.poll(0ms)) {
+        if (!intact(m.getBody())) torn.fetch_add(1);
+        ++polled;
+      }
+      if (last) break;
+    }
+    sender.join();
+    REQUIRE(ackmq::testing::awaitIdle(push));
+
+    const auto stats = ackmq::testing::storeStats(broker);
+    CHECK(stats.reclaimedSegments > 100);
+    CHECK(torn.load() == 0);
+    CHECK(pushed.load() > 0);
+    CHECK(polled > 0);
+    CHECK(pushed.load() <= kMessages);
+    CHECK(polled <= kMessages);
   }
 }
 

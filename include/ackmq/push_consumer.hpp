@@ -327,6 +327,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   static constexpr std::uint64_t kScanExpired = 1;
   static constexpr std::uint64_t kLocalRetryTag = 2;
   static constexpr std::uint64_t kResumeTag = 3;
+  static constexpr std::uint64_t kPullRetryTag = 4;
+  static constexpr std::int64_t kPullRetryMillis = 3000;   // RocketMQ pullTimeDelayMillsWhenException
   static constexpr std::int64_t kLocalRetryMillis = 5000;  // RocketMQ submitConsumeRequestLater
   static constexpr int kExpiredScanMax = 16;               // RocketMQ ProcessQueue.cleanExpiredMsg
   static constexpr int kOrderlyBatchesPerTask = 64;        // then the strand yields its thread to others
@@ -491,6 +493,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
     auto pq = d.pq.lock();
     if (!pq || pq->dropped.load()) return;
+    if ((arg & 0xFF) == kPullRetryTag) {
+      pq->dirty.store(true, std::memory_order_seq_cst);
+      noteHandBack();
+      wakeDispatcher();
+      return;
+    }
     if ((arg & 0xFF) == kResumeTag) {
       {
         std::lock_guard lock(pq->mutex);
@@ -528,7 +536,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         for (auto& pq : active_) {
           if (pq->dropped.load(std::memory_order_relaxed)) continue;
           if (!pq->dirty.exchange(false, std::memory_order_seq_cst)) continue;
-          progress |= pullOnce(pq);
+          try {
+            progress |= pullOnce(pq);
+          } catch (...) {
+            // RocketMQ DefaultMQPushConsumerImpl pulls a queue again 3 s after a pull that failed.
+            core_.timers().scheduleAfter(kPullRetryMillis, target_, defer(kPullRetryTag, pq, {}));
+          }
         }
       }
       if (!progress) park();
@@ -657,20 +670,31 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       pinned_.release();
       return false;
     }
-    {
-      std::lock_guard lock(pq.mutex);
-      pq.acquire(n, fresh_);
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const detail::RecordHeader& rec = *pinned_.records[i];
-      Entry& e = *fresh_[i];
-      core_.toConsumerMessage(e.msg, rec);
-      e.offset = rec.queueOffset;
-      if constexpr (detail::SizedBody<Body>) {
-        e.bytes = static_cast<std::size_t>(e.msg.getBody().size());
-      } else {
-        e.bytes = sizeof(Body);
+    try {
+      {
+        std::lock_guard lock(pq.mutex);
+        pq.acquire(n, fresh_);
       }
+      for (std::size_t i = 0; i < n; ++i) {
+        const detail::RecordHeader& rec = *pinned_.records[i];
+        Entry& e = *fresh_[i];
+        core_.toConsumerMessage(e.msg, rec);
+        e.offset = rec.queueOffset;
+        if constexpr (detail::SizedBody<Body>) {
+          e.bytes = static_cast<std::size_t>(e.msg.getBody().size());
+        } else {
+          e.bytes = sizeof(Body);
+        }
+      }
+    } catch (...) {
+      // A Body copy or an allocation threw: nothing was taken, and the records must not stay held (the
+      // store waits for them before it reclaims anything).
+      pinned_.release();
+      std::lock_guard lock(pq.mutex);
+      for (Entry* e : fresh_)
+        pq.giveBack(e);
+      fresh_.clear();
+      throw;
     }
     pinned_.release();
     bool startStrand = false;

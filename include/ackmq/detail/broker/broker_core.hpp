@@ -387,16 +387,14 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     return min;
   }
 
-  /// PULL_MESSAGE: up to `maxNums` records of `cq` from `offset` whose tag `filter` accepts, their segments
-  /// pinned in `out` until out.release(). Returns the offset to pull from next; an offset below the queue's
-  /// minimum moves up to it.
+  /// PULL_MESSAGE: up to `maxNums` records of `cq` from `offset` whose tag `filter` accepts, read without
+  /// the store lock and valid until out.release(), which the caller must call before it sends anything.
+  /// Returns the offset to pull from next; an offset below the queue's minimum moves up to it.
   std::int64_t pull(ConsumeQueue& cq, std::int64_t offset, int maxNums, const TagFilter& filter,
                     PinnedRecords& out) {
     if (cq.stalled.load(std::memory_order_acquire)) return offset;
-    return store_.locked([&](typename MessageStore<Body>::Locked& l) {
-      return l.take(cq, offset, maxNums, kMaxPullScan, out,
-                    [&](const RecordHeader& h) { return filter.matches(h.tags()); });
-    });
+    return store_.read(cq, offset, maxNums, kMaxPullScan, out,
+                       [&](const RecordHeader& h) { return filter.matches(h.tags()); });
   }
 
   /// The message a consumer sees for `record`: a retry copy shows its original topic.

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -27,15 +27,29 @@ class ArrivalListener {
   ~ArrivalListener() = default;
 };
 
-/// Thread safety: entries, minOffset and the bookkeeping fields are guarded by the broker's store lock.
-/// publishedMax may be read without it (a hint for consumers deciding whether to pull).
+/// Thread safety: written under the broker's store lock. Readers may also look without it, from inside the
+/// store's read gate (see read_gate.hpp): publishedMax (acquire) bounds what is published, minOffset
+/// (acquire) where the queue starts, and at(offset) for an offset between the two, publishedMax read first.
+/// The entries live in chunks of 512; a chunk the queue no longer covers is retired, not freed, until the
+/// store has waited out the readers that might still look at it (freeRetired).
 struct ConsumeQueue {
+  ConsumeQueue() = default;
+  ConsumeQueue(const ConsumeQueue&) = delete;
+  ConsumeQueue& operator=(const ConsumeQueue&) = delete;
+  ~ConsumeQueue() {
+    freeRetired();
+    if (Directory* d = dir_.load(std::memory_order_relaxed)) {
+      for (std::int64_t c = firstChunk_; c <= lastChunk_; ++c)
+        delete d->slot(c).load(std::memory_order_relaxed);
+      delete d;
+    }
+  }
+
   TopicEntry* topic = nullptr;
   int queueId = 0;
-  std::int64_t minOffset = 0;
-  std::deque<const RecordHeader*> entries;
-  std::int64_t nextOffset = 0;  // minOffset + entries.size(), kept so that appends need not count a deque
-  std::atomic<std::int64_t> publishedMax{0};  // == maxOffset(), stored with release after each append
+  std::atomic<std::int64_t> minOffset{0};
+  std::int64_t nextOffset = 0;                // the next offset to write; store lock only
+  std::atomic<std::int64_t> publishedMax{0};  // == nextOffset, stored with release after each append
 
   // Reclamation bookkeeping: the segment this queue last wrote into and its slot in that segment's
   // queueLastOffsets.
@@ -67,35 +81,123 @@ struct ConsumeQueue {
       l->onArrival();
   }
 
-  /// The next offset to be written (RocketMQ getMaxOffsetInQueue).
+  /// The next offset to be written (RocketMQ getMaxOffsetInQueue). Store lock.
   std::int64_t maxOffset() const noexcept { return nextOffset; }
+
+  /// The entry at `offset`, which lies in [minOffset, publishedMax): under the store lock, or inside the
+  /// read gate with publishedMax loaded before this call.
   const RecordHeader* at(std::int64_t offset) const noexcept {
-    return entries[static_cast<std::size_t>(offset - minOffset)];
+    const Directory* d = dir_.load(std::memory_order_acquire);
+    const Chunk* c = d->slot(offset >> kChunkShift).load(std::memory_order_acquire);
+    return c->entries[static_cast<std::size_t>(offset) & (kChunkEntries - 1)];
   }
 
+  /// Appends an entry at nextOffset. Store lock.
   void push(const RecordHeader* h) {
-    entries.push_back(h);
+    const std::int64_t chunk = nextOffset >> kChunkShift;
+    if (chunk > lastChunk_) addChunk(chunk);
+    Directory* d = dir_.load(std::memory_order_relaxed);
+    d->slot(chunk)
+        .load(std::memory_order_relaxed)
+        ->entries[static_cast<std::size_t>(nextOffset) & (kChunkEntries - 1)] = h;
     ++nextOffset;
     publishedMax.store(nextOffset, std::memory_order_release);
   }
 
-  /// Drops every entry below `offset`.
+  /// Drops every entry below `offset`, retiring the chunks left wholly below it. Store lock; the store
+  /// waits out the read gate before freeRetired().
   void trimBelow(std::int64_t offset) {
-    while (minOffset < offset && !entries.empty()) {
-      entries.pop_front();
-      ++minOffset;
+    const std::int64_t oldMin = minOffset.load(std::memory_order_relaxed);
+    if (offset <= oldMin) return;
+    minOffset.store(offset, std::memory_order_release);
+    if (offset > nextOffset) {
+      nextOffset = offset;
+      publishedMax.store(nextOffset, std::memory_order_release);
     }
-    if (entries.empty() && minOffset < offset) minOffset = offset;
-    if (entries.empty()) nextOffset = minOffset;
+    const std::int64_t keepFrom = offset >> kChunkShift;
+    Directory* d = dir_.load(std::memory_order_relaxed);
+    for (; firstChunk_ < keepFrom && firstChunk_ <= lastChunk_; ++firstChunk_)
+      retiredChunks_.push_back(d->slot(firstChunk_).load(std::memory_order_relaxed));
+    if (firstChunk_ > lastChunk_) firstChunk_ = lastChunk_ + 1;  // nothing allocated is in use
+  }
+
+  /// Frees what trimBelow and growth retired. Store lock, and no reader may still be inside the read gate
+  /// that entered before the retiring.
+  void freeRetired() noexcept {
+    for (Chunk* c : retiredChunks_)
+      delete c;
+    retiredChunks_.clear();
+    for (Directory* d : retiredDirs_)
+      delete d;
+    retiredDirs_.clear();
   }
 
   /// The first offset whose message was stored at or after `timestamp` (RocketMQ getOffsetInQueueByTime);
-  /// maxOffset() when there is none.
+  /// maxOffset() when there is none. Store lock.
   std::int64_t offsetForTimestamp(std::int64_t timestamp) const {
-    auto it = std::partition_point(entries.begin(), entries.end(),
-                                   [&](const RecordHeader* h) { return h->storeTimestamp < timestamp; });
-    return minOffset + static_cast<std::int64_t>(it - entries.begin());
+    std::int64_t lo = minOffset.load(std::memory_order_relaxed);
+    std::int64_t hi = nextOffset;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (at(mid)->storeTimestamp < timestamp) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
+
+ private:
+  static constexpr int kChunkShift = 9;
+  static constexpr std::size_t kChunkEntries = std::size_t{1} << kChunkShift;
+
+  struct Chunk {
+    const RecordHeader* entries[kChunkEntries];
+  };
+  // A ring of chunk pointers indexed by chunk number; it holds every chunk from firstChunk_ to lastChunk_.
+  struct Directory {
+    explicit Directory(std::size_t n) : mask(n - 1), slots(new std::atomic<Chunk*>[n]) {
+      for (std::size_t i = 0; i < n; ++i)
+        slots[i].store(nullptr, std::memory_order_relaxed);
+    }
+    std::atomic<Chunk*>& slot(std::int64_t chunk) const noexcept {
+      return slots[static_cast<std::size_t>(chunk) & mask];
+    }
+    std::size_t mask;
+    std::unique_ptr<std::atomic<Chunk*>[]> slots;
+  };
+
+  // Adds chunk number `chunk` (above every chunk so far), growing the directory when the ring is full. A
+  // replaced directory is retired: readers that loaded it may still look up chunks through it.
+  void addChunk(std::int64_t chunk) {
+    auto fresh = std::make_unique<Chunk>();
+    Directory* d = dir_.load(std::memory_order_relaxed);
+    if (firstChunk_ > lastChunk_) firstChunk_ = chunk;  // nothing in use: the new chunk is the first
+    const auto needed = static_cast<std::size_t>(chunk - firstChunk_ + 1);
+    if (d == nullptr || needed > d->mask + 1) {
+      std::size_t n = d == nullptr ? 4 : (d->mask + 1) * 2;
+      while (n < needed)
+        n *= 2;
+      auto grown = std::make_unique<Directory>(n);
+      retiredDirs_.reserve(retiredDirs_.size() + 1);
+      if (d != nullptr) {
+        for (std::int64_t c = firstChunk_; c <= lastChunk_; ++c)
+          grown->slot(c).store(d->slot(c).load(std::memory_order_relaxed), std::memory_order_relaxed);
+      }
+      dir_.store(grown.get(), std::memory_order_release);
+      if (d != nullptr) retiredDirs_.push_back(d);
+      d = grown.release();
+    }
+    d->slot(chunk).store(fresh.release(), std::memory_order_release);
+    lastChunk_ = chunk;
+  }
+
+  std::atomic<Directory*> dir_{nullptr};
+  std::int64_t firstChunk_ = 0;  // the lowest chunk in use (> lastChunk_ when none is)
+  std::int64_t lastChunk_ = -1;  // the highest chunk allocated
+  std::vector<Chunk*> retiredChunks_;
+  std::vector<Directory*> retiredDirs_;
 };
 
 }  // namespace ackmq::detail

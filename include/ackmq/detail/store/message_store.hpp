@@ -23,6 +23,7 @@
 #include <ackmq/detail/store/consume_queue.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/offset_table.hpp>
+#include <ackmq/detail/store/read_gate.hpp>
 #include <ackmq/detail/store/record.hpp>
 #include <ackmq/detail/store/topic_table.hpp>
 #include <ackmq/status.hpp>
@@ -56,16 +57,29 @@ struct AppendResult {
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
 };
 
-/// Records taken from a queue for a reader, with the segments they live in pinned so that reclamation
-/// leaves them alone until release(). Reused across pulls.
+/// Records taken from a queue for a reader, kept from reclamation until release(): by pinning the segments
+/// they live in (a take under the store lock), or by holding the store's read gate (a lock-free read).
+/// Reused across pulls; released, at the latest, when destroyed.
 struct PinnedRecords {
+  PinnedRecords() = default;
+  PinnedRecords(const PinnedRecords&) = delete;
+  PinnedRecords& operator=(const PinnedRecords&) = delete;
+  ~PinnedRecords() { release(); }
+
   std::vector<const RecordHeader*> records;
   std::vector<Segment*> pinned;
+  ReadGate* gate = nullptr;  // entered by a lock-free read
+  unsigned ticket = 0;
+
   void release() noexcept {
     for (Segment* s : pinned)
       s->pins.fetch_sub(1, std::memory_order_release);
     pinned.clear();
     records.clear();
+    if (gate != nullptr) {
+      gate->leave(ticket);
+      gate = nullptr;
+    }
   }
 };
 
@@ -144,7 +158,7 @@ class MessageStore {
     std::int64_t take(ConsumeQueue& queue, std::int64_t offset, int maxNums, std::int64_t maxScan,
                       PinnedRecords& out, Accept&& accept) {
       const std::int64_t end = std::min(queue.maxOffset(), offset + maxScan);
-      std::int64_t o = std::max(offset, queue.minOffset);
+      std::int64_t o = std::max(offset, queue.minOffset.load(std::memory_order_relaxed));
       Segment* last = nullptr;
       for (; o < end && static_cast<int>(out.records.size()) < maxNums; ++o) {
         const RecordHeader* h = queue.at(o);
@@ -213,10 +227,33 @@ class MessageStore {
 
   // ------------------------------------------------------------------------------------------------ reads
 
+  /// Takes up to `maxNums` records of `queue` from `offset` on for which `accept(record)` holds, scanning
+  /// at most `maxScan` entries, without the store lock (RocketMQ reads its ConsumeQueue and CommitLog without
+  /// the put-message lock, so consumers never hold up producers). The records stay valid until
+  /// out.release(): the reader holds the read gate, which reclamation waits out; it must not append to this
+  /// store before releasing them. Returns the offset after the last entry scanned.
+  template <class Accept>
+  std::int64_t read(ConsumeQueue& queue, std::int64_t offset, int maxNums, std::int64_t maxScan,
+                    PinnedRecords& out, Accept&& accept) {
+    if (out.gate == nullptr) {
+      out.ticket = gate_.enter();
+      out.gate = &gate_;
+    }
+    // publishedMax before minOffset and the entries: what it publishes is visible, chunks included, and a
+    // minimum raised meanwhile only shortens the walk.
+    const std::int64_t end = std::min(queue.publishedMax.load(std::memory_order_acquire), offset + maxScan);
+    std::int64_t o = std::max(offset, queue.minOffset.load(std::memory_order_acquire));
+    for (; o < end && static_cast<int>(out.records.size()) < maxNums; ++o) {
+      const RecordHeader* h = queue.at(o);
+      if (accept(*h)) out.records.push_back(h);
+    }
+    return o;
+  }
+
   std::int64_t minOffset(const TopicEntry& topic, int queueId) const {
     std::lock_guard lock(mutex_);
     if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return 0;
-    return topic.queues[static_cast<std::size_t>(queueId)].minOffset;
+    return topic.queues[static_cast<std::size_t>(queueId)].minOffset.load(std::memory_order_relaxed);
   }
   std::int64_t maxOffset(const TopicEntry& topic, int queueId) const {
     std::lock_guard lock(mutex_);
@@ -234,8 +271,8 @@ class MessageStore {
   void forEachInTopic(const TopicEntry& topic, F&& f) const {
     std::lock_guard lock(mutex_);
     for (const ConsumeQueue& q : topic.queues) {
-      for (const RecordHeader* h : q.entries)
-        f(*h);
+      for (std::int64_t o = q.minOffset.load(std::memory_order_relaxed); o < q.maxOffset(); ++o)
+        f(*q.at(o));
     }
   }
 
@@ -493,25 +530,33 @@ class MessageStore {
     return true;
   }
 
+  // Unpublishes the oldest segment's entries from their queues, waits out the readers that might still be
+  // copying them (they read without the store lock), then frees the segment, or keeps its memory as the
+  // spare that the next segment is written into.
   void reclaimOldest(bool forced) {
     Segment& s = log_.segments().front();
     for (auto& [cq, last] : s.queueLastOffsets) {
+      const std::int64_t min = cq->minOffset.load(std::memory_order_relaxed);
       if (forced && cq->topic->kind != TopicKind::SCHEDULE) {
-        const std::int64_t done = std::max(cq->minOffset, offsets_.minCommitted(*cq->topic, cq->queueId));
+        const std::int64_t done = std::max(min, offsets_.minCommitted(*cq->topic, cq->queueId));
         if (last + 1 > done) stats_.droppedMessages += static_cast<std::uint64_t>(last + 1 - done);
       }
       cq->trimBelow(last + 1);
-      offsets_.raiseTo(*cq->topic, cq->queueId, cq->minOffset);
+      offsets_.raiseTo(*cq->topic, cq->queueId, cq->minOffset.load(std::memory_order_relaxed));
       if (cq->lastSegment == &s) cq->lastSegment = nullptr;
     }
     if (forced) stats_.droppedMessages += static_cast<std::uint64_t>(s.pendingParked.load());
+    gate_.synchronize();
+    for (auto& [cq, last] : s.queueLastOffsets)
+      cq->freeRetired();
     log_.popOldest();
     ++stats_.reclaimedSegments;
   }
 
   const StoreOptions options_;
   mutable SpinThenBlockMutex
-      mutex_;  // the store lock: guards log_, every ConsumeQueue's entries, stats_, written_
+      mutex_;      // the store lock: guards log_, every ConsumeQueue's entries, stats_, written_
+  ReadGate gate_;  // lock-free readers (read()); reclamation waits them out
   TopicTable topics_;
   OffsetTable offsets_;
   CommitLog<Body> log_;
