@@ -860,7 +860,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     } else {
       for (int i = ok; i < n; ++i) {
         Entry* e = entries[i];
-        if (pq.dropped.load(std::memory_order_acquire) || isExpired(pq, *e)) {
+        if (pq.dropped.load(std::memory_order_acquire) || isExpired(*e)) {
           counters_.dropped.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
@@ -894,10 +894,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
   }
 
-  bool isExpired(Pq& pq, const Entry& e) {
-    std::lock_guard lock(pq.mutex);
-    return e.expired;
-  }
+  static bool isExpired(const Entry& e) noexcept { return e.expired.load(std::memory_order_acquire); }
 
   // Sends a failed message back: CONSUMER_SEND_MSG_BACK, then the fallback retry message. False if both fail.
   bool sendBack(const MessageExt& msg, int delayLevel) {
@@ -990,7 +987,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         // Unless the listener finished with it meanwhile (then the entry may already hold a later message),
         // the message leaves the process queue: the copy in %RETRY% now stands for it.
         if (c.entry->offset == c.offset && c.entry->state == EntryState::RUNNING) {
-          c.entry->expired = true;
+          c.entry->expired.store(true, std::memory_order_release);
           c.entry->state = EntryState::DONE;
           anySent = true;
         }

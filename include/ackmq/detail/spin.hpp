@@ -1,8 +1,9 @@
 #pragma once
 // ackmq internals: bounded spinning before a thread parks.
 
+#include <atomic>
 #include <chrono>
-#include <mutex>
+#include <cstdint>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -52,20 +53,38 @@ bool pollUntil(Ready&& ready) {
   return false;
 }
 
-/// A mutex for short critical sections under contention (the store lock: an append or a pull of a few
-/// hundred nanoseconds). lock() tries for a few microseconds before it blocks, so a thread that finds the
-/// lock taken usually gets it without a sleep and a wake-up in the kernel.
+/// A mutex for short critical sections under contention (the store lock: an append of a few hundred
+/// nanoseconds; a process queue's bookkeeping). lock() watches the lock for a few microseconds before it
+/// sleeps, so a thread that finds it taken usually gets it without a sleep and a wake-up in the kernel, and
+/// unlock() calls into the kernel only when a thread does sleep. It watches with plain loads, not attempts,
+/// so the holder keeps its cache line until it lets go. (Drepper's "Futexes Are Tricky", mutex 3, on
+/// C++20's atomic wait, a futex on Linux.)
 class SpinThenBlockMutex {
  public:
-  void lock() {
-    if (spinUntil([this] { return m_.try_lock(); })) return;
-    m_.lock();
+  void lock() noexcept {
+    if (try_lock()) return;
+    for (int i = 0; i < kSpinPolls; ++i) {
+      if (state_.load(std::memory_order_relaxed) == kFree && try_lock()) return;
+      cpuRelax();
+    }
+    // Marked contended: whoever unlocks next wakes a sleeper.
+    while (state_.exchange(kContended, std::memory_order_acquire) != kFree)
+      state_.wait(kContended, std::memory_order_relaxed);
   }
-  bool try_lock() { return m_.try_lock(); }
-  void unlock() { m_.unlock(); }
+  bool try_lock() noexcept {
+    std::uint32_t expected = kFree;
+    return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
+  void unlock() noexcept {
+    if (state_.exchange(kFree, std::memory_order_release) == kContended) state_.notify_one();
+  }
 
  private:
-  std::mutex m_;
+  static constexpr std::uint32_t kFree = 0;
+  static constexpr std::uint32_t kLocked = 1;
+  static constexpr std::uint32_t kContended = 2;  // locked, and a thread may be asleep waiting
+  std::atomic<std::uint32_t> state_{kFree};
 };
 
 }  // namespace ackmq::detail

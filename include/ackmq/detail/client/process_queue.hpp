@@ -16,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/store/consume_queue.hpp>
 #include <ackmq/detail/store/offset_table.hpp>
 #include <ackmq/detail/store/tag_filter.hpp>
@@ -45,8 +46,10 @@ struct ConsumeEntry {
   std::int64_t consumeStart = 0;  // when the listener got it (coarse steady ms), for the consume timeout
   std::size_t bytes = 0;          // for pullThresholdSizeForQueue
   State state = State::QUEUED;
-  bool busy = false;     // a consume request holds it: not to be recycled yet
-  bool expired = false;  // the consume timeout sent it back while the listener still had it
+  bool busy = false;  // a consume request holds it: not to be recycled yet
+  // The consume timeout sent it back while the listener still had it. Set under the queue's mutex; the
+  // listener's thread reads it without.
+  std::atomic<bool> expired{false};
 };
 
 /// Thread safety: `mutex` guards the window and the counters; `dirty`, `dropped` and `flowControlled` are
@@ -86,7 +89,7 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
   std::int64_t pullOffset;  // next offset to pull; dispatcher only
 
   // ------------------------------------------------------------------------- under `mutex` (lock it first)
-  std::mutex mutex;
+  SpinThenBlockMutex mutex;
   bool consuming = false;  // orderly: this queue's strand is queued or running
   bool suspended = false;  // orderly: blocked by a failed batch until its suspend time
   bool releasing = false;  // orderly: rebalanced away; released once the batch in flight finishes
@@ -135,7 +138,7 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
       Entry* e = entries[i];
       e->state = Entry::State::QUEUED;
       e->busy = busy;
-      e->expired = false;
+      e->expired.store(false, std::memory_order_relaxed);
       window_.push_back(e);
       ++cachedCount_;
       cachedBytes_ += e->bytes;
@@ -159,7 +162,7 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
   /// entry the consume timeout already expired is only recycled, once it has left the window.
   void complete(Entry* e, bool retryLater) {
     e->busy = false;
-    if (e->expired) {
+    if (e->expired.load(std::memory_order_relaxed)) {
       if (!inWindow(e)) recycle(e);
       return;
     }
