@@ -59,6 +59,7 @@ class RetryService {
                           int maxReconsumeTimes) {
     SendBackResult result;
     ConsumeQueue* arrived = nullptr;
+    Parked parked;
     store_.locked([&](typename MessageStore<Body>::Locked& locked) {
       const RecordHeader* original = locked.find(commitLogOffset);
       if (original == nullptr) {
@@ -76,9 +77,9 @@ class RetryService {
                                                                : std::string_view(original->topic->name));
       RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
       arrived = route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel,
-                      maxReconsumeTimes, result);
+                      maxReconsumeTimes, result, parked);
     });
-    if (arrived != nullptr) sink_.onArrived(*arrived);
+    finish(arrived, parked);
     return result;
   }
 
@@ -109,11 +110,12 @@ class RetryService {
     src.reconsumeTimes = msg.getReconsumeTimes();
     src.flag = msg.getFlag();
     SendBackResult result;
+    Parked parked;
     ConsumeQueue* arrived = store_.locked([&](typename MessageStore<Body>::Locked& locked) {
       return route(locked, retry, dlq, src, props, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes,
-                   result);
+                   result, parked);
     });
-    if (arrived != nullptr) sink_.onArrived(*arrived);
+    finish(arrived, parked);
     return result;
   }
 
@@ -139,11 +141,25 @@ class RetryService {
     if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.hex());
   }
 
+  // A copy parked for the retry topic, whose timer is armed once the store lock is let go.
+  struct Parked {
+    std::int64_t commitLogOffset = -1;
+    std::int64_t delayMillis = 0;
+  };
+
+  // After the store lock: arms the parked copy's timer, or wakes the consumers of the queue a copy arrived
+  // in.
+  void finish(ConsumeQueue* arrived, const Parked& parked) {
+    if (parked.commitLogOffset >= 0) schedule_.arm(parked.commitLogOffset, parked.delayMillis);
+    if (arrived != nullptr) sink_.onArrived(*arrived);
+  }
+
   // Stores the copy in the DLQ or parks it for the retry topic; `props` holds the copy's properties so far
-  // and receives the routing ones. Returns the queue a message arrived in, if any.
+  // and receives the routing ones. Returns the queue a message arrived in, if any; `parked` tells the timer
+  // to arm.
   ConsumeQueue* route(typename MessageStore<Body>::Locked& locked, TopicEntry& retry, TopicEntry& dlq,
                       RecordSource<Body> src, std::string& props, int reconsumeTimes, int delayLevel,
-                      int maxReconsumeTimes, SendBackResult& result) {
+                      int maxReconsumeTimes, SendBackResult& result, Parked& parked) {
     src.reconsumeTimes = reconsumeTimes + 1;
     if (reconsumeTimes >= maxReconsumeTimes || delayLevel < 0) {
       const auto found = findProperty(props, MessageConst::PROPERTY_RETRY_TOPIC);
@@ -163,9 +179,10 @@ class RetryService {
     encodeProperty(props, MessageConst::PROPERTY_DELAY_TIME_LEVEL, std::string_view(digits, end - digits));
     ScheduleService<Body, Clock>::addDestination(props, retry.name, 0);
     src.encodedProperties = props;
-    AppendResult r = schedule_.parkLocked(locked, src, level - 1, schedule_.levelMillis(level));
+    AppendResult r = schedule_.parkLocked(locked, src, level - 1);
     result.code = r.code;
     result.remark = r.remark;
+    if (r.ok()) parked = Parked{r.commitLogOffset, schedule_.levelMillis(level)};
     return nullptr;
   }
 

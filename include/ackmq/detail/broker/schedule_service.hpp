@@ -111,12 +111,17 @@ class ScheduleService final : private TimerTarget {
     return r;
   }
 
-  /// Same, from inside the store lock (for services that derive the parked copy from another record).
+  /// Same, from inside the store lock (for services that derive the parked copy from another record), but
+  /// without arming its timer: the caller calls arm() once it has let go of the store lock, so that the
+  /// timer service's lock is never taken inside it. The parked copy cannot go meanwhile: its segment is not
+  /// reclaimed while it waits (Segment::pendingParked).
   AppendResult parkLocked(typename MessageStore<Body>::Locked& store, const RecordSource<Body>& src,
-                          int scheduleQueueId, std::int64_t delayMillis) {
-    AppendResult r = store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
-    if (r.ok()) timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(r.commitLogOffset));
-    return r;
+                          int scheduleQueueId) {
+    return store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
+  }
+  /// Arms the timer of the copy parkLocked stored at `commitLogOffset`, due `delayMillis` from now.
+  void arm(std::int64_t commitLogOffset, std::int64_t delayMillis) {
+    timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(commitLogOffset));
   }
 
   /// Encodes properties for a parked copy: the message's own plus where it is going.
