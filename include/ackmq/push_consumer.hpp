@@ -805,6 +805,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   void runConcurrently(Task& t) {
     Pq& pq = *t.pq;
     const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
+    // One context for the task's calls, set back to its defaults before each: its copy of the queue's name
+    // is made once per task, not once per call.
+    ConsumeConcurrentlyContext ctx(pq.mq);
     for (std::size_t i = 0; i < t.entries.size(); i += batch) {
       Entry* const* first = t.entries.data() + i;
       const std::size_t n = std::min(batch, t.entries.size() - i);
@@ -823,7 +826,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         }
       }
       const Batch b(first, n);
-      ConsumeConcurrentlyContext ctx(pq.mq);
+      ctx.setAckIndex(std::numeric_limits<int>::max());
+      ctx.setDelayLevelWhenNextConsume(0);
       ConsumeConcurrentlyStatus status = ConsumeConcurrentlyStatus::RECONSUME_LATER;
       try {
         status = std::get<ListenerConcurrently>(listener_).consumeMessage(b.list(), ctx);

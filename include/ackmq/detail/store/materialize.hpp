@@ -1,9 +1,12 @@
 #pragma once
 // ackmq internals: turning a stored record into the BasicMessageExt that inspection and listeners see.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <ackmq/detail/store/record.hpp>
 #include <ackmq/detail/store/topic_table.hpp>
@@ -22,11 +25,25 @@ void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const st
   using Access = MessageAccess;
   const std::string& stored = h.topic->name;
   auto& props = Access::properties(out);
+  // A recycled message's property nodes, and their strings' capacity, serve the new properties: a retry
+  // copy carries the same few names delivery after delivery, so this allocates nothing in steady state.
+  using Node = typename std::remove_reference_t<decltype(props)>::node_type;
+  std::array<Node, 8> spare;
+  std::size_t spares = 0;
+  while (!props.empty() && spares < spare.size())
+    spare[spares++] = props.extract(props.begin());
   props.clear();
   std::string_view originalTopic;
   if (h.propertiesSize != 0) {
     forEachProperty(h.encodedProperties(), [&](std::string_view n, std::string_view v) {
-      props.emplace(std::string(n), std::string(v));
+      if (spares == 0) {
+        props.emplace(std::string(n), std::string(v));
+      } else {
+        Node node = std::move(spare[--spares]);
+        node.key().assign(n);
+        node.mapped().assign(v);
+        props.insert(std::move(node));
+      }
       if (n == MessageConst::PROPERTY_RETRY_TOPIC) originalTopic = v;
     });
   }
