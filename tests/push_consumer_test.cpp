@@ -1296,6 +1296,58 @@ TEST_SUITE("push_consumer") {
     CHECK(sumOffsets(ackmq::testing::committedOffsets(broker, "g"), "T") == 500);
   }
 
+  TEST_CASE("a conversation between two consumers delivers every message once, in turn" *
+            doctest::timeout(60)) {
+    // One message in flight at a time: each reaches an idle consumer, whose listener thread is still looking
+    // for work (it pulls the message itself) or has gone to sleep (the sender pulls it). A message pulled
+    // twice, or by nobody, breaks the count or hangs the test.
+    constexpr int kRounds = 2000;
+    World w;
+    w.broker.createTopic("Ping", 2);
+    w.broker.createTopic("Pong", 2);
+    ManualProducer ponger(w.broker, "ponger");
+    ponger.start();
+    std::atomic<int> pings{0};
+    std::atomic<int> pongs{0};
+    ManualPushConsumer echo(w.broker, "echo");
+    echo.subscribe("Ping", "*");
+    echo.setConsumeThreadMin(1);
+    echo.setConsumeThreadMax(1);
+    echo.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      pings.fetch_add(static_cast<int>(msgs.size()));
+      for (const auto& m : msgs)
+        ponger.send(ackmq::Message("Pong", "", m.getBody()));
+      return SUCCESS;
+    }});
+    ManualPushConsumer back(w.broker, "back");
+    back.subscribe("Pong", "*");
+    back.setConsumeThreadMin(1);
+    back.setConsumeThreadMax(1);
+    std::vector<std::string> order;
+    back.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList& msgs, auto&) {
+      for (const auto& m : msgs)
+        order.push_back(m.getBody());  // one listener thread, one message in flight: no lock needed
+      pongs.fetch_add(static_cast<int>(msgs.size()), std::memory_order_release);
+      return SUCCESS;
+    }});
+    echo.start();
+    back.start();
+    for (int i = 0; i < kRounds; ++i) {
+      w.send("Ping", std::to_string(i));
+      while (pongs.load(std::memory_order_acquire) <= i)
+        std::this_thread::yield();
+    }
+    REQUIRE(awaitIdle(echo));
+    REQUIRE(awaitIdle(back));
+    CHECK(pings.load() == kRounds);
+    CHECK(pongs.load() == kRounds);
+    REQUIRE(order.size() == static_cast<std::size_t>(kRounds));
+    for (int i = 0; i < kRounds; ++i)
+      CHECK(order[static_cast<std::size_t>(i)] == std::to_string(i));
+    CHECK(sumOffsets(ackmq::testing::committedOffsets(w.broker, "echo"), "Ping") == kRounds);
+    CHECK(sumOffsets(ackmq::testing::committedOffsets(w.broker, "back"), "Pong") == kRounds);
+  }
+
   TEST_CASE("with the system clock, a retry arrives after its delay level" * doctest::timeout(60)) {
     ackmq::Broker broker(ackmq::BrokerConfig{.messageDelayLevel = "5ms 5ms 5ms 5ms"});
     ackmq::Producer producer(broker, "p");

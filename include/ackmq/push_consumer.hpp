@@ -158,7 +158,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     pool_ = std::make_unique<detail::WorkerPool<Task>>(
         consumeThreadMin_, consumeThreadMax_,
         Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000),
-        [this](Task& t) { run(t); });
+        [this](Task& t) { run(t); }, [this] { pullForIdle(nullptr); });
     target_ = core_.timers().registerTarget(*this);
     stopping_.store(false);
     state_ = State::RUNNING;
@@ -427,35 +427,55 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   }
 
   // QueueWaker: messages arrived in `pq`; this runs on the appending thread. A concurrent consumer that is
-  // idle (its dispatcher asleep in the kernel, no listener call pending) has this thread pull for it: the
-  // messages reach a listener thread without first waking the dispatcher, one hand-off instead of two. A
-  // busy consumer's dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches
-  // while the listeners work.
+  // idle (its dispatcher asleep in the kernel, no listener call pending) does not wake its dispatcher: a
+  // listener thread still looking for work is asked to pull, and takes the messages straight to the
+  // listener, so that they pass from one thread to another once, and the entries they fill stay with the
+  // thread that uses them. With no thread looking, the appending thread pulls and hands them over. A busy
+  // consumer's dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches while
+  // the listeners work.
   void onQueueNews(Pq& pq) noexcept override {
     noteHandBack();  // the caller has marked pq dirty
     if (orderly() || !parked_.load(std::memory_order_seq_cst) ||
-        pending_.load(std::memory_order_relaxed) != 0 || stopping_.load() || !dispatchMutex_.try_lock()) {
+        pending_.load(std::memory_order_relaxed) != 0 || stopping_.load()) {
       wakeDispatcher();
       return;
     }
-    // Counted before the flag is cleared, so that awaitIdle, which reads the flags first, never sees the
+    if (pool_->offerIdleWork()) return;
+    pullForIdle(&pq);
+  }
+
+  // The pull of an idle consumer, on the appending thread (for `only`) or on a listener thread that was
+  // looking for work (every queue with news). The caller of onQueueNews holds the queue's listener lock, so
+  // awaitIdle's waiters are not notified from here (that would order the listener lock before the idle
+  // lock): the dispatcher takes one more turn instead and notifies them when it parks.
+  void pullForIdle(Pq* only) noexcept {
+    if (!dispatchMutex_.try_lock()) {
+      wakeDispatcher();
+      return;
+    }
+    // Counted before a flag is cleared, so that awaitIdle, which reads the flags first, never sees the
     // consumer idle between the two.
     inlinePulls_.fetch_add(1, std::memory_order_seq_cst);
     bool more = false;
-    if (!pq.dropped.load(std::memory_order_acquire) && pq.dirty.exchange(false, std::memory_order_seq_cst)) {
+    auto pullIfNews = [&](Pq& pq) {
+      if (pq.dropped.load(std::memory_order_acquire) || !pq.dirty.exchange(false, std::memory_order_seq_cst))
+        return;
       try {
         pullOnce(pq.shared_from_this());
       } catch (...) {
-        pq.dirty.store(true, std::memory_order_seq_cst);  // out of memory: leave it to the dispatcher
+        pq.dirty.store(true, std::memory_order_seq_cst);  // left to the dispatcher, which retries later
       }
-      more = pq.dirty.load(std::memory_order_seq_cst);
+      more |= pq.dirty.load(std::memory_order_seq_cst);
+    };
+    if (only != nullptr) {
+      pullIfNews(*only);
+    } else if (!stopping_.load()) {
+      for (auto& pq : active_)
+        pullIfNews(*pq);
     }
     dispatchMutex_.unlock();
-    noteHandBack();  // the pull may have marked pq dirty again
+    noteHandBack();  // the pull may have marked a queue dirty again
     inlinePulls_.fetch_sub(1, std::memory_order_seq_cst);
-    // The caller holds the queue's listener lock, so awaitIdle's waiters are not notified from here (that
-    // would order the listener lock before the idle lock). The dispatcher takes one more turn instead and
-    // notifies them when it parks.
     if (idleWaiters_.load(std::memory_order_seq_cst) != 0) {
       recheck_.store(true, std::memory_order_seq_cst);
       more = true;

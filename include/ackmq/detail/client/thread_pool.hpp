@@ -32,11 +32,14 @@ class WorkerPool {
  public:
   using Handler = std::function<void(Task&)>;
 
-  WorkerPool(int minThreads, int maxThreads, std::chrono::milliseconds keepAlive, Handler handler)
+  /// `idleWork`, if given, is work that a thread looking for tasks may be asked to do (offerIdleWork).
+  WorkerPool(int minThreads, int maxThreads, std::chrono::milliseconds keepAlive, Handler handler,
+             std::function<void()> idleWork = {})
       : min_(std::max(1, minThreads)),
         max_(std::max(min_, maxThreads)),
         keepAlive_(keepAlive),
-        handler_(std::move(handler)) {}
+        handler_(std::move(handler)),
+        idleWork_(std::move(idleWork)) {}
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
   ~WorkerPool() {
@@ -68,6 +71,18 @@ class WorkerPool {
     queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
     dispatchLocked();
     return true;
+  }
+
+  /// Asks a thread that is looking for tasks to run the idle work once. True when one will; false when no
+  /// thread is looking (the caller then does the work itself). The offer is raised before the lookers are
+  /// counted, and a looker stops counting itself before it takes the offer (both seq_cst): an offer is
+  /// either seen by a looker or withdrawn here, and taken exactly once.
+  bool offerIdleWork() noexcept {
+    if (!idleWork_) return false;
+    idleOffer_.store(true, std::memory_order_seq_cst);
+    if (lookers_.load(std::memory_order_seq_cst) > 0) return true;
+    bool offered = true;
+    return !idleOffer_.compare_exchange_strong(offered, false, std::memory_order_seq_cst);
   }
 
   /// Removes the queued tasks that no thread has started, and returns them.
@@ -162,10 +177,15 @@ class WorkerPool {
       // Look a little longer before sleeping: work that arrives within tens of microseconds (the next pull
       // of a busy queue, the next message of a conversation) is taken without a futex wake-up on either side.
       ++spinning_;
+      lookers_.fetch_add(1, std::memory_order_seq_cst);
       lock.unlock();
       pollUntil([this] {
-        return queuedHint_.load(std::memory_order_relaxed) != 0 || stopHint_.load(std::memory_order_relaxed);
+        return queuedHint_.load(std::memory_order_relaxed) != 0 ||
+               stopHint_.load(std::memory_order_relaxed) || idleOffer_.load(std::memory_order_relaxed);
       });
+      lookers_.fetch_sub(1, std::memory_order_seq_cst);
+      if (idleOffer_.exchange(false, std::memory_order_seq_cst))
+        idleWork_();  // it catches its own exceptions
       lock.lock();
       --spinning_;
       if (!tasks_.empty() || stopping_) continue;
@@ -210,7 +230,10 @@ class WorkerPool {
   const int max_;
   const std::chrono::milliseconds keepAlive_;
   const Handler handler_;
-  mutable std::mutex mutex_;  // guards everything below
+  const std::function<void()> idleWork_;
+  std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it
+  std::atomic<int> lookers_{0};         // threads looking for tasks (spinning_, readable without the lock)
+  mutable std::mutex mutex_;            // guards everything below
   std::condition_variable cv_;
   std::deque<Task> tasks_;
   std::vector<std::thread> threads_;
