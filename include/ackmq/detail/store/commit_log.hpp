@@ -158,25 +158,29 @@ class SegmentMemory {
   std::size_t size_ = 0;
 };
 
-/// One segment of the CommitLog.
-struct Segment {
-  std::int64_t baseOffset = 0;  // CommitLog offset of the first byte
-  std::size_t capacity = 0;
+/// One segment of the CommitLog. The fields every append writes share the first cache line, those it only
+/// reads the second, and the counters other threads change are apart from both.
+struct alignas(64) Segment {
   std::size_t used = 0;
-  std::size_t warmedTo = 0;  // end of the bytes handed to the page warmer so far
-  SegmentMemory data;
   std::uint32_t records = 0;
   std::int64_t lastStoreTimestamp = 0;
-  // Parked delayed messages (SCHEDULE_TOPIC_XXXX) not yet re-put: the segment may not be reclaimed while
-  // any remain, or a timer would fire for a message that is gone.
-  std::atomic<std::int32_t> pendingParked{0};
-  // Readers copying records out of this segment without the store lock; reclamation waits for zero.
-  std::atomic<std::int32_t> pins{0};
+  SegmentHashIndex idIndex;
+
+  std::int64_t baseOffset = 0;  // CommitLog offset of the first byte
+  std::size_t capacity = 0;
+  std::size_t warmedTo = 0;  // end of the bytes handed to the page warmer so far
+  SegmentMemory data;
   // The last queue offset each consume queue wrote into this segment: reclamation asks the offset table
   // whether every group is past it, and trims the queue up to it.
   std::vector<std::pair<ConsumeQueue*, std::int64_t>> queueLastOffsets;
-  SegmentHashIndex idIndex;
   SegmentHashIndex keyIndex;
+
+  // Parked delayed messages (SCHEDULE_TOPIC_XXXX) not yet re-put: the segment may not be reclaimed while
+  // any remain, or a timer would fire for a message that is gone.
+  alignas(64) std::atomic<std::int32_t> pendingParked{0};
+  // Readers copying records out of this segment (with the store lock, or after a take under it);
+  // reclamation waits for zero.
+  std::atomic<std::int32_t> pins{0};
 
   bool contains(std::int64_t offset) const noexcept {
     return offset >= baseOffset && offset < baseOffset + static_cast<std::int64_t>(used);

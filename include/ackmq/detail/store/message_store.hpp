@@ -6,6 +6,7 @@
 // The store has no threads and knows nothing of groups or clients; the broker's services drive it.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -373,7 +374,8 @@ class MessageStore {
     ConsumeQueue& cq = topic.queues[static_cast<std::size_t>(queueId)];
 
     // Phase 1: write every record. Nothing is visible until phase 2, so a failure leaves no trace.
-    written_.clear();
+    Written written;
+    written.reserve(srcs.size());
     for (const RecordSource<Body>& src : srcs) {
       const std::size_t size = src.size();
       const bool fits = log_.fitsActive(size);
@@ -382,7 +384,7 @@ class MessageStore {
         const std::size_t need = fits ? 0 : log_.newSegmentBytes(size);
         const ResponseCode room = makeRoom(need, storeTs, internal ? options_.segmentBytes : 0);
         if (room != ResponseCode::SUCCESS) {
-          abandonWritten();
+          abandonWritten(written);
           result.code = room;
           if (room == ResponseCode::MESSAGE_ILLEGAL) {
             result.remark = "a record of " + std::to_string(size) + " bytes can never fit maxStoreBytes " +
@@ -405,16 +407,17 @@ class MessageStore {
         h = writeRecord<Body>(seg.at(pos), src, &topic, queueId);
       } catch (...) {
         log_.abandon(pos, size);
-        abandonWritten();
+        abandonWritten(written);
         throw;
       }
       h->storeTimestamp = storeTs;
       h->commitLogOffset = seg.baseOffset + static_cast<std::int64_t>(pos);
-      written_.emplace_back(h, &seg);
+      written.push(h, &seg);
     }
 
     // Phase 2: publish in order.
-    for (auto [h, seg] : written_) {
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      auto [h, seg] = written[i];
       h->queueOffset = cq.maxOffset();
       index(*seg, *h);
       cq.push(h);
@@ -430,18 +433,45 @@ class MessageStore {
       if (topic.kind == TopicKind::SCHEDULE) seg->pendingParked.fetch_add(1, std::memory_order_relaxed);
       ++stats_.storedMessages;
     }
-    result.queueOffset = written_.front().first->queueOffset;
-    result.commitLogOffset = written_.front().first->commitLogOffset;
+    result.queueOffset = written[0].first->queueOffset;
+    result.commitLogOffset = written[0].first->commitLogOffset;
     result.queue = &cq;
     return result;
   }
 
-  void abandonWritten() noexcept {
-    for (auto [h, seg] : written_) {
+  // The records one append has written and not yet published. The usual single record is kept on the
+  // appender's stack, so that appenders on different threads pass no scratch memory between them.
+  class Written {
+   public:
+    using Item = std::pair<RecordHeader*, Segment*>;
+    /// Room for `n` records, taken before any is written: push() then never fails.
+    void reserve(std::size_t n) {
+      if (n > kInline) more_.reserve(n - kInline);
+    }
+    void push(RecordHeader* h, Segment* s) noexcept {
+      if (n_ < kInline) {
+        inline_[n_] = Item(h, s);
+      } else {
+        more_.emplace_back(h, s);  // reserved
+      }
+      ++n_;
+    }
+    std::size_t size() const noexcept { return n_; }
+    Item operator[](std::size_t i) const noexcept { return i < kInline ? inline_[i] : more_[i - kInline]; }
+
+   private:
+    static constexpr std::size_t kInline = 4;
+    std::array<Item, kInline> inline_{};
+    std::vector<Item> more_;
+    std::size_t n_ = 0;
+  };
+
+  void abandonWritten(const Written& written) noexcept {
+    for (std::size_t i = 0; i < written.size(); ++i) {
+      RecordHeader* h = written[i].first;
       destroyRecordBody<Body>(*h);
       h->topic = nullptr;
     }
-    written_.clear();
   }
 
   void index(Segment& seg, const RecordHeader& h) {
@@ -554,14 +584,14 @@ class MessageStore {
   }
 
   const StoreOptions options_;
-  mutable SpinThenBlockMutex
-      mutex_;      // the store lock: guards log_, every ConsumeQueue's entries, stats_, written_
+  // The store lock, and the counters every append updates under it, in one cache line: the next appender,
+  // often on another processor, takes over one line, not two.
+  alignas(64) mutable SpinThenBlockMutex mutex_;  // guards log_, every ConsumeQueue's entries, stats_
+  StoreStats stats_;
   ReadGate gate_;  // lock-free readers (read()); reclamation waits them out
   TopicTable topics_;
   OffsetTable offsets_;
   CommitLog<Body> log_;
-  StoreStats stats_;
-  std::vector<std::pair<RecordHeader*, Segment*>> written_;  // scratch for appendLocked
 };
 
 }  // namespace ackmq::detail
