@@ -5,30 +5,20 @@
 // writes ~200 bytes per message, that is a fifth of a send. RocketMQ keeps this off its put path the same
 // way: AllocateMappedFileService creates the next mapped file ahead of need and, with warmMapedFileEnable,
 // touches its pages (MappedFile.warmMappedFile). Here the warmer asks the kernel to populate the pages just
-// ahead of the active segment's write position (madvise MADV_POPULATE_WRITE): the kernel maps them without
-// changing a byte, so the warmer never races the appender's writes. Where the kernel lacks that advice, the
-// warmer switches itself off and the appender faults its own pages, as before.
-//
-// Under a hypervisor that shadows the guest's page tables (PVM), populating only fills the guest's tables:
-// the first access through the address still exits to the host, some 9 us a page, measured as 430 ns on a
-// 190-byte record written into freshly populated memory against 15 ns once its page had been read. So the
-// warmer then reads one byte of each page too. That read is an assembly load outside the C++ memory model,
-// like a prefetch that may fault: its value is discarded, and should the appender overtake the warmer and
-// write the same bytes meanwhile, a load cannot disturb the store on any processor.
+// ahead of the active segment's write position (prefault: madvise MADV_POPULATE_WRITE, then a read of each
+// page): the kernel maps them without changing a byte, so the warmer never races the appender's writes.
+// Where the kernel lacks that advice, the warmer switches itself off and the appender faults its own pages,
+// as before.
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <thread>
 
+#include <ackmq/detail/prefault.hpp>
 #include <ackmq/detail/store/commit_log.hpp>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace ackmq::detail {
 
@@ -37,19 +27,12 @@ namespace ackmq::detail {
 class PageWarmer final : public PageWarmSink {
  public:
   /// Whether this platform can warm pages at all.
-  static constexpr bool kSupported =
-#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-      true;
-#else
-      false;
-#endif
+  static constexpr bool kSupported = kCanPrefault;
 
   PageWarmer() = default;
   PageWarmer(const PageWarmer&) = delete;
   PageWarmer& operator=(const PageWarmer&) = delete;
-  ~PageWarmer() {
-    stop();
-  }
+  ~PageWarmer() { stop(); }
 
   /// Stops and joins the warming thread; later requests are ignored.
   void stop() noexcept {
@@ -96,9 +79,7 @@ class PageWarmer final : public PageWarmSink {
     return warmed_ >= bytes && !off_.load();
   }
   /// False once warming proved impossible here (no thread, or a kernel without the advice) or was stopped.
-  bool on() const noexcept {
-    return kSupported && !off_.load(std::memory_order_relaxed);
-  }
+  bool on() const noexcept { return kSupported && !off_.load(std::memory_order_relaxed); }
 
  private:
   void run() {
@@ -110,7 +91,7 @@ class PageWarmer final : public PageWarmSink {
       const std::size_t bytes = bytes_;
       bytes_ = 0;
       lock.unlock();
-      const bool ok = populate(begin, bytes);
+      const bool ok = prefault(begin, bytes);
       lock.lock();
       if (!ok) off_.store(true, std::memory_order_relaxed);
       warmed_ += bytes;
@@ -118,34 +99,6 @@ class PageWarmer final : public PageWarmSink {
       if (!ok) return;
     }
   }
-
-  // False when the kernel does not know the advice. Other failures (such as memory already returned to the
-  // system) only mean those pages stay cold.
-  static bool populate([[maybe_unused]] void* begin, [[maybe_unused]] std::size_t bytes) noexcept {
-#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-    if (::madvise(begin, bytes, MADV_POPULATE_WRITE) != 0) return errno != EINVAL;
-    for (std::size_t at = 0; at < bytes; at += kPage)
-      touch(static_cast<const std::byte*>(begin) + at);
-    return true;
-#else
-    return false;
-#endif
-  }
-
-  // Loads one byte at `p` and discards it (see the top of this file).
-  static void touch([[maybe_unused]] const std::byte* p) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned char v;
-    asm volatile("movb (%1), %0" : "=q"(v) : "r"(p) : "memory");
-    (void)v;
-#elif defined(__aarch64__)
-    unsigned v;
-    asm volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(p) : "memory");
-    (void)v;
-#endif
-  }
-
-  static constexpr std::size_t kPage = 4096;
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -25,15 +25,22 @@
 //
 // Memory: the blocks of the most timers ever pending at once (32 bytes a timer with a 16-byte payload, plus
 // at most one partly filled block per occupied slot), kept until the wheel is destroyed, as a vector keeps
-// its capacity.
+// its capacity. Blocks come in slabs that double from one block to 256 (1 MiB), so a million timers take
+// a few dozen allocations, not thousands; a slab of 16 blocks or more is faulted in by the kernel in one call
+// (prefault) rather than a page at a time as entries first land in it.
 
 #include <algorithm>
 #include <bit>
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <new>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <ackmq/detail/prefault.hpp>
 
 namespace ackmq::detail {
 
@@ -60,9 +67,8 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
   ~TimerWheel() {
-    for (Slot& slot : slots_)
-      freeChain(slot.head);
-    freeChain(freeBlocks_);
+    for (void* slab : slabs_)
+      ::operator delete (slab, std::align_val_t{kPageBytes});
   }
 
   /// The wheel's time: every timer with a deadline at or before it has expired.
@@ -142,6 +148,9 @@ class TimerWheel {
     std::uint32_t count = 0;
     Entry entries[kBlockEntries];
   };
+  static_assert(std::is_trivially_destructible_v<Block>, "slabs are freed without destroying their blocks");
+  static constexpr std::size_t kMaxSlabBlocks = 256;
+  static constexpr std::size_t kPrefaultSlabBlocks = 16;
   struct Slot {
     Block* head = nullptr;
     Block* tail = nullptr;
@@ -207,16 +216,22 @@ class TimerWheel {
   // Makes sure of `n` free blocks; throws std::bad_alloc with the wheel unchanged.
   void reserveBlocks(std::size_t n) {
     while (freeCount_ < n)
-      recycle(new Block);
+      addSlab();
+  }
+  void addSlab() {
+    slabs_.reserve(slabs_.size() + 1);  // before the slab, so that nothing throws once it is taken
+    const std::size_t blocks = slabBlocks_;
+    void* slab = ::operator new (blocks * sizeof(Block), std::align_val_t{kPageBytes});
+    if (blocks >= kPrefaultSlabBlocks) prefault(slab, blocks * sizeof(Block));
+    slabs_.push_back(slab);
+    for (std::size_t k = 0; k < blocks; ++k)
+      recycle(::new (static_cast<std::byte*>(slab) + k * sizeof(Block)) Block);
+    slabBlocks_ = std::min(blocks * 2, kMaxSlabBlocks);
   }
   void recycle(Block* b) noexcept {
     b->next = freeBlocks_;
     freeBlocks_ = b;
     ++freeCount_;
-  }
-  static void freeChain(Block* b) noexcept {
-    while (b != nullptr)
-      delete std::exchange(b, b->next);
   }
 
   void markEmpty(std::uint16_t slot) noexcept {
@@ -299,6 +314,8 @@ class TimerWheel {
   Slot slots_[kDueSlot + 1];
   Block* freeBlocks_ = nullptr;
   std::size_t freeCount_ = 0;
+  std::vector<void*> slabs_;    // every block lives in one of these
+  std::size_t slabBlocks_ = 1;  // blocks in the next slab
   std::uint64_t occupied_[kLevels] = {};
   std::uint16_t levelMask_ = 0;  // bit L set when level L holds an entry
 };
