@@ -442,6 +442,53 @@ TEST_SUITE("push_consumer") {
     CHECK(rec.all()[1].reconsumeTimes == 1);
   }
 
+  TEST_CASE("the failures of one run of listener calls go back together, each on its own terms" *
+            doctest::timeout(30)) {
+    // Ten messages pulled at once make one task of ten calls on the one listener thread, all failing. The
+    // broker refuses the first two send-backs and one fallback: m0 waits for a local re-consume, m1 goes
+    // back through its fallback, the other eight as usual.
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeThreadMin(1);
+    c.setConsumeThreadMax(1);
+    std::atomic<int> calls{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList&, auto&) {
+      calls.fetch_add(1);
+      return LATER;
+    }});
+    c.start();
+    const ackmq::MessageQueue q("T", "broker-a", 0);
+    REQUIRE(awaitIdle(c));
+    ackmq::testing::stallQueue(w.broker, q);
+    for (int i = 0; i < 10; ++i)
+      w.producer.send(ackmq::Message("T", "", "m" + std::to_string(i)), q);
+    ackmq::testing::failNextSendBackRequests(w.broker, 1);
+    ackmq::testing::failNextSendBacks(w.broker, 1);
+    ackmq::testing::stallQueue(w.broker, q, false);
+    REQUIRE(awaitIdle(c));
+    CHECK(calls.load() == 10);
+    auto s = ackmq::testing::consumerStats(c);
+    CHECK(s.failed == 10);
+    CHECK(s.retried == 9);
+    CHECK(s.reconsumedLocally == 1);
+    CHECK(s.inFlight == 1);
+    // The one waiting for its local re-consume holds the offset at itself: m0.
+    CHECK(w.broker.queryConsumerOffset("g", q) == 0);
+    // Nine retry copies are parked for level 3 (10 s): the send-backs' and the fallback's, none twice.
+    std::set<std::string> parked;
+    for (const auto& m : ackmq::testing::topicMessages(w.broker, ackmq::MixAll::SCHEDULE_TOPIC))
+      parked.insert(m.getBody());
+    CHECK(parked.size() == 9);
+    CHECK(parked.count("m0") == 0);
+    w.clock.advance(5s);  // m0 again, locally; it fails again and goes back now
+    REQUIRE(awaitIdle(c));
+    CHECK(calls.load() == 11);
+    CHECK(ackmq::testing::consumerStats(c).retried == 10);
+    CHECK(w.broker.queryConsumerOffset("g", q) == 10);
+  }
+
   TEST_CASE("when the send-back and its fallback fail the message is consumed again locally after 5 s" *
             doctest::timeout(30)) {
     World w;

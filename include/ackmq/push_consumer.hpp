@@ -332,6 +332,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   static constexpr std::int64_t kLocalRetryMillis = 5000;  // RocketMQ submitConsumeRequestLater
   static constexpr int kExpiredScanMax = 16;               // RocketMQ ProcessQueue.cleanExpiredMsg
   static constexpr int kOrderlyBatchesPerTask = 64;        // then the strand yields its thread to others
+  static constexpr std::size_t kResultRun = 32;            // results processed together at most
 
   // Work for the pool: a run of concurrent listener calls over `entries` (consumeMessageBatchMaxSize each),
   // or, for an orderly consumer, one turn of a queue's strand.
@@ -822,16 +823,39 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   // ----------------------------------------------------------------------------------------- concurrently
 
+  // A listener call whose result waits to be processed with others (processResults).
+  struct CallResult {
+    Entry* const* entries;
+    std::size_t count;
+    int ok;          // entries [0, ok) were consumed; the rest failed
+    int delayLevel;  // the context's delayLevelWhenNextConsume
+  };
+
   void runConcurrently(Task& t) {
     Pq& pq = *t.pq;
     const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
     // One context for the task's calls, set back to its defaults before each: its copy of the queue's name
     // is made once per task, not once per call.
     ConsumeConcurrentlyContext ctx(pq.mq);
+    // Results are processed a run of calls at a time: one hold of the queue's mutex, and one of the store
+    // lock for the run's send-backs, instead of one each per call. A run ends after kResultRun messages, at
+    // the first call to end once a scheduler tick has passed since the run began, and with the task; until
+    // then its messages count as still being consumed, holding the offset back, as any message in a
+    // listener call does.
+    std::vector<CallResult> results;
+    std::size_t resultEntries = 0;
+    std::int64_t resultsSince = 0;
+    auto process = [&] {
+      if (results.empty()) return;
+      processResults(t.pq, results);
+      results.clear();
+      resultEntries = 0;
+    };
     for (std::size_t i = 0; i < t.entries.size(); i += batch) {
       Entry* const* first = t.entries.data() + i;
       const std::size_t n = std::min(batch, t.entries.size() - i);
       if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
+        process();
         std::lock_guard lock(pq.mutex);
         for (std::size_t k = 0; k < n; ++k)
           pq.abandon(first[k]);
@@ -855,66 +879,111 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         status = ConsumeConcurrentlyStatus::RECONSUME_LATER;  // RocketMQ: an exception is RECONSUME_LATER
       }
       counters_.delivered.fetch_add(n, std::memory_order_relaxed);
-      processConsumeResult(t.pq, first, n, status, ctx);
+      // RocketMQ ConsumeMessageConcurrentlyService.processConsumeResult: with CONSUME_SUCCESS, [0, ackIndex]
+      // are consumed and the rest failed; RECONSUME_LATER fails them all.
+      const int count = static_cast<int>(n);
+      int ackIndex = -1;
+      if (status == ConsumeConcurrentlyStatus::CONSUME_SUCCESS)
+        ackIndex = std::min(ctx.getAckIndex(), count - 1);
+      const int ok = std::max(ackIndex + 1, 0);
+      counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
+      counters_.failed.fetch_add(static_cast<std::uint64_t>(count - ok), std::memory_order_relaxed);
+      const std::int64_t wall = SystemClock::coarseSteadyMillis();
+      if (results.empty()) resultsSince = wall;
+      results.push_back(CallResult{first, n, ok, ctx.getDelayLevelWhenNextConsume()});
+      resultEntries += n;
+      if (resultEntries >= kResultRun || wall != resultsSince) process();
     }
+    process();
   }
 
-  // RocketMQ ConsumeMessageConcurrentlyService.processConsumeResult.
-  void processConsumeResult(const std::shared_ptr<Pq>& owner, Entry* const* entries, std::size_t count,
-                            ConsumeConcurrentlyStatus status, const ConsumeConcurrentlyContext& ctx) {
+  // The rest of processConsumeResult for a run of calls: failed messages go back to the broker, all under
+  // one hold of the store lock (clustering; broadcasting drops them), or, where that fails, wait for a
+  // local re-consume; then every message leaves the process queue and the offset is committed.
+  void processResults(const std::shared_ptr<Pq>& owner, const std::vector<CallResult>& results) {
     Pq& pq = *owner;
-    const int n = static_cast<int>(count);
-    int ackIndex = -1;
-    if (status == ConsumeConcurrentlyStatus::CONSUME_SUCCESS) ackIndex = std::min(ctx.getAckIndex(), n - 1);
-    const int ok = std::max(ackIndex + 1, 0);
-    counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
-    counters_.failed.fetch_add(static_cast<std::uint64_t>(n - ok), std::memory_order_relaxed);
-
-    std::array<bool, 8> smallLater{};
-    std::vector<bool> largeLater;
-    auto later = [&](int i) -> bool {
-      return count <= smallLater.size() ? smallLater[static_cast<std::size_t>(i)]
-                                        : largeLater[static_cast<std::size_t>(i)];
-    };
-    if (count > smallLater.size()) largeLater.assign(count, false);
-    bool anyLater = false;
-    if (!clustering()) {
-      counters_.dropped.fetch_add(static_cast<std::uint64_t>(n - ok),
-                                  std::memory_order_relaxed);  // logged, dropped
-    } else {
-      for (int i = ok; i < n; ++i) {
-        Entry* e = entries[i];
+    std::vector<SendBackItem> sendBacks;  // failed messages to send back
+    std::vector<Entry*> retryLocally;
+    for (const CallResult& r : results) {
+      const int n = static_cast<int>(r.count);
+      if (!clustering()) {
+        counters_.dropped.fetch_add(static_cast<std::uint64_t>(n - r.ok), std::memory_order_relaxed);
+        continue;
+      }
+      for (int i = r.ok; i < n; ++i) {
+        Entry* e = r.entries[i];
         if (pq.dropped.load(std::memory_order_acquire) || isExpired(*e)) {
           counters_.dropped.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        if (!sendBack(e->msg, ctx.getDelayLevelWhenNextConsume())) {
-          e->msg.setReconsumeTimes(e->msg.getReconsumeTimes() + 1);
-          if (count <= smallLater.size()) {
-            smallLater[static_cast<std::size_t>(i)] = true;
-          } else {
-            largeLater[static_cast<std::size_t>(i)] = true;
-          }
-          anyLater = true;
-          counters_.reconsumedLocally.fetch_add(1, std::memory_order_relaxed);
-        }
+        sendBacks.push_back(SendBackItem{e, r.delayLevel});
       }
     }
-    std::vector<Entry*> retryLocally;
+    if (!sendBacks.empty()) {
+      sendBackAll(sendBacks);
+      for (const SendBackItem& item : sendBacks) {
+        if (item.sent) continue;
+        item.entry->msg.setReconsumeTimes(item.entry->msg.getReconsumeTimes() + 1);
+        retryLocally.push_back(item.entry);
+        counters_.reconsumedLocally.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     {
       std::lock_guard lock(pq.mutex);
-      for (int i = 0; i < n; ++i) {
-        pq.complete(entries[i], later(i));
-        if (later(i)) retryLocally.push_back(entries[i]);
+      for (const CallResult& r : results) {
+        for (std::size_t i = 0; i < r.count; ++i) {
+          Entry* e = r.entries[i];
+          const bool later = !retryLocally.empty() &&
+                             std::find(retryLocally.begin(), retryLocally.end(), e) != retryLocally.end();
+          pq.complete(e, later);
+        }
       }
       pq.commitLocked(pq.retireDone());
       releaseFlowControl(pq);
     }
-    if (anyLater) {
+    if (!retryLocally.empty()) {
       // RocketMQ submitConsumeRequestLater: they stay in the process queue, holding the offset back, and are
       // consumed again after 5 s on the broker's clock.
       core_.timers().scheduleAfter(kLocalRetryMillis, target_,
                                    defer(kLocalRetryTag, owner, std::move(retryLocally)));
+    }
+  }
+
+  // A failed message to send back, and whether it went.
+  struct SendBackItem {
+    Entry* entry;
+    int delayLevel;
+    bool sent = false;
+  };
+
+  // CONSUMER_SEND_MSG_BACK for every item, in one request to the broker; an item the broker refuses, or
+  // whose copy throws, tries the fallback retry message on its own. Marks each item sent or not.
+  void sendBackAll(std::vector<SendBackItem>& items) {
+    std::vector<detail::SendBackRequest> requests;
+    requests.reserve(items.size());
+    for (const SendBackItem& item : items)
+      requests.push_back(detail::SendBackRequest{item.entry->msg.getCommitLogOffset(), item.delayLevel});
+    std::vector<detail::SendBackResult> results(items.size());
+    try {
+      core_.sendMessagesBack(retryTopics_, requests, maxReconsume_, results);
+    } catch (...) {
+      // Out of memory before anything was stored: each item tries the fallback below.
+      for (auto& r : results) {
+        if (!r.ok()) continue;
+        r = detail::SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the send-back could not be made"};
+      }
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      SendBackItem& item = items[i];
+      detail::SendBackResult r = std::move(results[i]);
+      if (!r.ok()) {
+        r = guarded([&] {
+          return core_.sendRetryMessage(retryTopics_, item.entry->msg, item.delayLevel, maxReconsume_);
+        });
+      }
+      item.sent = r.ok();
+      if (r.ok())
+        (r.deadLettered ? counters_.deadLettered : counters_.retried).fetch_add(1, std::memory_order_relaxed);
     }
   }
 
@@ -1334,6 +1403,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   Counters counters_;
   detail::TargetHandle target_;
+
   std::unique_ptr<detail::WorkerPool<Task>> pool_;  // last: its threads use everything above
 };
 

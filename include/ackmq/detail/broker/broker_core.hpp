@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -412,6 +413,25 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       return SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
     return retry_.sendBack(topicOf(group.retry, group.retryName), topicOf(group.dlq, group.dlqName),
                            commitLogOffset, delayLevel, maxReconsumeTimes);
+  }
+
+  /// CONSUMER_SEND_MSG_BACK for several copies in one request (a consumer's run of failed messages).
+  /// results[i] answers requests[i]; it holds SYSTEM_ERROR where the broker refused the copy. Storage for
+  /// the answer is taken first, so a throw here stores nothing.
+  void sendMessagesBack(GroupRetryTopics& group, std::span<const SendBackRequest> requests,
+                        int maxReconsumeTimes, std::span<SendBackResult> results) {
+    TopicEntry& retry = topicOf(group.retry, group.retryName);
+    TopicEntry& dlq = topicOf(group.dlq, group.dlqName);
+    for (SendBackResult& r : results) {
+      if (faults_.takeSendBackFault()) {
+        r = SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the send-back failed (injected)"};
+      } else if (!running()) {
+        r = SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
+      } else {
+        r = SendBackResult{};
+      }
+    }
+    retry_.sendBackAll(retry, dlq, requests, maxReconsumeTimes, results);
   }
 
   /// The consumer's fallback after a failed send-back: its copy sent to %RETRY%<group> as a normal message.

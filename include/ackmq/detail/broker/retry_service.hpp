@@ -11,8 +11,10 @@
 #include <atomic>
 #include <charconv>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ackmq/clock.hpp>
 #include <ackmq/detail/broker/faults.hpp>
@@ -29,6 +31,13 @@ struct SendBackResult {
   bool deadLettered = false;  // the copy went to %DLQ%<group>
   std::string remark;
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
+};
+
+/// One failed message in a batched send-back: the copy at `commitLogOffset` failed, to be retried at
+/// `delayLevel` (as sendBack's).
+struct SendBackRequest {
+  std::int64_t commitLogOffset = -1;
+  int delayLevel = 0;
 };
 
 /// A consumer group's %RETRY% and %DLQ% topics: named once, each created on its first use and then kept
@@ -61,26 +70,43 @@ class RetryService {
     ConsumeQueue* arrived = nullptr;
     Parked parked;
     store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-      const RecordHeader* original = locked.find(commitLogOffset);
-      if (original == nullptr) {
-        result.code = ResponseCode::SYSTEM_ERROR;
-        result.remark =
-            "the message at CommitLog offset " + std::to_string(commitLogOffset) + " is no longer stored";
-        return;
-      }
-      const SegmentPin pin(*locked.segmentOf(*original));  // making room must not reclaim what is copied
-      // Built in scratch_, guarded by the store lock: its capacity carries over, so a storm of send-backs
-      // allocates nothing for properties.
-      scratch_.clear();
-      copyProperties(scratch_, *original,
-                     original->topic->kind == TopicKind::RETRY ? std::string_view()
-                                                               : std::string_view(original->topic->name));
-      RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
-      arrived = route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel,
-                      maxReconsumeTimes, result, parked);
+      arrived =
+          sendBackLocked(locked, retry, dlq, commitLogOffset, delayLevel, maxReconsumeTimes, result, parked);
     });
     finish(arrived, parked);
     return result;
+  }
+
+  /// sendBack for several messages under one hold of the store lock, their timers armed and their
+  /// consumers woken after it. results[i] answers requests[i]; an entry already failed on entry (a fault the
+  /// caller injected) is skipped. A copy that throws fails its own entry only.
+  void sendBackAll(TopicEntry& retry, TopicEntry& dlq, std::span<const SendBackRequest> requests,
+                   int maxReconsumeTimes, std::span<SendBackResult> results) {
+    std::vector<Parked> parked;
+    parked.reserve(requests.size());
+    std::vector<ConsumeQueue*> arrived;
+    arrived.reserve(requests.size());
+    store_.locked([&](typename MessageStore<Body>::Locked& locked) {
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        SendBackResult& result = results[i];
+        if (!result.ok()) continue;
+        Parked p;
+        try {
+          ConsumeQueue* q = sendBackLocked(locked, retry, dlq, requests[i].commitLogOffset,
+                                           requests[i].delayLevel, maxReconsumeTimes, result, p);
+          if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end())
+            arrived.push_back(q);
+        } catch (...) {
+          result = SendBackResult{ResponseCode::SYSTEM_ERROR, false, "copying the message threw"};
+          continue;
+        }
+        if (p.commitLogOffset >= 0) parked.push_back(p);
+      }
+    });
+    for (const Parked& p : parked)
+      schedule_.arm(p.commitLogOffset, p.delayMillis);
+    for (ConsumeQueue* q : arrived)
+      sink_.onArrived(*q);
   }
 
   /// The consumer's fallback when a send-back fails: the consumer sends its own copy of the message to
@@ -146,6 +172,29 @@ class RetryService {
     std::int64_t commitLogOffset = -1;
     std::int64_t delayMillis = 0;
   };
+
+  // sendBack's work under the store lock.
+  ConsumeQueue* sendBackLocked(typename MessageStore<Body>::Locked& locked, TopicEntry& retry,
+                               TopicEntry& dlq, std::int64_t commitLogOffset, int delayLevel,
+                               int maxReconsumeTimes, SendBackResult& result, Parked& parked) {
+    const RecordHeader* original = locked.find(commitLogOffset);
+    if (original == nullptr) {
+      result.code = ResponseCode::SYSTEM_ERROR;
+      result.remark =
+          "the message at CommitLog offset " + std::to_string(commitLogOffset) + " is no longer stored";
+      return nullptr;
+    }
+    const SegmentPin pin(*locked.segmentOf(*original));  // making room must not reclaim what is copied
+    // Built in scratch_, guarded by the store lock: its capacity carries over, so a storm of send-backs
+    // allocates nothing for properties.
+    scratch_.clear();
+    copyProperties(scratch_, *original,
+                   original->topic->kind == TopicKind::RETRY ? std::string_view()
+                                                             : std::string_view(original->topic->name));
+    RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
+    return route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel, maxReconsumeTimes,
+                 result, parked);
+  }
 
   // After the store lock: arms the parked copy's timer, or wakes the consumers of the queue a copy arrived
   // in.
