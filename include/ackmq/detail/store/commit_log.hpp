@@ -26,28 +26,24 @@ struct ConsumeQueue;
 
 /// An open-addressing index from a 64-bit hash to records of one segment. Slots hold (position / 8 + 1), so 4
 /// bytes per slot; a lookup confirms each candidate against the record itself. Duplicates are allowed (keys).
-/// The index keeps no hashes, so it cannot rehash itself: when full() the owner calls rebuild() and
-/// re-inserts every record of the segment (amortised O(1) per insert, as with any doubling table).
+/// The index keeps no hashes, so it cannot rehash itself: when it cannot hold more (fits() is false), its
+/// owner presizes it afresh and re-inserts every record of the segment.
 ///
 /// Thread safety: thread-compatible.
 class SegmentHashIndex {
  public:
-  bool full() const noexcept { return (used_ + 1) * 4 > slots_.size() * 3; }
-  /// Empties the index and sizes it for `records` inserts without a rebuild (reusing its memory, if any).
-  void presize(std::size_t records) {
+  /// Whether `entries` entries in all stay within the load factor (3/4).
+  bool fits(std::size_t entries) const noexcept { return (entries + 1) * 4 <= slots_.size() * 3; }
+  std::size_t size() const noexcept { return used_; }
+  /// Empties the index and sizes it for `entries` inserts (reusing its memory, if any).
+  void presize(std::size_t entries) {
     std::size_t n = 16;
-    while (n * 3 < (records + 1) * 4)
+    while (n * 3 < (entries + 1) * 4)
       n *= 2;
     slots_.assign(n, 0);
     used_ = 0;
   }
-  /// Empties the index and doubles its capacity.
-  void rebuild() {
-    const std::size_t newSize = slots_.empty() ? 256 : slots_.size() * 2;
-    slots_.assign(newSize, 0);
-    used_ = 0;
-  }
-  /// Adds a record; the index must not be full().
+  /// Adds a record; fits(size() + 1) must hold.
   void insert(std::uint64_t hash, std::size_t position) noexcept {
     const std::size_t mask = slots_.size() - 1;
     std::size_t i = hash & mask;
@@ -55,16 +51,6 @@ class SegmentHashIndex {
       i = (i + 1) & mask;
     slots_[i] = static_cast<std::uint32_t>(position / 8 + 1);
     ++used_;
-  }
-
-  /// Starts loading the slot where insert(hash, ...) will begin, so that the cache miss on a large index
-  /// overlaps the copy of the record instead of following it.
-  void prefetch(std::uint64_t hash) const noexcept {
-#if defined(__GNUC__)
-    if (!slots_.empty()) __builtin_prefetch(slots_.data() + (hash & (slots_.size() - 1)), 1);
-#else
-    (void)hash;
-#endif
   }
 
   /// Calls f(position) for each candidate in the hash's probe chain, until f returns true.
@@ -158,14 +144,12 @@ class SegmentMemory {
   std::size_t size_ = 0;
 };
 
-/// One segment of the CommitLog. The fields every append writes share the first cache line, those it only
-/// reads the second, and the counters other threads change are apart from both.
+/// One segment of the CommitLog. The fields every append writes share the first cache line, and the counters
+/// other threads change are apart from them.
 struct alignas(64) Segment {
   std::size_t used = 0;
   std::uint32_t records = 0;
   std::int64_t lastStoreTimestamp = 0;
-  SegmentHashIndex idIndex;
-
   std::int64_t baseOffset = 0;  // CommitLog offset of the first byte
   std::size_t capacity = 0;
   std::size_t warmedTo = 0;  // end of the bytes handed to the page warmer so far
@@ -173,7 +157,12 @@ struct alignas(64) Segment {
   // The last queue offset each consume queue wrote into this segment: reclamation asks the offset table
   // whether every group is past it, and trims the queue up to it.
   std::vector<std::pair<ConsumeQueue*, std::int64_t>> queueLastOffsets;
-  SegmentHashIndex keyIndex;
+
+  // The indexes by msgId and by key, and the end of the records they cover. Appends leave them alone;
+  // lookups bring them up to date under the store lock (MessageStore::catchUpIndexes).
+  mutable SegmentHashIndex idIndex;
+  mutable SegmentHashIndex keyIndex;
+  mutable std::size_t indexedTo = 0;
 
   // Parked delayed messages (SCHEDULE_TOPIC_XXXX) not yet re-put: the segment may not be reclaimed while
   // any remain, or a timer would fire for a message that is gone.
@@ -190,10 +179,16 @@ struct alignas(64) Segment {
   }
   template <class F>
   void forEachRecord(F&& f) const {
-    for (std::size_t pos = 0; pos < used;) {
+    forEachRecordFrom(0, [&](RecordHeader& h, std::size_t) { f(h); });
+  }
+  /// Calls f(record, position) for each record from `position` (a record boundary) on.
+  template <class F>
+  void forEachRecordFrom(std::size_t position, F&& f) const {
+    for (std::size_t pos = position; pos < used;) {
       RecordHeader* h = at(pos);
+      const std::size_t here = pos;
       pos += h->totalSize;
-      if (h->topic != nullptr) f(*h);  // a null topic marks space abandoned by a failed write
+      if (h->topic != nullptr) f(*h, here);  // a null topic marks space abandoned by a failed write
     }
   }
 };
@@ -242,16 +237,9 @@ class CommitLog {
   /// Opens a new active segment able to hold a record of `size` bytes. The previous one is sealed. A segment
   /// of the usual size reuses the spare, if there is one: its pages are resident already.
   void openSegment(std::size_t size) {
-    // A segment usually holds about as many records as the one before: sizing its msgId index for that many
-    // saves the rebuilds, each a walk over every record so far.
     const std::size_t capacity = newSegmentBytes(size);
-    const std::size_t expected =
-        std::min(segments_.empty() ? capacity / size : std::size_t{segments_.back().records} + 1,
-                 capacity / sizeof(RecordHeader));
     const bool reuse = growthFor(capacity) == 0;
     // Everything that may throw comes before the segment joins the log, and a failure keeps the spare.
-    SegmentHashIndex idIndex = reuse ? std::move(spareIndex_) : SegmentHashIndex();
-    idIndex.presize(expected);
     SegmentMemory data = reuse ? std::move(spare_) : SegmentMemory(capacity);
     try {
       segments_.emplace_back();
@@ -263,7 +251,6 @@ class CommitLog {
     s.baseOffset = nextOffset_;
     s.capacity = capacity;
     s.data = std::move(data);
-    s.idIndex = std::move(idIndex);
     if (reuse) {
       s.warmedTo = spareResident_;
     } else {
@@ -334,7 +321,6 @@ class CommitLog {
     if (s.capacity == segmentBytes_ && !hasSpare()) {
       spare_ = std::move(s.data);
       spareResident_ = std::max(s.warmedTo, s.used / kPage * kPage);
-      spareIndex_ = std::move(s.idIndex);
     } else {
       allocatedBytes_ -= s.capacity;
     }
@@ -364,10 +350,9 @@ class CommitLog {
   std::deque<Segment> segments_;
   std::int64_t nextOffset_ = 0;
   std::size_t allocatedBytes_ = 0;  // counts the spare
-  // A reclaimed segment's memory and msgId index, kept for the next segment; how far its pages are resident.
+  // A reclaimed segment's memory, kept for the next segment; how far its pages are resident.
   SegmentMemory spare_;
   std::size_t spareResident_ = 0;
-  SegmentHashIndex spareIndex_;
   PageWarmSink* warmer_ = nullptr;
 };
 

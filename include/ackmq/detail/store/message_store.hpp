@@ -283,6 +283,7 @@ class MessageStore {
     std::lock_guard lock(mutex_);
     const auto& segs = log_.segments();
     for (auto it = segs.rbegin(); it != segs.rend(); ++it) {
+      catchUpIndexes(*it);
       bool stop = false;
       // Collect this segment's matches, then report them newest first.
       std::vector<const RecordHeader*> hits;
@@ -311,6 +312,7 @@ class MessageStore {
     std::lock_guard lock(mutex_);
     const std::uint64_t hash = hashKey(key);
     for (const Segment& s : log_.segments()) {
+      catchUpIndexes(s);
       std::vector<const RecordHeader*> hits;
       s.keyIndex.find(hash, [&](std::size_t pos) {
         const RecordHeader* h = s.at(pos);
@@ -350,16 +352,9 @@ class MessageStore {
   static constexpr auto kPinned = static_cast<ResponseCode>(-1000);
 
   static bool hasKey(const RecordHeader& h, std::string_view key) {
-    auto keys = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
-    if (!keys) return false;
-    std::string_view rest = *keys;
-    while (!rest.empty()) {
-      const std::size_t sp = rest.find(' ');
-      if (rest.substr(0, sp) == key) return true;
-      if (sp == std::string_view::npos) break;
-      rest.remove_prefix(sp + 1);
-    }
-    return false;
+    bool found = false;
+    forEachKey(h, [&](std::string_view k) { found = found || k == key; });
+    return found;
   }
 
   AppendResult appendLocked(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
@@ -401,7 +396,6 @@ class MessageStore {
       }
       const std::size_t pos = log_.reserve(size);
       Segment& seg = log_.active();
-      seg.idIndex.prefetch(src.msgId.hash());
       RecordHeader* h;
       try {
         h = writeRecord<Body>(seg.at(pos), src, &topic, queueId);
@@ -419,7 +413,6 @@ class MessageStore {
     for (std::size_t i = 0; i < written.size(); ++i) {
       auto [h, seg] = written[i];
       h->queueOffset = cq.maxOffset();
-      index(*seg, *h);
       cq.push(h);
       ++seg->records;
       seg->lastStoreTimestamp = storeTs;
@@ -474,62 +467,54 @@ class MessageStore {
     }
   }
 
-  void index(Segment& seg, const RecordHeader& h) {
-    const auto pos = static_cast<std::size_t>(h.commitLogOffset - seg.baseOffset);
-    if (seg.idIndex.full()) {
-      seg.idIndex.rebuild();
-      seg.forEachRecord([&](const RecordHeader& r) {
-        if (&r != &h && r.queueOffset >= 0) {
-          seg.idIndex.insert(r.msgId.hash(), static_cast<std::size_t>(r.commitLogOffset - seg.baseOffset));
-        }
-      });
-    }
-    seg.idIndex.insert(h.msgId.hash(), pos);
+  // Calls f(key) for each of the record's KEYS (space-separated).
+  template <class F>
+  static void forEachKey(const RecordHeader& h, F&& f) {
     if (h.propertiesSize == 0) return;
-    auto keys = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
-    if (!keys || keys->empty()) return;
+    const auto keys = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
+    if (!keys) return;
     std::string_view rest = *keys;
     while (!rest.empty()) {
       const std::size_t sp = rest.find(' ');
-      const std::string_view key = rest.substr(0, sp);
-      if (!key.empty()) insertKey(seg, h, key, pos);
+      if (sp != 0) f(rest.substr(0, sp));
       if (sp == std::string_view::npos) break;
       rest.remove_prefix(sp + 1);
     }
   }
 
-  void insertKey(Segment& seg, const RecordHeader& h, std::string_view key, std::size_t pos) {
-    if (seg.keyIndex.full()) {
-      seg.keyIndex.rebuild();
-      seg.forEachRecord([&](const RecordHeader& r) {
-        if (&r == &h || r.queueOffset < 0 || r.propertiesSize == 0) return;
-        auto ks = findProperty(r.encodedProperties(), MessageConst::PROPERTY_KEYS);
-        if (!ks) return;
-        std::string_view rest = *ks;
-        while (!rest.empty()) {
-          const std::size_t sp = rest.find(' ');
-          const std::string_view k = rest.substr(0, sp);
-          if (!k.empty()) {
-            seg.keyIndex.insert(hashKey(k), static_cast<std::size_t>(r.commitLogOffset - seg.baseOffset));
-          }
-          if (sp == std::string_view::npos) break;
-          rest.remove_prefix(sp + 1);
-        }
-      });
-      // Keys of `h` already inserted before the rebuild are re-added by the caller's loop only for the
-      // remaining keys, so add the earlier ones of this record again.
-      auto ks = findProperty(h.encodedProperties(), MessageConst::PROPERTY_KEYS);
-      std::string_view rest = *ks;
-      while (!rest.empty()) {
-        const std::size_t sp = rest.find(' ');
-        const std::string_view k = rest.substr(0, sp);
-        if (k.data() == key.data()) break;
-        if (!k.empty()) seg.keyIndex.insert(hashKey(k), pos);
-        if (sp == std::string_view::npos) break;
-        rest.remove_prefix(sp + 1);
-      }
+  // Brings the segment's msgId and key indexes up to its last record. Appends do not index: an insert is a
+  // write to a random slot of a table of megabytes, a cache miss on every send for the sake of lookups that
+  // are rare. The first lookup after a run of appends indexes what they wrote instead, much as RocketMQ
+  // builds its IndexFile in the dispatch after the put (CommitLogDispatcherBuildIndex), not in putMessage.
+  // Called under the store lock.
+  void catchUpIndexes(const Segment& seg) const {
+    if (seg.indexedTo == seg.used) return;
+    auto live = [](const RecordHeader& h) { return h.queueOffset >= 0; };  // published, not abandoned
+    std::size_t newIds = 0;
+    std::size_t newKeys = 0;
+    seg.forEachRecordFrom(seg.indexedTo, [&](const RecordHeader& h, std::size_t) {
+      if (!live(h)) return;
+      ++newIds;
+      forEachKey(h, [&](std::string_view) { ++newKeys; });
+    });
+    // An index that would pass its load factor is sized for twice what it must hold and refilled.
+    std::size_t idFrom = seg.indexedTo;
+    std::size_t keyFrom = seg.indexedTo;
+    if (!seg.idIndex.fits(seg.idIndex.size() + newIds)) {
+      seg.idIndex.presize(2 * (seg.idIndex.size() + newIds));
+      idFrom = 0;
     }
-    seg.keyIndex.insert(hashKey(key), pos);
+    if (newKeys > 0 && !seg.keyIndex.fits(seg.keyIndex.size() + newKeys)) {
+      seg.keyIndex.presize(2 * (seg.keyIndex.size() + newKeys));
+      keyFrom = 0;
+    }
+    seg.forEachRecordFrom(std::min(idFrom, keyFrom), [&](const RecordHeader& h, std::size_t pos) {
+      if (!live(h)) return;
+      if (pos >= idFrom) seg.idIndex.insert(h.msgId.hash(), pos);
+      if (pos >= keyFrom)
+        forEachKey(h, [&](std::string_view key) { seg.keyIndex.insert(hashKey(key), pos); });
+    });
+    seg.indexedTo = seg.used;
   }
 
   // Frees segments until `need` more bytes fit under maxStoreBytes (plus `allowance` for internal appends).
