@@ -93,12 +93,14 @@ class PageWarmSink {
 };
 
 /// The bytes of one segment, from the C++ allocator (the CommitLog keeps one reclaimed segment's memory for
-/// the next, see popOldest). A large segment is aligned to 2 MiB, so that the page warmer can fault in whole
-/// pages ahead of the writer, and on Linux it is asked for small (4 KiB) pages. On virtual machines that hand
-/// free memory back to their host in large blocks (free page reporting), a 2 MiB transparent huge page is
-/// usually carved from such a block and costs the host's re-faulting of all of it: filling fresh memory with
-/// huge pages measured 2-3 s/GiB there, against about 0.55 s/GiB with 4 KiB pages, which the warmer then
-/// faults in on its own thread. Not value-initialised: pages are touched only as records are written.
+/// the next, see popOldest). A large segment is aligned to 2 MiB and, on Linux, asks for transparent huge
+/// pages, which the page warmer faults in ahead of the writer. Under a hypervisor that shadows the guest's
+/// page tables, the first access through each page exits to the host: with 4 KiB pages that is paid 512
+/// times per 2 MiB, whatever else the kernel does, and faulting in and touching fresh memory measured
+/// 1.4-2.0 s/GiB; with huge pages it measured 0.06-0.16 s/GiB when the host had the memory at hand and
+/// 1.8 s/GiB when it had first to fault in a block of its own, so never much worse and often an order of
+/// magnitude better. A kernel that ignores the advice gives small pages, which work too. Not
+/// value-initialised: pages are touched only as records are written.
 class SegmentMemory {
  public:
   SegmentMemory() = default;
@@ -107,8 +109,8 @@ class SegmentMemory {
         size_(bytes) {
 #if defined(__linux__)
     if (bytes >= kHugePage) {
-      // Advice only: a kernel that ignores it may back the segment with huge pages, which works too.
-      (void)::madvise(data_, bytes / kHugePage * kHugePage, MADV_NOHUGEPAGE);
+      // Advice only: a kernel that ignores it (transparent huge pages "never") gives 4 KiB pages.
+      (void)::madvise(data_, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
     }
 #endif
   }
