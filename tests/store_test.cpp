@@ -2,6 +2,7 @@
 #include <ackmq/detail/store/message_store.hpp>
 
 #include <ackmq/detail/broker/page_warmer.hpp>
+#include <ackmq/detail/store/materialize.hpp>
 
 #include <doctest/doctest.h>
 
@@ -381,6 +382,51 @@ TEST_SUITE("store") {
     }
     const auto retained = ackmq::testing::topicMessages(broker, "T");
     CHECK(retained.size() == static_cast<std::size_t>(400 - min));
+  }
+}
+
+TEST_SUITE("materializing") {
+  using PropertyMap = ackmq::Message::property_map;
+
+  std::string encoded(std::initializer_list<std::pair<std::string_view, std::string_view>> props) {
+    std::string out;
+    for (const auto& [n, v] : props)
+      ackmq::detail::encodeProperty(out, n, v);
+    return out;
+  }
+
+  TEST_CASE("a recycled message's properties take new values in place when the names are the same" *
+            doctest::timeout(10)) {
+    PropertyMap props{{"A", "old-a"}, {"B", "old-b"}};
+    const std::string* nodeOfA = &props.find("A")->second;
+    std::vector<std::string> seen;
+    const bool inPlace = ackmq::detail::assignPropertiesInPlace(
+        props, encoded({{"B", "new-b"}, {"A", "new-a"}}), [&](std::string_view n, std::string_view v) {
+          seen.push_back(std::string(n) + "=" + std::string(v));
+        });
+    CHECK(inPlace);
+    CHECK(props == PropertyMap{{"A", "new-a"}, {"B", "new-b"}});
+    CHECK(&props.find("A")->second == nodeOfA);  // the same node
+    CHECK(seen == std::vector<std::string>{"B=new-b", "A=new-a"});
+  }
+
+  TEST_CASE("other names, more or fewer, or a name twice leave the map to be rebuilt, untouched" *
+            doctest::timeout(10)) {
+    const PropertyMap before{{"A", "a"}, {"B", "b"}};
+    auto refuses = [&](const std::string& enc) {
+      PropertyMap props = before;
+      int calls = 0;
+      const bool inPlace = ackmq::detail::assignPropertiesInPlace(
+          props, enc, [&](std::string_view, std::string_view) { ++calls; });
+      return !inPlace && props == before && calls == 0;
+    };
+    CHECK(refuses(encoded({{"A", "1"}, {"C", "2"}})));
+    CHECK(refuses(encoded({{"A", "1"}})));
+    CHECK(refuses(encoded({{"A", "1"}, {"B", "2"}, {"C", "3"}})));
+    CHECK(refuses(encoded({{"A", "1"}, {"A", "2"}})));
+    PropertyMap empty;
+    CHECK_FALSE(ackmq::detail::assignPropertiesInPlace(empty, encoded({{"A", "1"}}),
+                                                       [](std::string_view, std::string_view) {}));
   }
 }
 

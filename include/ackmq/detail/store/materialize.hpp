@@ -1,6 +1,7 @@
 #pragma once
 // ackmq internals: turning a stored record into the BasicMessageExt that inspection and listeners see.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,31 @@ namespace ackmq::detail {
 /// DefaultMQPushConsumerImpl.resetRetryAndNamespace) or the topic it is stored in (what inspection sees).
 enum class TopicView { STORED, ORIGINAL };
 
+/// Assigns the values of `encoded` to a map that holds exactly its names, each once, and calls
+/// f(name, value) for each; false, with the map untouched, when the names differ. A retry copy carries the
+/// same few names delivery after delivery, and this leaves the map's nodes where they are.
+template <class Map, class F>
+bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
+  constexpr std::size_t kMax = 8;
+  if (props.empty() || props.size() > kMax) return false;
+  std::array<typename Map::iterator, kMax> slots;
+  std::size_t n = 0;
+  bool same = true;
+  forEachProperty(encoded, [&](std::string_view name, std::string_view) {
+    if (!same) return;
+    const auto it = n < props.size() ? props.find(name) : props.end();
+    same = it != props.end() && std::find(slots.begin(), slots.begin() + n, it) == slots.begin() + n;
+    if (same) slots[n++] = it;
+  });
+  if (!same || n != props.size()) return false;
+  n = 0;
+  forEachProperty(encoded, [&](std::string_view name, std::string_view value) {
+    slots[n++]->second.assign(value);
+    f(name, value);
+  });
+  return true;
+}
+
 /// Fills `out` from `h`. `out` may be a recycled message: every field is overwritten.
 template <class Body>
 void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const std::string& brokerName,
@@ -25,16 +51,21 @@ void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const st
   using Access = MessageAccess;
   const std::string& stored = h.topic->name;
   auto& props = Access::properties(out);
-  // A recycled message's property nodes, and their strings' capacity, serve the new properties: a retry
-  // copy carries the same few names delivery after delivery, so this allocates nothing in steady state.
-  using Node = typename std::remove_reference_t<decltype(props)>::node_type;
-  std::array<Node, 8> spare;
-  std::size_t spares = 0;
-  while (!props.empty() && spares < spare.size())
-    spare[spares++] = props.extract(props.begin());
-  props.clear();
   std::string_view originalTopic;
-  if (h.propertiesSize != 0) {
+  auto note = [&](std::string_view n, std::string_view v) {
+    if (n == MessageConst::PROPERTY_RETRY_TOPIC) originalTopic = v;
+  };
+  if (h.propertiesSize == 0) {
+    props.clear();
+  } else if (!assignPropertiesInPlace(props, h.encodedProperties(), note)) {
+    // Otherwise a recycled message's property nodes, and their strings' capacity, serve the new
+    // properties, so that this allocates nothing when the count does not grow.
+    using Node = typename std::remove_reference_t<decltype(props)>::node_type;
+    std::array<Node, 8> spare;
+    std::size_t spares = 0;
+    while (!props.empty() && spares < spare.size())
+      spare[spares++] = props.extract(props.begin());
+    props.clear();
     forEachProperty(h.encodedProperties(), [&](std::string_view n, std::string_view v) {
       if (spares == 0) {
         props.emplace(std::string(n), std::string(v));
@@ -44,7 +75,7 @@ void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const st
         node.mapped().assign(v);
         props.insert(std::move(node));
       }
-      if (n == MessageConst::PROPERTY_RETRY_TOPIC) originalTopic = v;
+      note(n, v);
     });
   }
   if (view == TopicView::ORIGINAL && h.topic->kind == TopicKind::RETRY && !originalTopic.empty()) {
