@@ -14,11 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <ackmq/detail/prefault.hpp>
 #include <ackmq/detail/store/record.hpp>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace ackmq::detail {
 
@@ -79,8 +76,6 @@ inline std::uint64_t hashKey(std::string_view key) noexcept {
   return h ^ (h >> 29);
 }
 
-inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
-
 /// Where the CommitLog sends the ranges it is about to write, to be faulted in ahead of the writer by a
 /// broker service (the store has no threads of its own). warm() is called under the store lock and must not
 /// wait for the warming.
@@ -107,12 +102,7 @@ class SegmentMemory {
   explicit SegmentMemory(std::size_t bytes)
       : data_(static_cast<std::byte*>(::operator new (bytes, std::align_val_t{alignmentFor(bytes)}))),
         size_(bytes) {
-#if defined(__linux__)
-    if (bytes >= kHugePage) {
-      // Advice only: a kernel that ignores it (transparent huge pages "never") gives 4 KiB pages.
-      (void)::madvise(data_, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
-    }
-#endif
+    adviseHugePages(data_, bytes);
   }
   SegmentMemory(SegmentMemory&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
   SegmentMemory& operator=(SegmentMemory&& o) noexcept {
@@ -123,17 +113,13 @@ class SegmentMemory {
     }
     return *this;
   }
-  ~SegmentMemory() {
-    release();
-  }
+  ~SegmentMemory() { release(); }
 
-  std::byte* get() const noexcept {
-    return data_;
-  }
+  std::byte* get() const noexcept { return data_; }
 
  private:
   static constexpr std::size_t alignmentFor(std::size_t bytes) noexcept {
-    return bytes >= kHugePage ? kHugePage : alignof(std::max_align_t);
+    return bytes >= kHugePageBytes ? kHugePageBytes : alignof(std::max_align_t);
   }
 
   void release() noexcept {
@@ -334,11 +320,11 @@ class CommitLog {
 
  private:
   // The warmer keeps up to this many bytes past the write position resident, asked for half at a time.
-  static constexpr std::size_t kWarmAhead = 2 * kHugePage;
+  static constexpr std::size_t kWarmAhead = 2 * kHugePageBytes;
   static constexpr std::size_t kPage = 4096;
 
   void warmAhead(Segment& s) noexcept {
-    if (s.capacity < kHugePage) {  // small segments are not page-aligned: the appender faults its own
+    if (s.capacity < kHugePageBytes) {  // small segments are not page-aligned: the appender faults its own
       s.warmedTo = s.capacity;
       return;
     }

@@ -25,9 +25,9 @@
 //
 // Memory: the blocks of the most timers ever pending at once (32 bytes a timer with a 16-byte payload, plus
 // at most one partly filled block per occupied slot), kept until the wheel is destroyed, as a vector keeps
-// its capacity. Blocks come in slabs that double from one block to 256 (1 MiB), so a million timers take
-// a few dozen allocations, not thousands; a slab of 16 blocks or more is faulted in by the kernel in one call
-// (prefault) rather than a page at a time as entries first land in it.
+// its capacity. Blocks come in slabs that double from one block to a 2 MiB huge page, so a million timers
+// take a few dozen allocations, not thousands; a slab of 16 blocks or more is faulted in by the kernel in one
+// call (prefault) rather than a page at a time as entries first land in it.
 
 #include <algorithm>
 #include <bit>
@@ -67,8 +67,8 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
   ~TimerWheel() {
-    for (void* slab : slabs_)
-      ::operator delete (slab, std::align_val_t{kPageBytes});
+    for (const Slab& slab : slabs_)
+      ::operator delete (slab.memory, std::align_val_t{slab.alignment});
   }
 
   /// The wheel's time: every timer with a deadline at or before it has expired.
@@ -149,8 +149,13 @@ class TimerWheel {
     Entry entries[kBlockEntries];
   };
   static_assert(std::is_trivially_destructible_v<Block>, "slabs are freed without destroying their blocks");
-  static constexpr std::size_t kMaxSlabBlocks = 256;
+  // The largest slab fills one huge page.
+  static constexpr std::size_t kMaxSlabBlocks = kHugePageBytes / sizeof(Block);
   static constexpr std::size_t kPrefaultSlabBlocks = 16;
+  struct Slab {
+    void* memory;
+    std::size_t alignment;
+  };
   struct Slot {
     Block* head = nullptr;
     Block* tail = nullptr;
@@ -221,9 +226,13 @@ class TimerWheel {
   void addSlab() {
     slabs_.reserve(slabs_.size() + 1);  // before the slab, so that nothing throws once it is taken
     const std::size_t blocks = slabBlocks_;
-    void* slab = ::operator new (blocks * sizeof(Block), std::align_val_t{kPageBytes});
-    if (blocks >= kPrefaultSlabBlocks) prefault(slab, blocks * sizeof(Block));
-    slabs_.push_back(slab);
+    const bool huge = blocks == kMaxSlabBlocks;
+    const std::size_t bytes = huge ? kHugePageBytes : blocks * sizeof(Block);
+    const std::size_t alignment = huge ? kHugePageBytes : kPageBytes;
+    void* slab = ::operator new (bytes, std::align_val_t{alignment});
+    if (huge) adviseHugePages(slab, bytes);
+    if (blocks >= kPrefaultSlabBlocks) prefault(slab, bytes);
+    slabs_.push_back(Slab{slab, alignment});
     for (std::size_t k = 0; k < blocks; ++k)
       recycle(::new (static_cast<std::byte*>(slab) + k * sizeof(Block)) Block);
     slabBlocks_ = std::min(blocks * 2, kMaxSlabBlocks);
@@ -314,7 +323,7 @@ class TimerWheel {
   Slot slots_[kDueSlot + 1];
   Block* freeBlocks_ = nullptr;
   std::size_t freeCount_ = 0;
-  std::vector<void*> slabs_;    // every block lives in one of these
+  std::vector<Slab> slabs_;     // every block lives in one of these
   std::size_t slabBlocks_ = 1;  // blocks in the next slab
   std::uint64_t occupied_[kLevels] = {};
   std::uint16_t levelMask_ = 0;  // bit L set when level L holds an entry
