@@ -252,7 +252,7 @@ TEST_SUITE("store") {
     ManualBroker broker(clock);
     ManualProducer producer(broker, "p");
     producer.start();
-    // A large first record makes the segment expect few records: its indexes then grow by rebuilds.
+    // A large first record, then thousands of small ones: the first lookup sizes the indexes for them all.
     const std::string bigId = producer.send(ackmq::Message("T", "", body(64 * 1024))).getMsgId();
     std::vector<std::string> ids;
     for (int i = 0; i < 5000; ++i) {
