@@ -976,11 +976,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     for (std::size_t i = 0; i < items.size(); ++i) {
       SendBackItem& item = items[i];
       detail::SendBackResult r = std::move(results[i]);
-      if (!r.ok()) {
-        r = guarded([&] {
-          return core_.sendRetryMessage(retryTopics_, item.entry->msg, item.delayLevel, maxReconsume_);
-        });
-      }
+      if (!r.ok()) r = sendRetryFallback(item.entry->msg, item.delayLevel);
       item.sent = r.ok();
       if (r.ok())
         (r.deadLettered ? counters_.deadLettered : counters_.retried).fetch_add(1, std::memory_order_relaxed);
@@ -989,22 +985,18 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   static bool isExpired(const Entry& e) noexcept { return e.expired.load(std::memory_order_acquire); }
 
-  // Sends a failed message back: CONSUMER_SEND_MSG_BACK, then the fallback retry message. False if both fail.
-  bool sendBack(const MessageExt& msg, int delayLevel) {
-    const detail::SendBackResult r = trySendBack(msg, delayLevel);
-    if (!r.ok()) return false;
-    (r.deadLettered ? counters_.deadLettered : counters_.retried).fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-
   // CONSUMER_SEND_MSG_BACK, then the fallback retry message if that fails.
   detail::SendBackResult trySendBack(const MessageExt& msg, int delayLevel) {
     detail::SendBackResult r = guarded([&] {
       return core_.sendMessageBack(retryTopics_, msg.getCommitLogOffset(), delayLevel, maxReconsume_);
     });
-    if (!r.ok())
-      r = guarded([&] { return core_.sendRetryMessage(retryTopics_, msg, delayLevel, maxReconsume_); });
+    if (!r.ok()) r = sendRetryFallback(msg, delayLevel);
     return r;
+  }
+
+  // After a failed send-back: the consumer's own copy, sent to %RETRY%<group> as a retry message.
+  detail::SendBackResult sendRetryFallback(const MessageExt& msg, int delayLevel) {
+    return guarded([&] { return core_.sendRetryMessage(retryTopics_, msg, delayLevel, maxReconsume_); });
   }
 
   // A broker copy that throws (a Body copy constructor, an allocation) is a failed send-back like any other.

@@ -406,13 +406,10 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   /// CONSUMER_SEND_MSG_BACK for the copy at `commitLogOffset`.
   SendBackResult sendMessageBack(GroupRetryTopics& group, std::int64_t commitLogOffset, int delayLevel,
                                  int maxReconsumeTimes) {
-    if (faults_.takeSendBackFault()) {
-      return SendBackResult{ResponseCode::SYSTEM_ERROR, false, "the send-back failed (injected)"};
-    }
-    if (!running())
-      return SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
-    return retry_.sendBack(topicOf(group.retry, group.retryName), topicOf(group.dlq, group.dlqName),
-                           commitLogOffset, delayLevel, maxReconsumeTimes);
+    const SendBackRequest request{commitLogOffset, delayLevel};
+    SendBackResult result;
+    sendMessagesBack(group, std::span(&request, 1), maxReconsumeTimes, std::span(&result, 1));
+    return result;
   }
 
   /// CONSUMER_SEND_MSG_BACK for several copies in one request (a consumer's run of failed messages).

@@ -33,8 +33,8 @@ struct SendBackResult {
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
 };
 
-/// One failed message in a batched send-back: the copy at `commitLogOffset` failed, to be retried at
-/// `delayLevel` (as sendBack's).
+/// One failed message to send back: the copy at `commitLogOffset` failed. `delayLevel`: -1 = straight to the
+/// DLQ, 0 = level 3 + reconsumeTimes, > 0 = that level (clamped to the highest).
 struct SendBackRequest {
   std::int64_t commitLogOffset = -1;
   int delayLevel = 0;
@@ -61,25 +61,10 @@ class RetryService {
                ArrivalSink& sink)
       : store_(store), schedule_(schedule), clock_(clock), sink_(sink) {}
 
-  /// CONSUMER_SEND_MSG_BACK: the message stored at `commitLogOffset` failed for `group`. `delayLevel`: -1 =
-  /// straight to the DLQ, 0 = level 3 + reconsumeTimes, > 0 = that level (clamped to the highest).
-  /// `retry` and `dlq` are the group's %RETRY% and %DLQ% topics.
-  SendBackResult sendBack(TopicEntry& retry, TopicEntry& dlq, std::int64_t commitLogOffset, int delayLevel,
-                          int maxReconsumeTimes) {
-    SendBackResult result;
-    ConsumeQueue* arrived = nullptr;
-    Parked parked;
-    store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-      arrived =
-          sendBackLocked(locked, retry, dlq, commitLogOffset, delayLevel, maxReconsumeTimes, result, parked);
-    });
-    finish(arrived, parked);
-    return result;
-  }
-
-  /// sendBack for several messages under one hold of the store lock, their timers armed and their
-  /// consumers woken after it. results[i] answers requests[i]; an entry already failed on entry (a fault the
-  /// caller injected) is skipped. A copy that throws fails its own entry only.
+  /// CONSUMER_SEND_MSG_BACK for one or more failed messages, under one hold of the store lock, their timers
+  /// armed and their consumers woken after it. `retry` and `dlq` are the group's %RETRY% and %DLQ% topics.
+  /// results[i] answers requests[i]; an entry already failed on entry (a fault the caller injected) is
+  /// skipped. A copy that throws fails its own entry only.
   void sendBackAll(TopicEntry& retry, TopicEntry& dlq, std::span<const SendBackRequest> requests,
                    int maxReconsumeTimes, std::span<SendBackResult> results) {
     std::vector<Parked> parked;
