@@ -2,6 +2,7 @@
 #include <ackmq/detail/store/message_store.hpp>
 
 #include <ackmq/detail/broker/page_warmer.hpp>
+#include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 
 #include <doctest/doctest.h>
@@ -427,6 +428,51 @@ TEST_SUITE("materializing") {
     PropertyMap empty;
     CHECK_FALSE(ackmq::detail::assignPropertiesInPlace(empty, encoded({{"A", "1"}}),
                                                        [](std::string_view, std::string_view) {}));
+  }
+
+  TEST_CASE("a filtered copy of encoded properties keeps the others in order, whatever is dropped" *
+            doctest::timeout(10)) {
+    // Every subset of five properties (with an empty name and an empty value among them) is dropped in
+    // turn, whether its members sit together, apart, first or last; the copy must equal encoding the rest.
+    const std::vector<std::pair<std::string_view, std::string_view>> all = {
+        {"A", "1"}, {"", "empty name"}, {"CC", ""}, {"D", std::string_view("\0\1", 2)}, {"EEEE", "5"}};
+    std::string source;
+    for (const auto& [n, v] : all)
+      ackmq::detail::encodeProperty(source, n, v);
+    for (unsigned dropMask = 0; dropMask < (1u << all.size()); ++dropMask) {
+      CAPTURE(dropMask);
+      std::string expected = "prefix";
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        if (((dropMask >> i) & 1u) == 0) ackmq::detail::encodeProperty(expected, all[i].first, all[i].second);
+      }
+      std::string out = "prefix";  // appended to, not replaced
+      std::size_t asked = 0;
+      ackmq::detail::appendPropertiesIf(out, source, [&](std::string_view n) {
+        return ((dropMask >> asked++) & 1u) == 0 && n == all[asked - 1].first;
+      });
+      CHECK(asked == all.size());
+      CHECK(out == expected);
+    }
+    std::string out;
+    ackmq::detail::appendPropertiesIf(out, std::string_view(), [](std::string_view) { return true; });
+    CHECK(out.empty());
+  }
+
+  TEST_CASE("routing properties are told from every other name" * doctest::timeout(10)) {
+    using ackmq::MessageConst;
+    for (std::string_view n :
+         {MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_REAL_TOPIC,
+          MessageConst::PROPERTY_REAL_QUEUE_ID, MessageConst::PROPERTY_TIMER_DELIVER_MS,
+          MessageConst::PROPERTY_TIMER_DELAY_MS, MessageConst::PROPERTY_TIMER_DELAY_SEC}) {
+      CAPTURE(n);
+      CHECK(ackmq::detail::isRoutingProperty(n));
+    }
+    // Names of the same lengths, and the properties a retry copy keeps.
+    for (std::string_view n : {"DELAX", "UNIQ_KEY", "REAL_TOPIX", "TIMER_DELAY_MX", "TIMER_DELAY_SEX",
+                               "TIMER_DELIVER_MX", "", "RETRY_TOPIC", "ORIGIN_MESSAGE_ID", "delay"}) {
+      CAPTURE(n);
+      CHECK_FALSE(ackmq::detail::isRoutingProperty(n));
+    }
   }
 }
 

@@ -275,10 +275,9 @@ class PopService final : private TimerTarget {
         const SegmentPin pin(*locked.segmentOf(*h));  // making room must not reclaim what is copied
         std::string props;
         bool hasRetryTopic = false;
-        forEachProperty(h->encodedProperties(), [&](std::string_view n, std::string_view v) {
+        appendPropertiesIf(props, h->encodedProperties(), [&](std::string_view n) {
           if (n == MessageConst::PROPERTY_RETRY_TOPIC) hasRetryTopic = true;
-          if (n == MessageConst::PROPERTY_FIRST_POP_TIME) return;
-          encodeProperty(props, n, v);
+          return n != MessageConst::PROPERTY_FIRST_POP_TIME;
         });
         if (!hasRetryTopic) encodeProperty(props, MessageConst::PROPERTY_RETRY_TOPIC, h->topic->name);
         RecordSource<Body> src = copyOf<Body>(*h, props);

@@ -131,22 +131,16 @@ class RetryService {
   }
 
  private:
-  static bool isRoutingProperty(std::string_view k) noexcept {
-    return k == MessageConst::PROPERTY_DELAY_TIME_LEVEL || k == MessageConst::PROPERTY_REAL_TOPIC ||
-           k == MessageConst::PROPERTY_REAL_QUEUE_ID || k == MessageConst::PROPERTY_TIMER_DELIVER_MS ||
-           k == MessageConst::PROPERTY_TIMER_DELAY_MS || k == MessageConst::PROPERTY_TIMER_DELAY_SEC;
-  }
-
   // Appends to `out` the original's properties without routing ones, with RETRY_TOPIC (set to `topic` if
   // absent and `topic` is given) and ORIGIN_MESSAGE_ID (the msgId, if absent).
   static void copyProperties(std::string& out, const RecordHeader& h, std::string_view topic) {
     bool hasRetryTopic = false;
     bool hasOrigin = false;
-    forEachProperty(h.encodedProperties(), [&](std::string_view n, std::string_view v) {
-      if (isRoutingProperty(n)) return;
+    appendPropertiesIf(out, h.encodedProperties(), [&](std::string_view n) {
+      if (isRoutingProperty(n)) return false;
       if (n == MessageConst::PROPERTY_RETRY_TOPIC) hasRetryTopic = true;
       if (n == MessageConst::PROPERTY_ORIGIN_MESSAGE_ID) hasOrigin = true;
-      encodeProperty(out, n, v);
+      return true;
     });
     if (!hasRetryTopic && !topic.empty()) encodeProperty(out, MessageConst::PROPERTY_RETRY_TOPIC, topic);
     if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.hex());

@@ -31,6 +31,28 @@ class ArrivalSink {
   ~ArrivalSink() = default;
 };
 
+/// Whether `name` is one of the properties that route a delayed message: its delay (level, deliver time or
+/// delay) and, once parked, its real topic and queue. A re-put copy, and a retry copy, leave them behind
+/// (RocketMQ ScheduleMessageService.messageTimeup, CommitLog.putMessage). One length test settles most names.
+constexpr bool isRoutingProperty(std::string_view name) noexcept {
+  switch (name.size()) {
+    case MessageConst::PROPERTY_DELAY_TIME_LEVEL.size():
+      return name == MessageConst::PROPERTY_DELAY_TIME_LEVEL;
+    case MessageConst::PROPERTY_REAL_QUEUE_ID.size():
+      return name == MessageConst::PROPERTY_REAL_QUEUE_ID;
+    case MessageConst::PROPERTY_REAL_TOPIC.size():
+      return name == MessageConst::PROPERTY_REAL_TOPIC;
+    case MessageConst::PROPERTY_TIMER_DELAY_MS.size():
+      return name == MessageConst::PROPERTY_TIMER_DELAY_MS;
+    case MessageConst::PROPERTY_TIMER_DELAY_SEC.size():
+      return name == MessageConst::PROPERTY_TIMER_DELAY_SEC;
+    case MessageConst::PROPERTY_TIMER_DELIVER_MS.size():
+      return name == MessageConst::PROPERTY_TIMER_DELIVER_MS;
+    default:
+      return false;
+  }
+}
+
 /// Parses a messageDelayLevel string ("1s 5s 10s ... 2h") into ms per level. Units: ms, s, m, h, d.
 /// Throws MQClientException naming BrokerConfig.messageDelayLevel.
 inline std::vector<std::int64_t> parseDelayLevels(std::string_view spec) {
@@ -183,15 +205,11 @@ class ScheduleService final : private TimerTarget {
       seg->pendingParked.fetch_sub(1, std::memory_order_release);  // cannot happen: parked without a home
       return true;
     }
-    static constexpr std::string_view kDrop[] = {
-        MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
-        MessageConst::PROPERTY_TIMER_DELAY_MS,   MessageConst::PROPERTY_TIMER_DELAY_SEC,
-        MessageConst::PROPERTY_REAL_TOPIC,       MessageConst::PROPERTY_REAL_QUEUE_ID};
     const SegmentPin pin(*seg);  // making room for the copy must never reclaim the record being copied
     bool ok = false;
     try {
       scratch_.clear();  // guarded by the store lock; keeps its capacity from one re-put to the next
-      reencodeWithout(scratch_, props, kDrop);
+      appendPropertiesIf(scratch_, props, [](std::string_view n) { return !isRoutingProperty(n); });
       AppendResult r = locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)),
                                      copyOf<Body>(*parked, scratch_), clock_.nowMillis(), /*internal=*/true);
       if (r.ok()) {

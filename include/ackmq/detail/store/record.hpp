@@ -137,16 +137,26 @@ inline std::optional<std::string_view> findProperty(std::string_view encoded, st
   return std::nullopt;
 }
 
-/// Appends to `out` the properties of `encoded` except those named in `drop` (RocketMQ rebuilds a message's
-/// properties the same way when it re-puts a delayed message or makes a retry copy).
-template <std::size_t N>
-void reencodeWithout(std::string& out, std::string_view encoded, const std::string_view (&drop)[N]) {
-  forEachProperty(encoded, [&](std::string_view n, std::string_view v) {
-    for (auto d : drop) {
-      if (d == n) return;
+/// Appends to `out` the properties of `encoded` whose name `keep(name)` accepts, in order. Each run of kept
+/// properties is copied whole, as encoded: a copy that drops a few properties costs a few appends, not an
+/// encode per property.
+template <class Keep>
+void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep) {
+  const char* p = encoded.data();
+  const char* end = p + encoded.size();
+  const char* run = p;  // the first byte of the run of kept properties not yet appended
+  while (p + 2 <= end) {
+    const char* start = p;
+    const std::size_t nl = readU16(p);
+    const std::string_view name(p + 2, nl);
+    p += 2 + nl;
+    p += 2 + readU16(p);
+    if (!keep(name)) {
+      out.append(run, static_cast<std::size_t>(start - run));
+      run = p;
     }
-    encodeProperty(out, n, v);
-  });
+  }
+  out.append(run, static_cast<std::size_t>(p - run));
 }
 
 /// Encodes a message's properties map.
