@@ -843,6 +843,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     // then its messages count as still being consumed, holding the offset back, as any message in a
     // listener call does.
     std::vector<CallResult> results;
+    results.reserve(std::min(kResultRun, (t.entries.size() + batch - 1) / batch));  // a run's worth, once
     std::size_t resultEntries = 0;
     std::int64_t resultsSince = 0;
     auto process = [&] {
@@ -904,6 +905,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     Pq& pq = *owner;
     std::vector<SendBackItem> sendBacks;  // failed messages to send back
     std::vector<Entry*> retryLocally;
+    if (clustering()) {
+      std::size_t failed = 0;
+      for (const CallResult& r : results)
+        failed += r.count - static_cast<std::size_t>(r.ok);
+      sendBacks.reserve(failed);  // one allocation for a run of failures, not one per doubling
+    }
     for (const CallResult& r : results) {
       const int n = static_cast<int>(r.count);
       if (!clustering()) {

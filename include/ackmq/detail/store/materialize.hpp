@@ -29,9 +29,17 @@ bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
   std::array<typename Map::iterator, kMax> slots;
   std::size_t n = 0;
   bool same = true;
+  // Up to eight names: a scan that compares lengths first settles most of them without touching the
+  // bytes, where the map's ordered search would compare bytes at every step.
+  auto named = [&](std::string_view name) {
+    for (auto it = props.begin(); it != props.end(); ++it) {
+      if (it->first.size() == name.size() && std::string_view(it->first) == name) return it;
+    }
+    return props.end();
+  };
   forEachProperty(encoded, [&](std::string_view name, std::string_view) {
     if (!same) return;
-    const auto it = n < props.size() ? props.find(name) : props.end();
+    const auto it = n < props.size() ? named(name) : props.end();
     same = it != props.end() && std::find(slots.begin(), slots.begin() + n, it) == slots.begin() + n;
     if (same) slots[n++] = it;
   });
