@@ -121,3 +121,54 @@ TEST_SUITE("timer_wheel") {
     CHECK(wheel.now() == 100);
   }
 }
+
+TEST_SUITE("timer_wheel memory") {
+  TEST_CASE("id tables past a huge page: every live timer fires once, no cancelled one does" *
+            doctest::timeout(60)) {
+    // 600k ids: the generation table (4 bytes an id) and the free stack outgrow one 2 MiB huge page and move
+    // to whole huge pages; a third of the timers are cancelled, then their ids reused by a second round.
+    constexpr std::uint64_t kTimers = 600'000;
+    Wheel wheel(0);
+    std::vector<ackmq::detail::TimerId> ids;
+    ids.reserve(kTimers);
+    for (std::uint64_t i = 0; i < kTimers; ++i)
+      ids.push_back(wheel.schedule(1 + static_cast<std::int64_t>((i * 7919) % 100'000), i));
+    std::uint64_t cancelled = 0;
+    for (std::uint64_t i = 0; i < kTimers; i += 3)
+      cancelled += wheel.cancel(ids[i]) ? 1 : 0;
+    CHECK(cancelled == (kTimers + 2) / 3);
+    std::vector<std::uint8_t> seen(kTimers, 0);
+    std::uint64_t bad = 0;
+    wheel.advanceTo(200'000, [&](std::uint64_t id, std::int64_t) {
+      if (id >= kTimers || id % 3 == 0 || seen[id]++ != 0) ++bad;
+    });
+    CHECK(bad == 0);
+    CHECK(static_cast<std::uint64_t>(std::count(seen.begin(), seen.end(), 1)) == kTimers - cancelled);
+    CHECK(wheel.empty());
+    // Every id is free again; a second round reuses them.
+    std::uint64_t second = 0;
+    for (std::uint64_t i = 0; i < kTimers; ++i)
+      wheel.schedule(300'000, i);
+    wheel.advanceTo(300'000, [&](std::uint64_t, std::int64_t) { ++second; });
+    CHECK(second == kTimers);
+  }
+
+  TEST_CASE("the huge-page allocator keeps a growing array's contents and aligns its large blocks" *
+            doctest::timeout(30)) {
+    std::vector<std::uint32_t, ackmq::detail::HugePageAllocator<std::uint32_t>> v;
+    constexpr std::uint32_t kCount = 1'500'000;  // 6 MB: grows from heap blocks into huge pages
+    for (std::uint32_t i = 0; i < kCount; ++i)
+      v.push_back(i * 2654435761u);
+    REQUIRE(v.size() == kCount);
+    std::uint32_t wrong = 0;
+    for (std::uint32_t i = 0; i < kCount; ++i)
+      wrong += v[i] != i * 2654435761u ? 1 : 0;
+    CHECK(wrong == 0);
+    CHECK(reinterpret_cast<std::uintptr_t>(v.data()) % ackmq::detail::kHugePageBytes == 0);
+    v.shrink_to_fit();
+    v.resize(10);  // back below a huge page: a heap block again, freed as one
+    v.shrink_to_fit();
+    CHECK(v.size() == 10);
+    CHECK(v[9] == 9 * 2654435761u);
+  }
+}
