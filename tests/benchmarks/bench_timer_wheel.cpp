@@ -117,7 +117,8 @@ void runTimerWheel(const Options& opt) {
       "  ackmq: detail::TimerWheel<uint64_t>, schedule all, one advanceTo(last deadline); peer: "
       "std::priority_queue<(deadline, id)> min-heap, push all, pop all\n");
   std::printf(
-      "  timed: construction, scheduling, firing in order, the callback (sums ids); lower is better\n");
+      "  timed: construction, scheduling, firing in order, the callback (sums ids); lower is better\n"
+      "  both run pinned to the same CPU in each repetition, the CPUs taken in turn\n");
 
   // The timers are generated outside the clock from a seed per repetition, so both contenders of a
   // repetition get the same ones (interleaved: wheel, heap, wheel, heap ...).
@@ -126,12 +127,14 @@ void runTimerWheel(const Options& opt) {
        [n](int rep) {
          const Timers timers = makeTimers(n, rep);
          return Sample{{"ns_per_timer", wheelNanosPerTimer(timers)}};
-       }},
+       },
+       /*warmUp=*/true, /*singleThreaded=*/true},
       {"priority_queue",
        [n](int rep) {
          const Timers timers = makeTimers(n, rep);
          return Sample{{"ns_per_timer", heapNanosPerTimer(timers)}};
-       }},
+       },
+       /*warmUp=*/true, /*singleThreaded=*/true},
   };
   const Results r = runInterleaved(opt, contenders);
   printSummary(r, {"ackmq", "priority_queue"}, "ns_per_timer", "ns per timer");

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include <sched.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,7 +175,28 @@ struct Contender {
   std::function<Sample(int rep)> run;
   // Whether each measured repetition is preceded by an unmeasured one in the same process (see runIsolated).
   bool warmUp = true;
+  // A single-threaded contender runs pinned to one CPU, the same one as every other contender of its
+  // repetition (see cpuForRepetition).
+  bool singleThreaded = false;
 };
+
+/// The CPU the single-threaded contenders of repetition `rep` run on: the CPUs this process may use, taken in
+/// turn. The virtual CPUs of a shared machine need not be alike (on the one the README's table comes from,
+/// memory-bound code ran 1.35-1.6x slower on one of its two), so two single-threaded systems compared on
+/// whichever CPUs the scheduler picked would measure the CPUs as much as the systems. -1 when the set of
+/// CPUs cannot be read.
+inline int cpuForRepetition(int rep) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+  const int count = CPU_COUNT(&allowed);
+  if (count == 0) return -1;
+  int nth = rep % count;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed) && nth-- == 0) return cpu;
+  }
+  return -1;
+}
 
 /// Every value of every metric of every system, in repetition order.
 class Results {
@@ -203,9 +225,11 @@ class Results {
 /// second would find pages already mapped and be measured on different terms. Inside the child the system
 /// first runs the same repetition once unmeasured (unless the contender opts out), so that each is measured
 /// in the steady state of a long-running process (its own heap warmed, its own code and data cached), not
-/// at a cold start. The child reports through a pipe; a self-check that fails in the child has already
+/// at a cold start. A single-threaded contender's child is pinned to cpuForRepetition(rep). The child
+/// reports through a pipe; a self-check that fails in the child has already
 /// printed its FAILED line, and the parent exits with it.
 inline Sample runIsolated(const Contender& c, int rep) {
+  const int cpu = c.singleThreaded ? cpuForRepetition(rep) : -1;
   std::fflush(stdout);
   std::fflush(stderr);
   int fds[2];
@@ -214,6 +238,12 @@ inline Sample runIsolated(const Contender& c, int rep) {
   if (pid < 0) fail("fork() failed for " + c.name);
   if (pid == 0) {
     ::close(fds[0]);
+    if (cpu >= 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      (void)::sched_setaffinity(0, sizeof one, &one);  // unpinned if refused: still measured, less alike
+    }
     if (c.warmUp) (void)c.run(rep);
     const Sample sample = c.run(rep);
     std::string out;
