@@ -70,6 +70,18 @@ inline bool prefault([[maybe_unused]] void* begin, [[maybe_unused]] std::size_t 
 #endif
 }
 
+/// At least `bytes` of whole huge pages, aligned to one and advised as such (adviseHugePages); not faulted
+/// in. Freed with freeHugePages.
+inline void* allocateHugePages(std::size_t bytes) {
+  const std::size_t whole = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  void* p = ::operator new (whole, std::align_val_t{kHugePageBytes});
+  adviseHugePages(p, whole);
+  return p;
+}
+inline void freeHugePages(void* p) noexcept {
+  ::operator delete (p, std::align_val_t{kHugePageBytes});
+}
+
 /// An allocator for arrays that grow large and are then used at random (the timer wheel's per-id tables): an
 /// allocation of a huge page or more is whole huge pages, aligned, advised and faulted in at once, so that
 /// a million entries cost a few exits rather than one per 4 KiB page as they are first written. Smaller
@@ -87,17 +99,15 @@ struct HugePageAllocator {
     }
     const std::size_t bytes = n * sizeof(T);
     if (bytes < kHugePageBytes) return static_cast<T*>(::operator new(bytes));
-    const std::size_t whole = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
-    void* p = ::operator new (whole, std::align_val_t{kHugePageBytes});
-    adviseHugePages(p, whole);
-    prefault(p, whole);
+    void* p = allocateHugePages(bytes);
+    prefault(p, bytes);
     return static_cast<T*>(p);
   }
   void deallocate(T* p, std::size_t n) noexcept {
     if (n * sizeof(T) < kHugePageBytes) {
       ::operator delete(p);
     } else {
-      ::operator delete (p, std::align_val_t{kHugePageBytes});
+      freeHugePages(p);
     }
   }
   template <class U>

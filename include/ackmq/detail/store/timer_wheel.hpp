@@ -70,8 +70,13 @@ class TimerWheel {
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
   ~TimerWheel() {
-    for (const Slab& slab : slabs_)
-      ::operator delete (slab.memory, std::align_val_t{slab.alignment});
+    for (const Slab& slab : slabs_) {
+      if (slab.huge) {
+        freeHugePages(slab.memory);
+      } else {
+        ::operator delete (slab.memory, std::align_val_t{kPageBytes});
+      }
+    }
   }
 
   /// The wheel's time: every timer with a deadline at or before it has expired.
@@ -157,7 +162,7 @@ class TimerWheel {
   static constexpr std::size_t kPrefaultSlabBlocks = 16;
   struct Slab {
     void* memory;
-    std::size_t alignment;
+    bool huge;  // from allocateHugePages
   };
   struct Slot {
     Block* head = nullptr;
@@ -231,11 +236,9 @@ class TimerWheel {
     const std::size_t blocks = slabBlocks_;
     const bool huge = blocks == kMaxSlabBlocks;
     const std::size_t bytes = huge ? kHugePageBytes : blocks * sizeof(Block);
-    const std::size_t alignment = huge ? kHugePageBytes : kPageBytes;
-    void* slab = ::operator new (bytes, std::align_val_t{alignment});
-    if (huge) adviseHugePages(slab, bytes);
+    void* slab = huge ? allocateHugePages(bytes) : ::operator new (bytes, std::align_val_t{kPageBytes});
     if (blocks >= kPrefaultSlabBlocks) prefault(slab, bytes);
-    slabs_.push_back(Slab{slab, alignment});
+    slabs_.push_back(Slab{slab, huge});
     for (std::size_t k = 0; k < blocks; ++k)
       recycle(::new (static_cast<std::byte*>(slab) + k * sizeof(Block)) Block);
     slabBlocks_ = std::min(blocks * 2, kMaxSlabBlocks);
