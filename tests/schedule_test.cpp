@@ -123,6 +123,95 @@ TEST_SUITE("schedule") {
       CHECK(msgs[static_cast<std::size_t>(i)].getBody() == std::to_string(i));
   }
 
+  TEST_CASE("one timer serves every message parked at a delay level, a deliver time has one of its own" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock);
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    const auto pendingTimers = [&] { return ackmq::detail::BrokerAccess::core(broker).timers().pending(); };
+    const std::size_t before = pendingTimers();
+    for (int level : {3, 3, 5, 3, 5, 3}) {
+      for (int i = 0; i < 100; ++i) {
+        ackmq::Message m("T", "", "level");
+        m.setDelayTimeLevel(level);
+        producer.send(m);
+      }
+      clock.advance(1ms);
+    }
+    CHECK(pendingTimers() == before + 2);  // one per level in use
+    for (int i = 0; i < 3; ++i) {
+      ackmq::Message m("T", "", "deliver-time");
+      m.setDelayTimeMs(20'000 + i);
+      producer.send(m);
+    }
+    CHECK(pendingTimers() == before + 5);
+    clock.advance(10s);  // level 3: all 400 due
+    CHECK(ackmq::testing::topicMessages(broker, "T").size() == 400);
+    CHECK(pendingTimers() == before + 4);  // level 3 has nothing left: its timer is not re-armed
+    clock.advance(60s);
+    CHECK(ackmq::testing::topicMessages(broker, "T").size() == 603);
+    CHECK(pendingTimers() == before);
+  }
+
+  TEST_CASE("messages parked at one level at different times each come due at their own time" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock(1'000'000);
+    ManualBroker broker(clock);
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    // Level 2 (5 s): sent at +0, +2 s (two), +3.5 s; and again at +20 s, after the level went idle.
+    const std::vector<std::pair<std::int64_t, std::string>> sends = {
+        {0, "a"}, {2'000, "b"}, {2'000, "c"}, {3'500, "d"}, {20'000, "e"}};
+    std::int64_t at = 0;
+    for (const auto& [when, body] : sends) {
+      clock.advance(std::chrono::milliseconds(when - at));
+      at = when;
+      ackmq::Message m("T", "", body);
+      m.setDelayTimeLevel(2);
+      producer.send(m);
+    }
+    clock.advance(10s);
+    const auto msgs = ackmq::testing::topicMessages(broker, "T");
+    REQUIRE(msgs.size() == sends.size());
+    for (std::size_t i = 0; i < sends.size(); ++i) {
+      CHECK(msgs[i].getBody() == sends[i].second);
+      CHECK(msgs[i].getStoreTimestamp() == 1'000'000 + sends[i].first + 5'000);
+    }
+  }
+
+  TEST_CASE("a level skips parked messages that DROP_OLDEST dropped and re-puts the rest on time" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock(1'000'000);
+    ackmq::BrokerConfig c;
+    c.commitLogSegmentBytes = 4096;
+    c.maxStoreBytes = 2 * 4096;
+    c.storeFullPolicy = ackmq::StoreFullPolicy::DROP_OLDEST;
+    ManualBroker broker(clock, c);
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    ackmq::Message first("T", "", "dropped");
+    first.setDelayTimeLevel(3);
+    producer.send(first);
+    for (int i = 0; i < 60; ++i)  // fills more than two segments: the one parking "dropped" goes
+      producer.send(ackmq::Message("Filler", "", std::string(200, 'f')));
+    REQUIRE(ackmq::testing::storeStats(broker).droppedMessages >= 1);
+    clock.advance(1s);
+    ackmq::Message second("T", "", "kept");
+    second.setDelayTimeLevel(3);
+    producer.send(second);
+    clock.advance(9s);  // the level's timer fires for "dropped", which is gone
+    CHECK(ackmq::testing::topicMessages(broker, "T").empty());
+    clock.advance(1s);
+    const auto msgs = ackmq::testing::topicMessages(broker, "T");
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0].getBody() == "kept");
+    CHECK(msgs[0].getStoreTimestamp() == 1'011'000);
+  }
+
   TEST_CASE("a deliver time delivers at that time, to the millisecond" * doctest::timeout(10)) {
     ackmq::ManualClock clock(5'000'000);
     ManualBroker broker(clock);

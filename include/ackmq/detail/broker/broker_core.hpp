@@ -650,9 +650,11 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   // ArrivalSink: messages became visible in `queue`: wake the consumers that own it.
   void onArrived(ConsumeQueue& queue) noexcept override { queue.notifyArrival(); }
 
-  // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService).
+  // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService); it also arms any
+  // delay level whose timer the timer service could not take.
   void onTimer(std::uint64_t) noexcept override {
     store_.reclaimExpired(clock_.nowMillis());
+    schedule_.rearmLevels();
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
   }
 

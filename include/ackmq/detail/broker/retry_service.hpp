@@ -67,29 +67,29 @@ class RetryService {
   /// skipped. A copy that throws fails its own entry only.
   void sendBackAll(TopicEntry& retry, TopicEntry& dlq, std::span<const SendBackRequest> requests,
                    int maxReconsumeTimes, std::span<SendBackResult> results) {
-    std::vector<Parked> parked;
-    parked.reserve(requests.size());
+    std::vector<Arming> arming;
+    arming.reserve(requests.size());
     std::vector<ConsumeQueue*> arrived;
     arrived.reserve(requests.size());
     store_.locked([&](typename MessageStore<Body>::Locked& locked) {
       for (std::size_t i = 0; i < requests.size(); ++i) {
         SendBackResult& result = results[i];
         if (!result.ok()) continue;
-        Parked p;
+        Arming a;
         try {
           ConsumeQueue* q = sendBackLocked(locked, retry, dlq, requests[i].commitLogOffset,
-                                           requests[i].delayLevel, maxReconsumeTimes, result, p);
+                                           requests[i].delayLevel, maxReconsumeTimes, result, a);
           if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end())
             arrived.push_back(q);
         } catch (...) {
           result = SendBackResult{ResponseCode::SYSTEM_ERROR, false, "copying the message threw"};
           continue;
         }
-        if (p.commitLogOffset >= 0) parked.push_back(p);
+        if (a.needed()) arming.push_back(a);
       }
     });
-    for (const Parked& p : parked)
-      schedule_.arm(p.commitLogOffset, p.delayMillis);
+    for (const Arming& a : arming)
+      schedule_.arm(a);
     for (ConsumeQueue* q : arrived)
       sink_.onArrived(*q);
   }
@@ -121,12 +121,12 @@ class RetryService {
     src.reconsumeTimes = msg.getReconsumeTimes();
     src.flag = msg.getFlag();
     SendBackResult result;
-    Parked parked;
+    Arming arming;
     ConsumeQueue* arrived = store_.locked([&](typename MessageStore<Body>::Locked& locked) {
       return route(locked, retry, dlq, src, props, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes,
-                   result, parked);
+                   result, arming);
     });
-    finish(arrived, parked);
+    finish(arrived, arming);
     return result;
   }
 
@@ -146,16 +146,13 @@ class RetryService {
     if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.hex());
   }
 
-  // A copy parked for the retry topic, whose timer is armed once the store lock is let go.
-  struct Parked {
-    std::int64_t commitLogOffset = -1;
-    std::int64_t delayMillis = 0;
-  };
+  // The timer a copy parked for the retry topic may need, armed once the store lock is let go.
+  using Arming = typename ScheduleService<Body, Clock>::Arming;
 
   // sendBack's work under the store lock.
   ConsumeQueue* sendBackLocked(typename MessageStore<Body>::Locked& locked, TopicEntry& retry,
                                TopicEntry& dlq, std::int64_t commitLogOffset, int delayLevel,
-                               int maxReconsumeTimes, SendBackResult& result, Parked& parked) {
+                               int maxReconsumeTimes, SendBackResult& result, Arming& arming) {
     const RecordHeader* original = locked.find(commitLogOffset);
     if (original == nullptr) {
       result.code = ResponseCode::SYSTEM_ERROR;
@@ -172,22 +169,22 @@ class RetryService {
                                                              : std::string_view(original->topic->name));
     RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
     return route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel, maxReconsumeTimes,
-                 result, parked);
+                 result, arming);
   }
 
-  // After the store lock: arms the parked copy's timer, or wakes the consumers of the queue a copy arrived
+  // After the store lock: arms the parked copy's level, or wakes the consumers of the queue a copy arrived
   // in.
-  void finish(ConsumeQueue* arrived, const Parked& parked) {
-    if (parked.commitLogOffset >= 0) schedule_.arm(parked.commitLogOffset, parked.delayMillis);
+  void finish(ConsumeQueue* arrived, const Arming& arming) {
+    schedule_.arm(arming);
     if (arrived != nullptr) sink_.onArrived(*arrived);
   }
 
   // Stores the copy in the DLQ or parks it for the retry topic; `props` holds the copy's properties so far
-  // and receives the routing ones. Returns the queue a message arrived in, if any; `parked` tells the timer
+  // and receives the routing ones. Returns the queue a message arrived in, if any; `arming` tells the timer
   // to arm.
   ConsumeQueue* route(typename MessageStore<Body>::Locked& locked, TopicEntry& retry, TopicEntry& dlq,
                       RecordSource<Body> src, std::string& props, int reconsumeTimes, int delayLevel,
-                      int maxReconsumeTimes, SendBackResult& result, Parked& parked) {
+                      int maxReconsumeTimes, SendBackResult& result, Arming& arming) {
     src.reconsumeTimes = reconsumeTimes + 1;
     if (reconsumeTimes >= maxReconsumeTimes || delayLevel < 0) {
       const auto found = findProperty(props, MessageConst::PROPERTY_RETRY_TOPIC);
@@ -207,10 +204,9 @@ class RetryService {
     encodeProperty(props, MessageConst::PROPERTY_DELAY_TIME_LEVEL, std::string_view(digits, end - digits));
     ScheduleService<Body, Clock>::addDestination(props, retry.name, 0);
     src.encodedProperties = props;
-    AppendResult r = schedule_.parkLocked(locked, src, level - 1);
+    AppendResult r = schedule_.parkLocked(locked, src, level - 1, arming);
     result.code = r.code;
     result.remark = r.remark;
-    if (r.ok()) parked = Parked{r.commitLogOffset, schedule_.levelMillis(level)};
     return nullptr;
   }
 

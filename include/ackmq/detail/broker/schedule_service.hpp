@@ -2,13 +2,22 @@
 // ackmq internals: the schedule service (RocketMQ ScheduleMessageService and the 5.x timer messages).
 //
 // A message with a delay level or a deliver time is parked in SCHEDULE_TOPIC_XXXX (queue level - 1, or the
-// extra queue after the levels for deliver times) with its destination in REAL_TOPIC / REAL_QID, and its due
-// time is armed on the timer wheel. When the timer fires, the message is re-put into its real queue as a new
-// physical copy: new queue offset and offset id, same msgId, body, tags, born time and reconsume count.
+// extra queue after the levels for deliver times) with its destination in REAL_TOPIC / REAL_QID. When it
+// falls due, it is re-put into its real queue as a new physical copy: new queue offset and offset id, same
+// msgId, body, tags, born time and reconsume count.
+//
+// Every message of one delay level waits the same time, so a level's messages fall due in the order they
+// were parked. As RocketMQ's ScheduleMessageService runs one timer task per level that walks the level's
+// queue (DeliverDelayedMessageTimerTask), each level here keeps its parked copies in due order and has at
+// most one timer, armed for the earliest; a retry storm of a million parked copies costs a few timers, not
+// a million. A deliver time can be anything, so each message with one has a timer of its own.
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -111,39 +120,93 @@ class ScheduleService final : private TimerTarget {
       : store_(store),
         timers_(timers),
         clock_(clock),
-        levels_(std::move(levelMillis)),
+        delays_(std::move(levelMillis)),
         sink_(sink),
-        topic_(store.ensureTopic(MixAll::SCHEDULE_TOPIC, static_cast<int>(levels_.size()) + 1)),
+        topic_(store.ensureTopic(MixAll::SCHEDULE_TOPIC, static_cast<int>(delays_.size()) + 1)),
         target_(timers.registerTarget(*this, /*batched=*/true)) {}
   ScheduleService(const ScheduleService&) = delete;
   ScheduleService& operator=(const ScheduleService&) = delete;
   ~ScheduleService() { timers_.unregisterTarget(target_); }
 
   /// The highest delay level.
-  int maxLevel() const noexcept { return static_cast<int>(levels_.size()); }
-  std::int64_t levelMillis(int level) const noexcept { return levels_[static_cast<std::size_t>(level - 1)]; }
+  int maxLevel() const noexcept { return static_cast<int>(delays_.size()); }
+  std::int64_t levelMillis(int level) const noexcept { return delays_[static_cast<std::size_t>(level - 1)]; }
   /// The SCHEDULE_TOPIC_XXXX queue of messages with a deliver time (after the level queues).
   int deliverTimeQueueId() const noexcept { return maxLevel(); }
 
+  /// What a park leaves to do once the store lock is let go: a timer to arm, if any.
+  struct Arming {
+    std::uint64_t arg = 0;
+    std::int64_t deadline = kNoTimer;
+    bool needed() const noexcept { return deadline != kNoTimer; }
+  };
+
   /// Parks `src`, whose properties already name REAL_TOPIC and REAL_QID, in `scheduleQueueId`, due
-  /// `delayMillis` from now. The result is the parked copy's.
+  /// `delayMillis` from now (for a level's queue, the level's delay). The result is the parked copy's.
   AppendResult park(const RecordSource<Body>& src, int scheduleQueueId, std::int64_t delayMillis) {
-    AppendResult r = store_.append(topic_, scheduleQueueId, src, clock_.nowMillis());
-    if (r.ok()) timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(r.commitLogOffset));
+    if (scheduleQueueId >= maxLevel()) {
+      AppendResult r = store_.append(topic_, scheduleQueueId, src, clock_.nowMillis());
+      if (r.ok()) timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(r.commitLogOffset));
+      return r;
+    }
+    Arming arming;
+    AppendResult r = store_.appendWith(
+        topic_, scheduleQueueId, src, clock_.nowMillis(),
+        [&] { levels_[static_cast<std::size_t>(scheduleQueueId)].reserve(); },
+        [&](const AppendResult& done) noexcept { arming = settle(scheduleQueueId, done); });
+    arm(arming);
     return r;
   }
 
-  /// Same, from inside the store lock (for services that derive the parked copy from another record), but
-  /// without arming its timer: the caller calls arm() once it has let go of the store lock, so that the
-  /// timer service's lock is never taken inside it. The parked copy cannot go meanwhile: its segment is not
-  /// reclaimed while it waits (Segment::pendingParked).
+  /// Parks `src` in delay level `scheduleQueueId` + 1 from inside the store lock (for services that derive
+  /// the parked copy from another record), leaving in `arming` the timer the caller arms with arm() once it
+  /// has let go of the store lock, so that the timer service's lock is never taken inside it. The parked copy
+  /// cannot go meanwhile: its segment is not reclaimed while it waits (Segment::pendingParked).
   AppendResult parkLocked(typename MessageStore<Body>::Locked& store, const RecordSource<Body>& src,
-                          int scheduleQueueId) {
-    return store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
+                          int scheduleQueueId, Arming& arming) {
+    levels_[static_cast<std::size_t>(scheduleQueueId)].reserve();  // nothing is stored if this throws
+    AppendResult r;
+    try {
+      r = store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
+    } catch (...) {
+      r.code = ResponseCode::SYSTEM_ERROR;  // nothing was stored: the entry is taken back
+      settle(scheduleQueueId, r);
+      throw;
+    }
+    arming = settle(scheduleQueueId, r);
+    return r;
   }
-  /// Arms the timer of the copy parkLocked stored at `commitLogOffset`, due `delayMillis` from now.
-  void arm(std::int64_t commitLogOffset, std::int64_t delayMillis) {
-    timers_.scheduleAfter(delayMillis, target_, static_cast<std::uint64_t>(commitLogOffset));
+
+  /// Arms what a park left to arm. Should the timer service fail to take it (out of memory), the level is
+  /// left unarmed and the copies stay queued: the next park on that level, or the broker's periodic
+  /// clean-up (rearmLevels), arms it.
+  void arm(const Arming& arming) noexcept {
+    if (!arming.needed()) return;
+    try {
+      timers_.scheduleAt(arming.deadline, target_, arming.arg);
+    } catch (...) {
+      store_.locked([&](typename MessageStore<Body>::Locked&) {
+        levels_[static_cast<std::size_t>(arming.arg & ~kLevelTag)].armed = false;
+      });
+    }
+  }
+
+  /// Arms every level that has parked copies but no timer (one whose arming failed).
+  void rearmLevels() noexcept {
+    std::array<Arming, 8> arming;  // a few at a time: nothing to allocate on the way out of a failure
+    for (std::size_t first = 0; first < levels_.size(); first += arming.size()) {
+      std::size_t n = 0;
+      store_.locked([&](typename MessageStore<Body>::Locked&) {
+        for (std::size_t i = first; i < std::min(levels_.size(), first + arming.size()); ++i) {
+          Level& level = levels_[i];
+          if (level.armed || level.empty()) continue;
+          level.armed = true;
+          arming[n++] = Arming{kLevelTag | i, level.front().due};
+        }
+      });
+      for (std::size_t k = 0; k < n; ++k)
+        arm(arming[k]);
+    }
   }
 
   /// Encodes properties for a parked copy: the message's own plus where it is going.
@@ -156,31 +219,110 @@ class ScheduleService final : private TimerTarget {
 
  private:
   static constexpr std::int64_t kRetryAfterMillis = 100;  // RocketMQ ScheduleMessageService re-check
+  static constexpr std::int64_t kNoTimer = std::numeric_limits<std::int64_t>::min();
+  // A timer's argument: a level's timer has this bit and the level's queue id; any other is the CommitLog
+  // offset of one parked copy (a deliver time, or a re-put to try again).
+  static constexpr std::uint64_t kLevelTag = std::uint64_t{1} << 63;
 
-  // The parked copy at CommitLog offset `arg` is due: re-put it into its real queue.
+  struct Pending {
+    std::int64_t commitLogOffset;
+    std::int64_t due;  // steady clock, ms
+  };
+  // One delay level's parked copies in due order, and whether its timer is armed. Guarded by the store lock.
+  // A copy's entry is made before the copy is stored (reserve), so that once it is stored nothing can fail.
+  struct Level {
+    std::deque<Pending> queue;  // in blocks: memory comes back as the level drains
+    bool armed = false;
+
+    bool empty() const noexcept { return queue.empty(); }
+    const Pending& front() const noexcept { return queue.front(); }
+    void reserve() { queue.push_back(Pending{-1, 0}); }
+  };
+
+  // Store lock held: fills in the entry reserve() made for a park (or takes it back if the park failed), and
+  // tells what timer to arm when the level has none.
+  Arming settle(int scheduleQueueId, const AppendResult& r) noexcept {
+    Level& level = levels_[static_cast<std::size_t>(scheduleQueueId)];
+    if (!r.ok()) {
+      level.queue.pop_back();
+      return {};
+    }
+    std::int64_t due = clock_.steadyMillis() + levelMillis(scheduleQueueId + 1);
+    if (level.queue.size() > 1) due = std::max(due, level.queue.end()[-2].due);  // due times only grow
+    level.queue.back() = Pending{r.commitLogOffset, due};
+    if (level.armed) return {};
+    level.armed = true;
+    return Arming{kLevelTag | static_cast<std::uint64_t>(scheduleQueueId), due};
+  }
+
   void onTimer(std::uint64_t arg) noexcept override { onTimers(std::span<const std::uint64_t>(&arg, 1)); }
 
-  // Many parked copies due together (a retry level's worth, say): re-put them a chunk at a time under one
-  // hold of the store lock, then wake each queue's consumers once per chunk rather than once per message.
+  // A level's timer walks the level's queue; any other timer is one parked copy's. Copies due together (a
+  // retry level's worth, say) are re-put a chunk at a time under one hold of the store lock, each queue's
+  // consumers woken once per chunk rather than once per message.
   void onTimers(std::span<const std::uint64_t> args) noexcept override {
     std::vector<ConsumeQueue*> arrived;
     std::vector<std::uint64_t> again;
-    for (std::size_t first = 0; first < args.size(); first += kChunk) {
-      const auto chunk = args.subspan(first, std::min(kChunk, args.size() - first));
+    std::size_t i = 0;
+    while (i < args.size()) {
+      if ((args[i] & kLevelTag) != 0) {
+        fireLevel(static_cast<std::size_t>(args[i++] & ~kLevelTag), arrived, again);
+        continue;
+      }
+      std::size_t end = i;
+      while (end < args.size() && end - i < kChunk && (args[end] & kLevelTag) == 0)
+        ++end;
       arrived.clear();
       store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-        for (const std::uint64_t arg : chunk) {
-          ConsumeQueue* q = nullptr;
-          if (!repostLocked(locked, static_cast<std::int64_t>(arg), q)) again.push_back(arg);
-          if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end())
-            arrived.push_back(q);
-        }
+        for (; i < end; ++i)
+          repostOne(locked, args[i], arrived, again);
       });
-      for (ConsumeQueue* q : arrived)
-        sink_.onArrived(*q);
+      wake(arrived);
     }
     for (const std::uint64_t arg : again)
       timers_.scheduleAfter(kRetryAfterMillis, target_, arg);
+  }
+
+  // Re-puts the copies of a level that are due, then arms the level's timer for the next one, if any
+  // (RocketMQ DeliverDelayedMessageTimerTask.executeOnTimeUp).
+  void fireLevel(std::size_t index, std::vector<ConsumeQueue*>& arrived, std::vector<std::uint64_t>& again) {
+    Arming next;
+    for (bool more = true; more;) {
+      arrived.clear();
+      store_.locked([&](typename MessageStore<Body>::Locked& locked) {
+        Level& level = levels_[index];
+        const std::int64_t now = clock_.steadyMillis();
+        std::size_t n = 0;
+        for (; n < kChunk && !level.empty() && level.front().due <= now; ++n) {
+          const std::int64_t offset = level.front().commitLogOffset;
+          level.queue.pop_front();
+          repostOne(locked, static_cast<std::uint64_t>(offset), arrived, again);
+        }
+        more = n == kChunk;
+        if (more) return;
+        if (level.empty()) {
+          level.armed = false;
+        } else {
+          next = Arming{kLevelTag | index, level.front().due};
+        }
+      });
+      wake(arrived);
+    }
+    arm(next);
+  }
+
+  // Store lock held: re-puts the parked copy at CommitLog offset `arg`, noting the queue it went to, or, when
+  // it cannot go now, that it is to be tried again.
+  void repostOne(typename MessageStore<Body>::Locked& locked, std::uint64_t arg,
+                 std::vector<ConsumeQueue*>& arrived, std::vector<std::uint64_t>& again) noexcept {
+    ConsumeQueue* q = nullptr;
+    if (!repostLocked(locked, static_cast<std::int64_t>(arg), q)) again.push_back(arg);
+    if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end()) arrived.push_back(q);
+  }
+
+  void wake(const std::vector<ConsumeQueue*>& arrived) noexcept {
+    for (ConsumeQueue* q : arrived)
+      sink_.onArrived(*q);
   }
 
   // Re-puts the parked copy at `offset`. False when it must be tried again later (no room, or a Body copy
@@ -228,10 +370,11 @@ class ScheduleService final : private TimerTarget {
   MessageStore<Body>& store_;
   TimerService<Clock>& timers_;
   Clock& clock_;
-  const std::vector<std::int64_t> levels_;
+  const std::vector<std::int64_t> delays_;  // ms, per level
   ArrivalSink& sink_;
   TopicEntry& topic_;
   TargetHandle target_;
+  std::vector<Level> levels_ = std::vector<Level>(delays_.size());  // guarded by the store lock
   std::string scratch_;              // a re-put copy's properties; guarded by the store lock
   TopicEntry* lastTopic_ = nullptr;  // the last re-put's topic; guarded by the store lock
 };

@@ -192,10 +192,34 @@ class MessageStore {
   }
   AppendResult appendAll(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
                          std::int64_t storeTs) {
+    return appendAllWith(
+        topic, queueId, srcs, storeTs, [] {}, [](const AppendResult&) noexcept {});
+  }
+  /// append(), with `before()` run under the store lock ahead of each attempt (it may throw; nothing is
+  /// stored then) and `after(result)` run under it after each attempt, stored or not (it must not throw; a
+  /// throwing append is an attempt that stored nothing).
+  template <class Before, class After>
+  AppendResult appendWith(TopicEntry& topic, int queueId, const RecordSource<Body>& src, std::int64_t storeTs,
+                          Before&& before, After&& after) {
+    return appendAllWith(topic, queueId, std::span<const RecordSource<Body>>(&src, 1), storeTs, before,
+                         after);
+  }
+  template <class Before, class After>
+  AppendResult appendAllWith(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
+                             std::int64_t storeTs, Before&& before, After&& after) {
     for (int spins = 0;; ++spins) {
       {
         std::lock_guard lock(mutex_);
-        AppendResult r = appendLocked(topic, queueId, srcs, storeTs, false);
+        before();
+        AppendResult r;
+        try {
+          r = appendLocked(topic, queueId, srcs, storeTs, false);
+        } catch (...) {
+          r.code = ResponseCode::SYSTEM_ERROR;  // nothing was stored
+          after(r);
+          throw;
+        }
+        after(r);
         if (r.code != kPinned || spins > 100000) {
           if (r.code == kPinned) r.code = ResponseCode::SYSTEM_BUSY;
           return r;
