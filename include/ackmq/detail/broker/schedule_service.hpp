@@ -13,7 +13,6 @@
 // a million. A deliver time can be anything, so each message with one has a timer of its own.
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cstdint>
 #include <deque>
@@ -164,15 +163,16 @@ class ScheduleService final : private TimerTarget {
   /// cannot go meanwhile: its segment is not reclaimed while it waits (Segment::pendingParked).
   AppendResult parkLocked(typename MessageStore<Body>::Locked& store, const RecordSource<Body>& src,
                           int scheduleQueueId, Arming& arming) {
-    levels_[static_cast<std::size_t>(scheduleQueueId)].reserve();  // nothing is stored if this throws
-    AppendResult r;
-    try {
-      r = store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
-    } catch (...) {
-      r.code = ResponseCode::SYSTEM_ERROR;  // nothing was stored: the entry is taken back
-      settle(scheduleQueueId, r);
-      throw;
-    }
+    Level& level = levels_[static_cast<std::size_t>(scheduleQueueId)];
+    level.reserve();  // nothing is stored if this throws
+    AppendResult r = [&] {
+      try {
+        return store.append(topic_, scheduleQueueId, src, clock_.nowMillis(), /*internal=*/true);
+      } catch (...) {
+        level.unreserve();  // nothing was stored
+        throw;
+      }
+    }();
     arming = settle(scheduleQueueId, r);
     return r;
   }
@@ -193,19 +193,15 @@ class ScheduleService final : private TimerTarget {
 
   /// Arms every level that has parked copies but no timer (one whose arming failed).
   void rearmLevels() noexcept {
-    std::array<Arming, 8> arming;  // a few at a time: nothing to allocate on the way out of a failure
-    for (std::size_t first = 0; first < levels_.size(); first += arming.size()) {
-      std::size_t n = 0;
+    for (std::size_t i = 0; i < levels_.size(); ++i) {
+      Arming arming;
       store_.locked([&](typename MessageStore<Body>::Locked&) {
-        for (std::size_t i = first; i < std::min(levels_.size(), first + arming.size()); ++i) {
-          Level& level = levels_[i];
-          if (level.armed || level.empty()) continue;
-          level.armed = true;
-          arming[n++] = Arming{kLevelTag | i, level.front().due};
-        }
+        Level& level = levels_[i];
+        if (level.armed || level.empty()) return;
+        level.armed = true;
+        arming = Arming{kLevelTag | i, level.front().due};
       });
-      for (std::size_t k = 0; k < n; ++k)
-        arm(arming[k]);
+      arm(arming);
     }
   }
 
@@ -237,6 +233,7 @@ class ScheduleService final : private TimerTarget {
     bool empty() const noexcept { return queue.empty(); }
     const Pending& front() const noexcept { return queue.front(); }
     void reserve() { queue.push_back(Pending{-1, 0}); }
+    void unreserve() noexcept { queue.pop_back(); }
   };
 
   // Store lock held: fills in the entry reserve() made for a park (or takes it back if the park failed), and
@@ -244,7 +241,7 @@ class ScheduleService final : private TimerTarget {
   Arming settle(int scheduleQueueId, const AppendResult& r) noexcept {
     Level& level = levels_[static_cast<std::size_t>(scheduleQueueId)];
     if (!r.ok()) {
-      level.queue.pop_back();
+      level.unreserve();
       return {};
     }
     std::int64_t due = clock_.steadyMillis() + levelMillis(scheduleQueueId + 1);

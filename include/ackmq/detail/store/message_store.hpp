@@ -211,14 +211,7 @@ class MessageStore {
       {
         std::lock_guard lock(mutex_);
         before();
-        AppendResult r;
-        try {
-          r = appendLocked(topic, queueId, srcs, storeTs, false);
-        } catch (...) {
-          r.code = ResponseCode::SYSTEM_ERROR;  // nothing was stored
-          after(r);
-          throw;
-        }
+        AppendResult r = appendOnce(topic, queueId, srcs, storeTs, after);
         after(r);
         if (r.code != kPinned || spins > 100000) {
           if (r.code == kPinned) r.code = ResponseCode::SYSTEM_BUSY;
@@ -379,6 +372,20 @@ class MessageStore {
     bool found = false;
     forEachKey(h, [&](std::string_view k) { found = found || k == key; });
     return found;
+  }
+
+  // One attempt of appendAllWith; a throw tells `after` that nothing was stored before it goes on.
+  template <class After>
+  AppendResult appendOnce(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
+                          std::int64_t storeTs, After& after) {
+    try {
+      return appendLocked(topic, queueId, srcs, storeTs, false);
+    } catch (...) {
+      AppendResult none;
+      none.code = ResponseCode::SYSTEM_ERROR;
+      after(none);
+      throw;
+    }
   }
 
   AppendResult appendLocked(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
