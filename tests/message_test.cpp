@@ -9,7 +9,10 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 TEST_SUITE("message") {
   TEST_CASE("a message carries topic, tags, keys, body and flag" * doctest::timeout(10)) {
@@ -116,6 +119,31 @@ TEST_SUITE("message") {
     CHECK(seen.size() == 10'000);
     CHECK_FALSE(ackmq::detail::MessageId::parse("xyz"));
     CHECK_FALSE(ackmq::detail::MessageId::parse(std::string(32, 'G')));
+  }
+
+  TEST_CASE("message ids taken on several threads at once never repeat, and rise within each thread" *
+            doctest::timeout(20)) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 5'000;  // several of a thread's blocks of ids
+    std::vector<std::vector<ackmq::detail::MessageId>> ids(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&ids, t] {
+        for (int i = 0; i < kPerThread; ++i)
+          ids[static_cast<std::size_t>(t)].push_back(ackmq::detail::newUniqueMessageId());
+      });
+    }
+    for (auto& th : threads)
+      th.join();
+    std::set<std::pair<std::uint64_t, std::uint64_t>> seen;
+    for (const auto& mine : ids) {
+      REQUIRE(mine.size() == static_cast<std::size_t>(kPerThread));
+      for (std::size_t i = 0; i < mine.size(); ++i) {
+        seen.emplace(mine[i].hi, mine[i].lo);
+        if (i > 0) CHECK(mine[i - 1].lo < mine[i].lo);
+      }
+    }
+    CHECK(seen.size() == static_cast<std::size_t>(kThreads * kPerThread));
   }
 
   TEST_CASE("a batch send result joins the message ids with commas" * doctest::timeout(10)) {

@@ -78,10 +78,13 @@ struct MessageId {
 };
 
 /// Creates UNIQ_KEYs. The first 8 bytes identify this process (pid and a random salt, in the spirit of
-/// RocketMQ MessageClientIDSetter's ip/pid/classloader prefix); the last 8 bytes are a process-wide counter
-/// seeded with the start time, so ids never repeat within a process and practically never across processes.
-/// Thread-safe.
+/// RocketMQ MessageClientIDSetter's ip/pid/classloader prefix); the last 8 bytes come from a process-wide
+/// counter seeded with the start time, so ids never repeat within a process and practically never across
+/// processes. Each thread takes the counter's values a block at a time: two threads sending at once do not
+/// pass the counter's cache line between their processors on every message. Ids are thus unique, and
+/// increasing within one thread, not across threads (nor are RocketMQ's). Thread-safe.
 inline MessageId newUniqueMessageId() noexcept {
+  static constexpr std::uint64_t kBlock = 1024;
   struct Source {
     std::uint64_t prefix;
     std::atomic<std::uint64_t> counter;
@@ -96,8 +99,17 @@ inline MessageId newUniqueMessageId() noexcept {
           << 20);
     }
   };
+  struct Block {
+    std::uint64_t next = 0;
+    std::uint64_t end = 0;
+  };
   static Source source;
-  return MessageId{source.prefix, source.counter.fetch_add(1, std::memory_order_relaxed)};
+  thread_local Block block;
+  if (block.next == block.end) {
+    block.next = source.counter.fetch_add(kBlock, std::memory_order_relaxed);
+    block.end = block.next + kBlock;
+  }
+  return MessageId{source.prefix, block.next++};
 }
 
 /// The offset id of a physical copy: the broker's 8-byte identity and the record's CommitLog offset, as
