@@ -4,6 +4,7 @@
 #include <ackmq/detail/broker/page_warmer.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/store/materialize.hpp>
+#include <ackmq/detail/store/read_gate.hpp>
 
 #include <doctest/doctest.h>
 
@@ -615,5 +616,39 @@ TEST_SUITE("page warming") {
     log.reserve(200);
     CHECK(log.active().warmedTo == log.active().capacity);
     CHECK_FALSE(warmer.waitWarmed(1, 0ms));
+  }
+
+  TEST_CASE("the read gate waits out every reader inside, whichever slot it counts in" * doctest::timeout(20)) {
+    ackmq::detail::ReadGate gate;
+    constexpr int kReaders = 20;  // more readers than the gate has slots: some share one
+    std::atomic<int> entered{0};
+    std::atomic<int> left{0};
+    std::atomic<bool> synchronizing{false};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < kReaders; ++r) {
+      readers.emplace_back([&] {
+        const unsigned ticket = gate.enter();
+        entered.fetch_add(1);
+        while (!synchronizing.load())
+          std::this_thread::yield();
+        for (int i = 0; i < 200; ++i)  // still inside for a while after synchronize began
+          std::this_thread::yield();
+        left.fetch_add(1);
+        gate.leave(ticket);
+      });
+    }
+    while (entered.load() < kReaders)
+      std::this_thread::yield();
+    synchronizing.store(true);
+    gate.synchronize();
+    CHECK(left.load() == kReaders);
+    for (auto& t : readers)
+      t.join();
+    // Each leave took its reader out of the slot and epoch it entered in: with one more reader in and out on
+    // this thread, the next two synchronizes (both epochs) find nothing left to wait for.
+    const unsigned ticket = gate.enter();
+    gate.leave(ticket);
+    gate.synchronize();
+    gate.synchronize();
   }
 }
