@@ -427,21 +427,25 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     wakeDispatcher();
   }
 
-  // QueueWaker: messages arrived in `pq`; this runs on the appending thread. A concurrent consumer that is
-  // idle (its dispatcher asleep in the kernel, no listener call pending) does not wake its dispatcher: a
-  // listener thread still looking for work is asked to pull, and takes the messages straight to the
-  // listener, so that they pass from one thread to another once, and the entries they fill stay with the
-  // thread that uses them. With no thread looking, the appending thread pulls and hands them over. A busy
-  // consumer's dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches while
-  // the listeners work.
+  // QueueWaker: messages arrived in `pq`; this runs on the appending thread. A concurrent consumer whose
+  // dispatcher is asleep in the kernel does not wake it when a listener thread is still looking for work:
+  // that thread is asked to pull, and takes the messages straight to the listener, so that they pass from
+  // one thread to another once, and the entries they fill stay with the thread that uses them. With no
+  // thread looking and no listener call pending, the appending thread pulls and hands them over. Otherwise
+  // the dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches while the
+  // listeners work. The count of pending calls is read last: the listener threads write it on every call,
+  // and an appender that read it on every message would take its cache line from them each time.
   void onQueueNews(Pq& pq) noexcept override {
     noteHandBack();  // the caller has marked pq dirty
-    if (orderly() || !parked_.load(std::memory_order_seq_cst) ||
-        pending_.load(std::memory_order_relaxed) != 0 || stopping_.load()) {
+    if (orderly() || !parked_.load(std::memory_order_seq_cst) || stopping_.load()) {
       wakeDispatcher();
       return;
     }
     if (pool_->offerIdleWork()) return;
+    if (pending_.load(std::memory_order_relaxed) != 0) {
+      wakeDispatcher();
+      return;
+    }
     pullForIdle(&pq);
   }
 
