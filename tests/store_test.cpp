@@ -618,7 +618,8 @@ TEST_SUITE("page warming") {
     CHECK_FALSE(warmer.waitWarmed(1, 0ms));
   }
 
-  TEST_CASE("the read gate waits out every reader inside, whichever slot it counts in" * doctest::timeout(20)) {
+  TEST_CASE("the read gate waits out every reader inside, whichever slot it counts in" *
+            doctest::timeout(20)) {
     ackmq::detail::ReadGate gate;
     constexpr int kReaders = 20;  // more readers than the gate has slots: some share one
     std::atomic<int> entered{0};
