@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/store/record.hpp>
 
 namespace ackmq::detail {
@@ -56,8 +57,9 @@ struct ConsumeQueue {
   const Segment* lastSegment = nullptr;
   std::size_t lastSegmentSlot = 0;
 
-  // Consumers to wake on arrival. listenerCount lets an append skip the lock when nobody listens.
-  std::mutex listenerMutex;  // guards listeners
+  // Consumers to wake on arrival. listenerCount lets an append skip the lock when nobody listens; the lock
+  // is taken on every append to a queue that has listeners, almost always uncontended.
+  SpinThenBlockMutex listenerMutex;  // guards listeners
   std::vector<ArrivalListener*> listeners;
   std::atomic<int> listenerCount{0};
   // Fault injection: while set, pulls from this queue find nothing.
