@@ -350,9 +350,12 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
    private:
     std::mutex mutex_;  // guards fired_, and orders a sleeper's last look against a wake's notify
     std::condition_variable cv_;
-    std::atomic<std::uint64_t> generation_{0};
-    std::atomic<int> sleepers_{0};
     std::uint64_t fired_ = 0;
+    // What an arrival writes and a waiting poll watches, on a cache line of their own: a poll that wrote
+    // anything else on it (its count of messages returned, say) would take the line from the appender, and
+    // the appender take it back, on every message.
+    alignas(64) std::atomic<std::uint64_t> generation_{0};
+    std::atomic<int> sleepers_{0};  // the rest of the line is the class's padding (it ends here)
   };
 
   void beforeStart(std::string_view what) const { detail::requireNotStarted(state_ == State::CREATED, what); }

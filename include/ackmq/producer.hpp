@@ -529,7 +529,9 @@ class BasicProducer {
   const std::string group_;
   std::atomic<State> state_{State::CREATED};
   std::atomic<int> activeAsync_{0};
-  std::atomic<std::uint32_t> sendWhichQueue_{0};
+  // Written on every send, on a cache line of its own: another object's fields (a consumer answering on
+  // another thread, say) cannot share it.
+  alignas(64) std::atomic<std::uint32_t> sendWhichQueue_{0};
   std::atomic<detail::TopicEntry*> lastTopic_{nullptr};  // see checkedRoute
   std::mutex lifecycle_;                                 // serialises start() and shutdown()
   std::unique_ptr<detail::ThreadPool> callbacks_;

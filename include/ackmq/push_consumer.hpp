@@ -1364,19 +1364,23 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   mutable std::mutex lifecycle_;  // guards state_ transitions
   std::condition_variable shutdownDone_;
   std::atomic<State> state_{State::CREATED};
-  std::atomic<bool> stopping_{false};
   std::thread::id finisher_;  // a listener thread that called shutdown() and completes it
+
+  // What an appending thread reads on every arrival (onQueueNews), on a cache line of its own: were
+  // anything a pull or a listener call writes on it, the appender would take the line from the consumer's
+  // threads on every message, and they take it back.
+  alignas(64) std::atomic<bool> stopping_{false};
+  std::atomic<bool> parked_{false};  // the dispatcher sleeps in park()
 
   // Dispatcher: rebalance and pulls. active_, pinned_, fresh_ and the queues' pullOffset belong to whoever
   // holds dispatchMutex_: the dispatcher thread, or an appending thread pulling while it sleeps.
   std::thread dispatcher_;
-  std::mutex dispatchMutex_;
+  alignas(64) std::mutex dispatchMutex_;
   std::atomic<int> inlinePulls_{0};   // appending threads pulling (onQueueNews)
   std::atomic<bool> recheck_{false};  // the dispatcher is to take one more turn and notify idle waiters
   std::atomic<std::uint64_t> handBacks_{0};  // queues marked dirty from outside the dispatcher (see idle)
   std::mutex parkMutex_;
   std::condition_variable parkCv_;
-  std::atomic<bool> parked_{false};
   std::atomic<bool> rebalancePending_{false};
   std::vector<std::shared_ptr<Pq>> active_;
   detail::PinnedRecords pinned_;

@@ -231,9 +231,11 @@ class WorkerPool {
   const std::chrono::milliseconds keepAlive_;
   const Handler handler_;
   const std::function<void()> idleWork_;
-  std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it
-  std::atomic<int> lookers_{0};         // threads looking for tasks (spinning_, readable without the lock)
-  mutable std::mutex mutex_;            // guards everything below
+  // What offerIdleWork writes and reads, on a cache line of its own: the appending thread that offers and
+  // the looking thread that takes the offer share this line and no other of the pool's.
+  alignas(64) std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it
+  std::atomic<int> lookers_{0};           // threads looking for tasks (spinning_, readable without the lock)
+  alignas(64) mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
   std::deque<Task> tasks_;
   std::vector<std::thread> threads_;
