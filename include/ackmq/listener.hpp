@@ -103,7 +103,7 @@ using MessageExtList = BasicMessageExtList<>;
 /// The context of a concurrent listener call (RocketMQ ConsumeConcurrentlyContext).
 class ConsumeConcurrentlyContext {
  public:
-  explicit ConsumeConcurrentlyContext(MessageQueue mq) : mq_(std::move(mq)) {}
+  explicit ConsumeConcurrentlyContext(const MessageQueue& mq) : mq_(mq) {}
   /// The queue the batch came from (for a retry, the group's retry queue).
   const MessageQueue& getMessageQueue() const noexcept { return mq_; }
   /// The delay level of the retry if the batch fails: 0 (default) = 3 + reconsumeTimes, the back-off ladder;

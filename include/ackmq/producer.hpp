@@ -395,7 +395,7 @@ class BasicProducer {
   SendResult result(const detail::PutResult& r, const detail::TopicRoute& route, int qid,
                     const detail::MessageId& id) const {
     return SendResult(r.status, id, detail::makeOffsetMessageId(core_.identity(), r.commitLogOffset),
-                      MessageQueue(route.topic->name, core_.brokerName(), qid), r.queueOffset);
+                      route.topic->name, core_.brokerName(), qid, r.queueOffset);
   }
   SendResult batchResult(const detail::PutResult& r, const detail::TopicRoute& route, int qid,
                          const std::vector<detail::MessageId>& ids) const {

@@ -183,6 +183,14 @@ class SendResult {
         offsetMsgId_(offsetMsgId),
         messageQueue_(std::move(mq)),
         queueOffset_(queueOffset) {}
+  /// The same, with the queue's names copied straight into the result's MessageQueue (a send's result).
+  SendResult(SendStatus status, detail::MessageId msgId, detail::MessageId offsetMsgId,
+             const std::string& topic, const std::string& brokerName, int queueId, std::int64_t queueOffset)
+      : status_(status), msgId_(msgId), offsetMsgId_(offsetMsgId), queueOffset_(queueOffset) {
+    messageQueue_.topic = topic;
+    messageQueue_.brokerName = brokerName;
+    messageQueue_.queueId = queueId;
+  }
 
   SendStatus getSendStatus() const noexcept { return status_; }
   /// The UNIQ_KEY: 32 hex characters; for a batch, every message's id joined with commas, in batch order.
