@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -734,33 +735,37 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     if (startStrand) {
       submit({Task{owner, {}, true}});
     } else if (n > 0 && !orderly()) {
-      submit(split(owner, fresh_, n));
+      split(owner, fresh_, n, split_);
+      submitAll(split_);
     }
     return true;
   }
 
-  // Spreads `n` pulled messages over at most consumeThreadMax tasks, each a run of whole listener calls.
-  std::vector<Task> split(const std::shared_ptr<Pq>& pq, const std::vector<Entry*>& entries,
-                          std::size_t n) const {
+  // Spreads `n` pulled messages over at most consumeThreadMax tasks, each a run of whole listener calls, into
+  // `out` (the dispatcher's scratch, which keeps its capacity from pull to pull).
+  void split(const std::shared_ptr<Pq>& pq, const std::vector<Entry*>& entries, std::size_t n,
+             std::vector<Task>& out) const {
     const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
     const std::size_t calls = (n + batch - 1) / batch;
     const std::size_t tasks = std::min(calls, static_cast<std::size_t>(consumeThreadMax_));
     const std::size_t callsPerTask = (calls + tasks - 1) / tasks;
-    std::vector<Task> out;
+    out.clear();
     for (std::size_t i = 0; i < n; i += callsPerTask * batch) {
       const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
       const auto last = entries.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + callsPerTask * batch));
       out.push_back(Task{pq, std::vector<Entry*>(first, last), false});
     }
-    return out;
   }
 
-  void submit(std::vector<Task> tasks) {
+  void submit(std::vector<Task> tasks) { submitAll(tasks); }
+  // Queues `tasks` and leaves the vector empty, its capacity kept.
+  void submitAll(std::vector<Task>& tasks) {
     pending_.fetch_add(static_cast<std::int64_t>(tasks.size()), std::memory_order_seq_cst);
     if (!pool_->submitAll(tasks.begin(), tasks.end())) {
       for (Task& t : tasks)
         abandon(t);
     }
+    tasks.clear();
   }
 
   // A task that will never run: its messages stay unconsumed.
@@ -846,14 +851,15 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     // the first call to end once a scheduler tick has passed since the run began, and with the task; until
     // then its messages count as still being consumed, holding the offset back, as any message in a
     // listener call does.
-    std::vector<CallResult> results;
-    results.reserve(std::min(kResultRun, (t.entries.size() + batch - 1) / batch));  // a run's worth, once
+    // A run holds at most kResultRun messages, so at most as many calls: its results fit on the stack.
+    std::array<CallResult, kResultRun> results;
+    std::size_t resultCount = 0;
     std::size_t resultEntries = 0;
     std::int64_t resultsSince = 0;
     auto process = [&] {
-      if (results.empty()) return;
-      processResults(t.pq, results);
-      results.clear();
+      if (resultCount == 0) return;
+      processResults(t.pq, std::span<const CallResult>(results.data(), resultCount));
+      resultCount = 0;
       resultEntries = 0;
     };
     for (std::size_t i = 0; i < t.entries.size(); i += batch) {
@@ -894,8 +900,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
       counters_.failed.fetch_add(static_cast<std::uint64_t>(count - ok), std::memory_order_relaxed);
       const std::int64_t wall = SystemClock::coarseSteadyMillis();
-      if (results.empty()) resultsSince = wall;
-      results.push_back(CallResult{first, n, ok, ctx.getDelayLevelWhenNextConsume()});
+      if (resultCount == 0) resultsSince = wall;
+      results[resultCount++] = CallResult{first, n, ok, ctx.getDelayLevelWhenNextConsume()};
       resultEntries += n;
       if (resultEntries >= kResultRun || wall != resultsSince) process();
     }
@@ -905,7 +911,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // The rest of processConsumeResult for a run of calls: failed messages go back to the broker, all under
   // one hold of the store lock (clustering; broadcasting drops them), or, where that fails, wait for a
   // local re-consume; then every message leaves the process queue and the offset is committed.
-  void processResults(const std::shared_ptr<Pq>& owner, const std::vector<CallResult>& results) {
+  void processResults(const std::shared_ptr<Pq>& owner, std::span<const CallResult> results) {
     Pq& pq = *owner;
     std::vector<SendBackItem> sendBacks;  // failed messages to send back
     std::vector<Entry*> retryLocally;
@@ -1372,8 +1378,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   alignas(64) std::atomic<bool> stopping_{false};
   std::atomic<bool> parked_{false};  // the dispatcher sleeps in park()
 
-  // Dispatcher: rebalance and pulls. active_, pinned_, fresh_ and the queues' pullOffset belong to whoever
-  // holds dispatchMutex_: the dispatcher thread, or an appending thread pulling while it sleeps.
+  // Dispatcher: rebalance and pulls. active_, pinned_, fresh_, split_ and the queues' pullOffset belong to
+  // whoever holds dispatchMutex_: the dispatcher thread, or an appending thread pulling while it sleeps.
   std::thread dispatcher_;
   alignas(64) std::mutex dispatchMutex_;
   std::atomic<int> inlinePulls_{0};   // appending threads pulling (onQueueNews)
@@ -1385,6 +1391,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   std::vector<std::shared_ptr<Pq>> active_;
   detail::PinnedRecords pinned_;
   std::vector<Entry*> fresh_;
+  std::vector<Task> split_;
 
   mutable std::mutex pqsMutex_;  // guards pqs_ and releasing_ (the dispatcher changes them during rebalance)
   std::map<MessageQueue, std::shared_ptr<Pq>> pqs_;
