@@ -623,16 +623,14 @@ TEST_SUITE("page warming") {
     ackmq::detail::ReadGate gate;
     constexpr int kReaders = 20;  // more readers than the gate has slots: some share one
     std::atomic<int> entered{0};
+    std::atomic<int> released{0};  // readers [0, released) may leave
     std::atomic<int> left{0};
-    std::atomic<bool> synchronizing{false};
     std::vector<std::thread> readers;
     for (int r = 0; r < kReaders; ++r) {
-      readers.emplace_back([&] {
+      readers.emplace_back([&, r] {
         const unsigned ticket = gate.enter();
         entered.fetch_add(1);
-        while (!synchronizing.load())
-          std::this_thread::yield();
-        for (int i = 0; i < 200; ++i)  // still inside for a while after synchronize began
+        while (released.load() <= r)
           std::this_thread::yield();
         left.fetch_add(1);
         gate.leave(ticket);
@@ -640,9 +638,23 @@ TEST_SUITE("page warming") {
     }
     while (entered.load() < kReaders)
       std::this_thread::yield();
-    synchronizing.store(true);
-    gate.synchronize();
-    CHECK(left.load() == kReaders);
+    std::atomic<bool> returned{false};
+    std::atomic<int> leftAtReturn{-1};
+    std::thread synchronizer([&] {
+      gate.synchronize();
+      leftAtReturn.store(left.load());
+      returned.store(true);
+    });
+    // The readers leave one at a time. A synchronize that overlooked any of them (whatever slot it counted
+    // in) would return while it is still inside: before each release it is given time to do so.
+    for (int r = 0; r < kReaders; ++r) {
+      for (int i = 0; i < 300 && !returned.load(); ++i)
+        std::this_thread::yield();
+      CHECK_FALSE(returned.load());
+      released.store(r + 1);
+    }
+    synchronizer.join();
+    CHECK(leftAtReturn.load() == kReaders);
     for (auto& t : readers)
       t.join();
     // Each leave took its reader out of the slot and epoch it entered in: with one more reader in and out on
