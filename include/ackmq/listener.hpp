@@ -123,7 +123,7 @@ class ConsumeConcurrentlyContext {
 /// The context of an orderly listener call (RocketMQ ConsumeOrderlyContext).
 class ConsumeOrderlyContext {
  public:
-  explicit ConsumeOrderlyContext(MessageQueue mq) : mq_(std::move(mq)) {}
+  explicit ConsumeOrderlyContext(const MessageQueue& mq) : mq_(mq) {}
   const MessageQueue& getMessageQueue() const noexcept { return mq_; }
   /// true (default): SUCCESS commits. false: only COMMIT commits; ROLLBACK redelivers the batch.
   bool isAutoCommit() const noexcept { return autoCommit_; }
