@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <ackmq/clock.hpp>
@@ -199,10 +200,7 @@ class RetryService {
       return r.ok() ? r.queue : nullptr;
     }
     const int level = std::min(delayLevel == 0 ? 3 + reconsumeTimes : delayLevel, schedule_.maxLevel());
-    char digits[16];
-    const auto end = std::to_chars(digits, digits + sizeof digits, level).ptr;
-    encodeProperty(props, MessageConst::PROPERTY_DELAY_TIME_LEVEL, std::string_view(digits, end - digits));
-    ScheduleService<Body, Clock>::addDestination(props, retry.name, 0);
+    props += routing(retry, level);
     src.encodedProperties = props;
     AppendResult r = schedule_.parkLocked(locked, src, level - 1, arming);
     result.code = r.code;
@@ -210,11 +208,32 @@ class RetryService {
     return nullptr;
   }
 
+  // Store lock held: the routing properties of a copy parked at `level` for `retry` (DELAY, REAL_TOPIC, and
+  // REAL_QID 0), encoded once per level and kept until another topic parks at that level: a storm parks
+  // copy after copy with the same three.
+  std::string_view routing(const TopicEntry& retry, int level) {
+    if (routing_.empty()) routing_.resize(static_cast<std::size_t>(schedule_.maxLevel()) + 1);
+    auto& [topic, encoded] = routing_[static_cast<std::size_t>(level)];
+    if (topic != &retry) {
+      topic = nullptr;  // until the encoding is whole
+      encoded.clear();
+      char digits[16];
+      const auto end = std::to_chars(digits, digits + sizeof digits, level).ptr;
+      encodeProperty(encoded, MessageConst::PROPERTY_DELAY_TIME_LEVEL,
+                     std::string_view(digits, end - digits));
+      ScheduleService<Body, Clock>::addDestination(encoded, retry.name, 0);
+      topic = &retry;
+    }
+    return encoded;
+  }
+
   MessageStore<Body>& store_;
   ScheduleService<Body, Clock>& schedule_;
   Clock& clock_;
   ArrivalSink& sink_;
   std::string scratch_;  // a send-back copy's properties; guarded by the store lock
+  // Per delay level, the retry topic last parked there and its routing properties; guarded by the store lock.
+  std::vector<std::pair<const TopicEntry*, std::string>> routing_;
 };
 
 }  // namespace ackmq::detail

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -323,15 +324,30 @@ class ScheduleService final : private TimerTarget {
   }
 
   // Re-puts the parked copy at `offset`. False when it must be tried again later (no room, or a Body copy
-  // constructor threw); `arrived` is the queue it went to.
+  // constructor or an allocation threw); `arrived` is the queue it went to.
   bool repostLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset,
                     ConsumeQueue*& arrived) noexcept {
     const RecordHeader* parked = locked.find(offset);
     if (parked == nullptr) return true;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
     Segment* seg = locked.segmentOf(*parked);
-    const std::string_view props = parked->encodedProperties();
-    const auto realTopic = findProperty(props, MessageConst::PROPERTY_REAL_TOPIC);
-    const auto realQid = findProperty(props, MessageConst::PROPERTY_REAL_QUEUE_ID);
+    // One walk over the properties keeps what the re-put copy carries (in scratch_, guarded by the store
+    // lock, its capacity kept from one re-put to the next) and finds where it goes.
+    std::optional<std::string_view> realTopic;
+    std::optional<std::string_view> realQid;
+    scratch_.clear();
+    try {
+      appendPropertiesIf(scratch_, parked->encodedProperties(), [&](std::string_view n, std::string_view v) {
+        if (!isRoutingProperty(n)) return true;
+        if (n == MessageConst::PROPERTY_REAL_TOPIC) {
+          if (!realTopic) realTopic = v;
+        } else if (n == MessageConst::PROPERTY_REAL_QUEUE_ID) {
+          if (!realQid) realQid = v;
+        }
+        return false;
+      });
+    } catch (...) {
+      return false;  // no memory for the copy's properties; try again later
+    }
     // A level's worth of retries falls due together, nearly all for one %RETRY% topic: the last one found
     // saves a lookup per message (topics are never removed, so the pointer stays good).
     TopicEntry* topic = nullptr;
@@ -347,8 +363,6 @@ class ScheduleService final : private TimerTarget {
     const SegmentPin pin(*seg);  // making room for the copy must never reclaim the record being copied
     bool ok = false;
     try {
-      scratch_.clear();  // guarded by the store lock; keeps its capacity from one re-put to the next
-      appendPropertiesIf(scratch_, props, [](std::string_view n) { return !isRoutingProperty(n); });
       AppendResult r = locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)),
                                      copyOf<Body>(*parked, scratch_), clock_.nowMillis(), /*internal=*/true);
       if (r.ok()) {

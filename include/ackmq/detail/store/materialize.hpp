@@ -1,7 +1,6 @@
 #pragma once
 // ackmq internals: turning a stored record into the BasicMessageExt that inspection and listeners see.
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -20,36 +19,34 @@ namespace ackmq::detail {
 enum class TopicView { STORED, ORIGINAL };
 
 /// Assigns the values of `encoded` to a map that holds exactly its names, each once, and calls
-/// f(name, value) for each; false, with the map untouched, when the names differ. A retry copy carries the
-/// same few names delivery after delivery, and this leaves the map's nodes where they are.
+/// f(name, value) for each; false when the names differ, and the map's values are then unspecified (the
+/// caller rebuilds it). A retry copy carries the same few names delivery after delivery, and this leaves the
+/// map's nodes where they are.
 template <class Map, class F>
 bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
   constexpr std::size_t kMax = 8;
-  if (props.empty() || props.size() > kMax) return false;
-  std::array<typename Map::iterator, kMax> slots;
+  const std::size_t size = props.size();
+  if (size == 0 || size > kMax) return false;
+  unsigned seen = 0;  // bit i: the map's i-th name was assigned
   std::size_t n = 0;
   bool same = true;
   // Up to eight names: a scan that compares lengths first settles most of them without touching the
   // bytes, where the map's ordered search would compare bytes at every step.
-  auto named = [&](std::string_view name) {
-    for (auto it = props.begin(); it != props.end(); ++it) {
-      if (it->first.size() == name.size() && std::string_view(it->first) == name) return it;
-    }
-    return props.end();
-  };
-  forEachProperty(encoded, [&](std::string_view name, std::string_view) {
-    if (!same) return;
-    const auto it = n < props.size() ? named(name) : props.end();
-    same = it != props.end() && std::find(slots.begin(), slots.begin() + n, it) == slots.begin() + n;
-    if (same) slots[n++] = it;
-  });
-  if (!same || n != props.size()) return false;
-  n = 0;
   forEachProperty(encoded, [&](std::string_view name, std::string_view value) {
-    slots[n++]->second.assign(value);
+    if (!same) return;
+    unsigned bit = 1;
+    auto it = props.begin();
+    for (; it != props.end(); ++it, bit <<= 1) {
+      if (it->first.size() == name.size() && std::string_view(it->first) == name) break;
+    }
+    same = it != props.end() && (seen & bit) == 0;
+    if (!same) return;
+    seen |= bit;
+    ++n;
+    it->second.assign(value);
     f(name, value);
   });
-  return true;
+  return same && n == size;
 }
 
 /// Fills `out` from `h`. `out` may be a recycled message: every field is overwritten.

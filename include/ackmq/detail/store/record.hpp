@@ -137,9 +137,10 @@ inline std::optional<std::string_view> findProperty(std::string_view encoded, st
   return std::nullopt;
 }
 
-/// Appends to `out` the properties of `encoded` whose name `keep(name)` accepts, in order. Each run of kept
-/// properties is copied whole, as encoded: a copy that drops a few properties costs a few appends, not an
-/// encode per property.
+/// Appends to `out` the properties of `encoded` that `keep(name)` (or `keep(name, value)`) accepts, in order.
+/// Each run of kept properties is copied whole, as encoded: a copy that drops a few properties costs a few
+/// appends, not an encode per property, and dropping the last few (where the routing ones are put) costs
+/// one.
 template <class Keep>
 void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep) {
   const char* p = encoded.data();
@@ -150,13 +151,20 @@ void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep)
     const std::size_t nl = readU16(p);
     const std::string_view name(p + 2, nl);
     p += 2 + nl;
-    p += 2 + readU16(p);
-    if (!keep(name)) {
-      out.append(run, static_cast<std::size_t>(start - run));
+    const std::string_view value(p + 2, readU16(p));
+    p += 2 + value.size();
+    bool kept;
+    if constexpr (std::is_invocable_v<Keep&, std::string_view, std::string_view>) {
+      kept = keep(name, value);
+    } else {
+      kept = keep(name);
+    }
+    if (!kept) {
+      if (start != run) out.append(run, static_cast<std::size_t>(start - run));
       run = p;
     }
   }
-  out.append(run, static_cast<std::size_t>(p - run));
+  if (p != run) out.append(run, static_cast<std::size_t>(p - run));
 }
 
 /// Encodes a message's properties map.
