@@ -488,6 +488,61 @@ TEST_SUITE("materializing") {
     CHECK(out.empty());
   }
 
+  TEST_CASE("the kept properties are a view of the source while they are one run of it, else a copy" *
+            doctest::timeout(10)) {
+    // Every subset of five properties is dropped in turn, as above; the result must equal encoding the rest,
+    // and point into the source exactly when the kept ones sit together (nothing dropped between them).
+    const std::vector<std::pair<std::string_view, std::string_view>> all = {
+        {"A", "1"}, {"", "empty name"}, {"CC", ""}, {"D", std::string_view("\0\1", 2)}, {"EEEE", "5"}};
+    std::string source;
+    for (const auto& [n, v] : all)
+      ackmq::detail::encodeProperty(source, n, v);
+    for (unsigned dropMask = 0; dropMask < (1u << all.size()); ++dropMask) {
+      CAPTURE(dropMask);
+      std::string expected;
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        if (((dropMask >> i) & 1u) == 0) ackmq::detail::encodeProperty(expected, all[i].first, all[i].second);
+      }
+      const unsigned keptMask = ~dropMask & ((1u << all.size()) - 1);
+      const unsigned lowest = keptMask & (~keptMask + 1);
+      const bool oneRun = keptMask == 0 || ((keptMask + lowest) & keptMask) == 0;
+      std::string scratch = "stale";
+      std::size_t asked = 0;
+      const std::string_view kept =
+          ackmq::detail::keptProperties(source, scratch, [&](std::string_view n, std::string_view v) {
+            const bool keep = ((dropMask >> asked) & 1u) == 0;
+            CHECK(n == all[asked].first);
+            CHECK(v == all[asked].second);
+            ++asked;
+            return keep;
+          });
+      CHECK(asked == all.size());
+      CHECK(kept == expected);
+      const bool inSource = kept.data() >= source.data() && kept.data() < source.data() + source.size();
+      CHECK(inSource == (oneRun && keptMask != 0));
+    }
+  }
+
+  TEST_CASE("a record stores its properties and the ones after them as one run" * doctest::timeout(10)) {
+    ackmq::detail::TopicEntry topic;
+    topic.name = "T";
+    std::string first;
+    ackmq::detail::encodeProperty(first, "A", "1");
+    std::string more;
+    ackmq::detail::encodeProperty(more, "B", "22");
+    ackmq::detail::RecordSource<std::string> src;
+    src.tags = "tag";
+    src.encodedProperties = first;
+    src.moreProperties = more;
+    src.bodyBytes = "the body";
+    std::vector<std::uint64_t> space((src.size() + 7) / 8);
+    const ackmq::detail::RecordHeader* h = ackmq::detail::writeRecord(space.data(), src, &topic, 0);
+    CHECK(h->encodedProperties() == first + more);
+    CHECK(h->tags() == "tag");
+    CHECK(ackmq::detail::bytesBody(*h) == "the body");
+    CHECK(h->totalSize == src.size());
+  }
+
   TEST_CASE("routing properties are told from every other name" * doctest::timeout(10)) {
     using ackmq::MessageConst;
     for (std::string_view n :

@@ -124,29 +124,14 @@ class RetryService {
     SendBackResult result;
     Arming arming;
     ConsumeQueue* arrived = store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-      return route(locked, retry, dlq, src, props, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes,
-                   result, arming);
+      return route(locked, retry, dlq, src, msg.getReconsumeTimes(), delayLevel, maxReconsumeTimes, result,
+                   arming);
     });
     finish(arrived, arming);
     return result;
   }
 
  private:
-  // Appends to `out` the original's properties without routing ones, with RETRY_TOPIC (set to `topic` if
-  // absent and `topic` is given) and ORIGIN_MESSAGE_ID (the msgId, if absent).
-  static void copyProperties(std::string& out, const RecordHeader& h, std::string_view topic) {
-    bool hasRetryTopic = false;
-    bool hasOrigin = false;
-    appendPropertiesIf(out, h.encodedProperties(), [&](std::string_view n) {
-      if (isRoutingProperty(n)) return false;
-      if (n == MessageConst::PROPERTY_RETRY_TOPIC) hasRetryTopic = true;
-      if (n == MessageConst::PROPERTY_ORIGIN_MESSAGE_ID) hasOrigin = true;
-      return true;
-    });
-    if (!hasRetryTopic && !topic.empty()) encodeProperty(out, MessageConst::PROPERTY_RETRY_TOPIC, topic);
-    if (!hasOrigin) encodeProperty(out, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, h.msgId.hex());
-  }
-
   // The timer a copy parked for the retry topic may need, armed once the store lock is let go.
   using Arming = typename ScheduleService<Body, Clock>::Arming;
 
@@ -162,15 +147,29 @@ class RetryService {
       return nullptr;
     }
     const SegmentPin pin(*locked.segmentOf(*original));  // making room must not reclaim what is copied
-    // Built in scratch_, guarded by the store lock: its capacity carries over, so a storm of send-backs
-    // allocates nothing for properties.
-    scratch_.clear();
-    copyProperties(scratch_, *original,
-                   original->topic->kind == TopicKind::RETRY ? std::string_view()
-                                                             : std::string_view(original->topic->name));
-    RecordSource<Body> src = copyOf<Body>(*original, std::string_view());
-    return route(locked, retry, dlq, src, scratch_, original->reconsumeTimes, delayLevel, maxReconsumeTimes,
-                 result, arming);
+    // The copy's properties: the original's without routing ones, with RETRY_TOPIC (its topic, unless it is a
+    // retry copy) and ORIGIN_MESSAGE_ID (its msgId) where absent. A retry copy failing again has both, and
+    // then its properties are taken from the record as they are; otherwise they are built in scratch_,
+    // guarded by the store lock, whose capacity carries over from one send-back to the next.
+    bool hasRetryTopic = false;
+    bool hasOrigin = false;
+    std::string_view props =
+        keptProperties(original->encodedProperties(), scratch_, [&](std::string_view n, std::string_view) {
+          if (isRoutingProperty(n)) return false;
+          if (n == MessageConst::PROPERTY_RETRY_TOPIC) hasRetryTopic = true;
+          if (n == MessageConst::PROPERTY_ORIGIN_MESSAGE_ID) hasOrigin = true;
+          return true;
+        });
+    const bool addRetryTopic = !hasRetryTopic && original->topic->kind != TopicKind::RETRY;
+    if (addRetryTopic || !hasOrigin) {
+      if (props.data() != scratch_.data()) scratch_.assign(props);
+      if (addRetryTopic) encodeProperty(scratch_, MessageConst::PROPERTY_RETRY_TOPIC, original->topic->name);
+      if (!hasOrigin)
+        encodeProperty(scratch_, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, original->msgId.hex());
+      props = scratch_;
+    }
+    return route(locked, retry, dlq, copyOf<Body>(*original, props), original->reconsumeTimes, delayLevel,
+                 maxReconsumeTimes, result, arming);
   }
 
   // After the store lock: arms the parked copy's level, or wakes the consumers of the queue a copy arrived
@@ -180,14 +179,15 @@ class RetryService {
     if (arrived != nullptr) sink_.onArrived(*arrived);
   }
 
-  // Stores the copy in the DLQ or parks it for the retry topic; `props` holds the copy's properties so far
-  // and receives the routing ones. Returns the queue a message arrived in, if any; `arming` tells the timer
-  // to arm.
+  // Stores the copy in the DLQ, with where it came from, or parks it for the retry topic, with where it is
+  // going; `src.encodedProperties` are the copy's properties so far. Returns the queue a message arrived in,
+  // if any; `arming` tells the timer to arm.
   ConsumeQueue* route(typename MessageStore<Body>::Locked& locked, TopicEntry& retry, TopicEntry& dlq,
-                      RecordSource<Body> src, std::string& props, int reconsumeTimes, int delayLevel,
-                      int maxReconsumeTimes, SendBackResult& result, Arming& arming) {
+                      RecordSource<Body> src, int reconsumeTimes, int delayLevel, int maxReconsumeTimes,
+                      SendBackResult& result, Arming& arming) {
     src.reconsumeTimes = reconsumeTimes + 1;
     if (reconsumeTimes >= maxReconsumeTimes || delayLevel < 0) {
+      std::string props(src.encodedProperties);
       const auto found = findProperty(props, MessageConst::PROPERTY_RETRY_TOPIC);
       const std::string origin(found ? *found : std::string_view());  // a copy: props grows below
       encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_TOPIC, origin);
@@ -195,16 +195,15 @@ class RetryService {
       src.encodedProperties = props;
       AppendResult r = locked.append(dlq, 0, src, clock_.nowMillis(), /*internal=*/true);
       result.code = r.code;
-      result.remark = r.remark;
+      if (!r.ok()) result.remark = std::move(r.remark);
       result.deadLettered = r.ok();
       return r.ok() ? r.queue : nullptr;
     }
     const int level = std::min(delayLevel == 0 ? 3 + reconsumeTimes : delayLevel, schedule_.maxLevel());
-    props += routing(retry, level);
-    src.encodedProperties = props;
+    src.moreProperties = routing(retry, level);
     AppendResult r = schedule_.parkLocked(locked, src, level - 1, arming);
     result.code = r.code;
-    result.remark = r.remark;
+    if (!r.ok()) result.remark = std::move(r.remark);
     return nullptr;
   }
 

@@ -330,21 +330,23 @@ class ScheduleService final : private TimerTarget {
     const RecordHeader* parked = locked.find(offset);
     if (parked == nullptr) return true;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
     Segment* seg = locked.segmentOf(*parked);
-    // One walk over the properties keeps what the re-put copy carries (in scratch_, guarded by the store
-    // lock, its capacity kept from one re-put to the next) and finds where it goes.
+    // One walk over the properties finds where the copy goes and what it keeps: the parked copy's own
+    // properties, in place, when the routing ones are the last (as a send-back leaves them); else a copy in
+    // scratch_ (guarded by the store lock, its capacity kept from one re-put to the next).
     std::optional<std::string_view> realTopic;
     std::optional<std::string_view> realQid;
-    scratch_.clear();
+    std::string_view kept;
     try {
-      appendPropertiesIf(scratch_, parked->encodedProperties(), [&](std::string_view n, std::string_view v) {
-        if (!isRoutingProperty(n)) return true;
-        if (n == MessageConst::PROPERTY_REAL_TOPIC) {
-          if (!realTopic) realTopic = v;
-        } else if (n == MessageConst::PROPERTY_REAL_QUEUE_ID) {
-          if (!realQid) realQid = v;
-        }
-        return false;
-      });
+      kept =
+          keptProperties(parked->encodedProperties(), scratch_, [&](std::string_view n, std::string_view v) {
+            if (!isRoutingProperty(n)) return true;
+            if (n == MessageConst::PROPERTY_REAL_TOPIC) {
+              if (!realTopic) realTopic = v;
+            } else if (n == MessageConst::PROPERTY_REAL_QUEUE_ID) {
+              if (!realQid) realQid = v;
+            }
+            return false;
+          });
     } catch (...) {
       return false;  // no memory for the copy's properties; try again later
     }
@@ -364,7 +366,7 @@ class ScheduleService final : private TimerTarget {
     bool ok = false;
     try {
       AppendResult r = locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)),
-                                     copyOf<Body>(*parked, scratch_), clock_.nowMillis(), /*internal=*/true);
+                                     copyOf<Body>(*parked, kept), clock_.nowMillis(), /*internal=*/true);
       if (r.ok()) {
         seg->pendingParked.fetch_sub(1, std::memory_order_release);
         arrived = r.queue;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -17,6 +18,16 @@ namespace ackmq::detail {
 /// Whether a retry copy shows its original topic (what a consumer sees, RocketMQ
 /// DefaultMQPushConsumerImpl.resetRetryAndNamespace) or the topic it is stored in (what inspection sees).
 enum class TopicView { STORED, ORIGINAL };
+
+/// s = v, where v does not overlap s. A recycled message's strings usually already have the new value's
+/// length (the same topic, a msgId, a body of a fixed size), and then this is one copy.
+inline void overwrite(std::string& s, std::string_view v) {
+  if (s.size() == v.size()) {
+    if (!v.empty()) std::memcpy(s.data(), v.data(), v.size());
+  } else {
+    s.assign(v);
+  }
+}
 
 /// Assigns the values of `encoded` to a map that holds exactly its names, each once, and calls
 /// f(name, value) for each; false when the names differ, and the map's values are then unspecified (the
@@ -43,7 +54,7 @@ bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
     if (!same) return;
     seen |= bit;
     ++n;
-    it->second.assign(value);
+    overwrite(it->second, value);
     f(name, value);
   });
   return same && n == size;
@@ -84,15 +95,15 @@ void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const st
     });
   }
   if (view == TopicView::ORIGINAL && h.topic->kind == TopicKind::RETRY && !originalTopic.empty()) {
-    Access::topic(out).assign(originalTopic);
-    Access::storedTopic(out).assign(stored);
+    overwrite(Access::topic(out), originalTopic);
+    overwrite(Access::storedTopic(out), stored);
   } else {
-    Access::topic(out).assign(stored);
+    overwrite(Access::topic(out), stored);
     Access::storedTopic(out).clear();
   }
-  Access::tags(out).assign(h.tags());
+  overwrite(Access::tags(out), h.tags());
   if constexpr (kBytesBody<Body>) {
-    Access::body(out).assign(bytesBody(h));
+    overwrite(Access::body(out), bytesBody(h));
   } else {
     Access::body(out) = objectBody<Body>(h);
   }

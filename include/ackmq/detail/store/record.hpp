@@ -167,6 +167,45 @@ void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep)
   if (p != run) out.append(run, static_cast<std::size_t>(p - run));
 }
 
+/// The properties of `encoded` that `keep(name, value)` accepts, in order: a view of `encoded` itself while
+/// they are one run of it (when only the first or the last few are dropped, as the routing ones are, nothing
+/// is copied), else a copy built in `scratch`.
+template <class Keep>
+std::string_view keptProperties(std::string_view encoded, std::string& scratch, Keep&& keep) {
+  const char* p = encoded.data();
+  const char* end = p + encoded.size();
+  const char* run = p;  // the first byte of the current run of kept properties
+  std::string_view kept;
+  bool copied = false;
+  auto close = [&](const char* runEnd) {
+    const std::string_view r(run, static_cast<std::size_t>(runEnd - run));
+    if (r.empty()) return;
+    if (kept.empty() && !copied) {
+      kept = r;
+      return;
+    }
+    if (!copied) {
+      scratch.assign(kept);
+      copied = true;
+    }
+    scratch.append(r);
+  };
+  while (p + 2 <= end) {
+    const char* start = p;
+    const std::size_t nl = readU16(p);
+    const std::string_view name(p + 2, nl);
+    p += 2 + nl;
+    const std::string_view value(p + 2, readU16(p));
+    p += 2 + value.size();
+    if (!keep(name, value)) {
+      close(start);
+      run = p;
+    }
+  }
+  close(p);
+  return copied ? std::string_view(scratch) : kept;
+}
+
 /// Encodes a message's properties map.
 template <class Map>
 std::string encodeProperties(const Map& properties) {
@@ -183,6 +222,7 @@ template <class Body>
 struct RecordSource {
   std::string_view tags;
   std::string_view encodedProperties;
+  std::string_view moreProperties;  // stored after encodedProperties (a parked copy's routing properties)
   const Body* body = nullptr;
   std::string_view bodyBytes;
   MessageId msgId;
@@ -197,8 +237,9 @@ struct RecordSource {
       return sizeof(Body);
     }
   }
+  std::size_t propertiesSize() const noexcept { return encodedProperties.size() + moreProperties.size(); }
   std::size_t size() const noexcept {
-    return recordSize<Body>(tags.size(), encodedProperties.size(), bodyStoredBytes());
+    return recordSize<Body>(tags.size(), propertiesSize(), bodyStoredBytes());
   }
 };
 
@@ -207,7 +248,7 @@ struct RecordSource {
 template <class Body>
 RecordHeader* writeRecord(void* where, const RecordSource<Body>& src, const TopicEntry* topic, int queueId) {
   auto* base = static_cast<std::byte*>(where);
-  const std::size_t bodyAt = bodyOffset<Body>(src.tags.size(), src.encodedProperties.size());
+  const std::size_t bodyAt = bodyOffset<Body>(src.tags.size(), src.propertiesSize());
   if constexpr (kBytesBody<Body>) {
     const std::string_view bytes = src.body != nullptr ? std::string_view(*src.body) : src.bodyBytes;
     if (!bytes.empty()) std::memcpy(base + bodyAt, bytes.data(), bytes.size());
@@ -225,12 +266,14 @@ RecordHeader* writeRecord(void* where, const RecordSource<Body>& src, const Topi
   h->topic = topic;
   h->bodySize = static_cast<std::uint32_t>(src.bodyStoredBytes());
   h->tagsSize = static_cast<std::uint16_t>(src.tags.size());
-  h->propertiesSize = static_cast<std::uint16_t>(src.encodedProperties.size());
+  h->propertiesSize = static_cast<std::uint16_t>(src.propertiesSize());
   char* meta = reinterpret_cast<char*>(h + 1);
   if (!src.tags.empty()) std::memcpy(meta, src.tags.data(), src.tags.size());
-  if (!src.encodedProperties.empty()) {
-    std::memcpy(meta + src.tags.size(), src.encodedProperties.data(), src.encodedProperties.size());
-  }
+  meta += src.tags.size();
+  if (!src.encodedProperties.empty())
+    std::memcpy(meta, src.encodedProperties.data(), src.encodedProperties.size());
+  meta += src.encodedProperties.size();
+  if (!src.moreProperties.empty()) std::memcpy(meta, src.moreProperties.data(), src.moreProperties.size());
   return h;
 }
 
