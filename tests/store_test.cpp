@@ -460,21 +460,28 @@ TEST_SUITE("materializing") {
     }
   }
 
+  // Five properties, with an empty name and an empty value among them, for filtering every subset away.
+  const std::vector<std::pair<std::string_view, std::string_view>> kFive = {
+      {"A", "1"}, {"", "empty name"}, {"CC", ""}, {"D", std::string_view("\0\1", 2)}, {"EEEE", "5"}};
+  const std::string kFiveEncoded = encoded({kFive[0], kFive[1], kFive[2], kFive[3], kFive[4]});
+
+  // `prefix`, then the five encoded without those whose bit is set in `dropMask`.
+  std::string fiveWithout(unsigned dropMask, std::string prefix = "") {
+    for (std::size_t i = 0; i < kFive.size(); ++i) {
+      if (((dropMask >> i) & 1u) == 0) ackmq::detail::encodeProperty(prefix, kFive[i].first, kFive[i].second);
+    }
+    return prefix;
+  }
+
   TEST_CASE("a filtered copy of encoded properties keeps the others in order, whatever is dropped" *
             doctest::timeout(10)) {
-    // Every subset of five properties (with an empty name and an empty value among them) is dropped in
-    // turn, whether its members sit together, apart, first or last; the copy must equal encoding the rest.
-    const std::vector<std::pair<std::string_view, std::string_view>> all = {
-        {"A", "1"}, {"", "empty name"}, {"CC", ""}, {"D", std::string_view("\0\1", 2)}, {"EEEE", "5"}};
-    std::string source;
-    for (const auto& [n, v] : all)
-      ackmq::detail::encodeProperty(source, n, v);
+    // Every subset of the five is dropped in turn, whether its members sit together, apart, first or last;
+    // the copy must equal encoding the rest.
+    const auto& all = kFive;
+    const std::string& source = kFiveEncoded;
     for (unsigned dropMask = 0; dropMask < (1u << all.size()); ++dropMask) {
       CAPTURE(dropMask);
-      std::string expected = "prefix";
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        if (((dropMask >> i) & 1u) == 0) ackmq::detail::encodeProperty(expected, all[i].first, all[i].second);
-      }
+      const std::string expected = fiveWithout(dropMask, "prefix");
       std::string out = "prefix";  // appended to, not replaced
       std::size_t asked = 0;
       ackmq::detail::appendPropertiesIf(out, source, [&](std::string_view n) {
@@ -490,19 +497,13 @@ TEST_SUITE("materializing") {
 
   TEST_CASE("the kept properties are a view of the source while they are one run of it, else a copy" *
             doctest::timeout(10)) {
-    // Every subset of five properties is dropped in turn, as above; the result must equal encoding the rest,
-    // and point into the source exactly when the kept ones sit together (nothing dropped between them).
-    const std::vector<std::pair<std::string_view, std::string_view>> all = {
-        {"A", "1"}, {"", "empty name"}, {"CC", ""}, {"D", std::string_view("\0\1", 2)}, {"EEEE", "5"}};
-    std::string source;
-    for (const auto& [n, v] : all)
-      ackmq::detail::encodeProperty(source, n, v);
+    // Every subset of the five is dropped in turn, as above; the result must equal encoding the rest, and
+    // point into the source exactly when the kept ones sit together (nothing dropped between them).
+    const auto& all = kFive;
+    const std::string& source = kFiveEncoded;
     for (unsigned dropMask = 0; dropMask < (1u << all.size()); ++dropMask) {
       CAPTURE(dropMask);
-      std::string expected;
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        if (((dropMask >> i) & 1u) == 0) ackmq::detail::encodeProperty(expected, all[i].first, all[i].second);
-      }
+      const std::string expected = fiveWithout(dropMask);
       const unsigned keptMask = ~dropMask & ((1u << all.size()) - 1);
       const unsigned lowest = keptMask & (~keptMask + 1);
       const bool oneRun = keptMask == 0 || ((keptMask + lowest) & keptMask) == 0;

@@ -137,15 +137,16 @@ inline std::optional<std::string_view> findProperty(std::string_view encoded, st
   return std::nullopt;
 }
 
-/// Appends to `out` the properties of `encoded` that `keep(name)` (or `keep(name, value)`) accepts, in order.
-/// Each run of kept properties is copied whole, as encoded: a copy that drops a few properties costs a few
-/// appends, not an encode per property, and dropping the last few (where the routing ones are put) costs
-/// one.
-template <class Keep>
-void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep) {
+/// Calls run(bytes) for each run of consecutive properties of `encoded` that `keep(name)` (or
+/// `keep(name, value)`) accepts, in order, each run as encoded; keep is asked once per property, in order.
+template <class Keep, class Run>
+void forEachKeptRun(std::string_view encoded, Keep&& keep, Run&& run) {
   const char* p = encoded.data();
   const char* end = p + encoded.size();
-  const char* run = p;  // the first byte of the run of kept properties not yet appended
+  const char* from = p;  // the first byte of the current run of kept properties
+  auto close = [&](const char* to) {
+    if (to != from) run(std::string_view(from, static_cast<std::size_t>(to - from)));
+  };
   while (p + 2 <= end) {
     const char* start = p;
     const std::size_t nl = readU16(p);
@@ -160,50 +161,38 @@ void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep)
       kept = keep(name);
     }
     if (!kept) {
-      if (start != run) out.append(run, static_cast<std::size_t>(start - run));
-      run = p;
-    }
-  }
-  if (p != run) out.append(run, static_cast<std::size_t>(p - run));
-}
-
-/// The properties of `encoded` that `keep(name, value)` accepts, in order: a view of `encoded` itself while
-/// they are one run of it (when only the first or the last few are dropped, as the routing ones are, nothing
-/// is copied), else a copy built in `scratch`.
-template <class Keep>
-std::string_view keptProperties(std::string_view encoded, std::string& scratch, Keep&& keep) {
-  const char* p = encoded.data();
-  const char* end = p + encoded.size();
-  const char* run = p;  // the first byte of the current run of kept properties
-  std::string_view kept;
-  bool copied = false;
-  auto close = [&](const char* runEnd) {
-    const std::string_view r(run, static_cast<std::size_t>(runEnd - run));
-    if (r.empty()) return;
-    if (kept.empty() && !copied) {
-      kept = r;
-      return;
-    }
-    if (!copied) {
-      scratch.assign(kept);
-      copied = true;
-    }
-    scratch.append(r);
-  };
-  while (p + 2 <= end) {
-    const char* start = p;
-    const std::size_t nl = readU16(p);
-    const std::string_view name(p + 2, nl);
-    p += 2 + nl;
-    const std::string_view value(p + 2, readU16(p));
-    p += 2 + value.size();
-    if (!keep(name, value)) {
       close(start);
-      run = p;
+      from = p;
     }
   }
   close(p);
-  return copied ? std::string_view(scratch) : kept;
+}
+
+/// Appends to `out` the properties of `encoded` that `keep` accepts (see forEachKeptRun), in order. Each run
+/// of kept properties is copied whole, as encoded: a copy that drops a few properties costs a few appends,
+/// not an encode per property.
+template <class Keep>
+void appendPropertiesIf(std::string& out, std::string_view encoded, Keep&& keep) {
+  forEachKeptRun(encoded, keep, [&](std::string_view run) { out.append(run); });
+}
+
+/// The properties of `encoded` that `keep` accepts (see forEachKeptRun), in order: a view of `encoded` itself
+/// while they are one run of it (when only the first or the last few are dropped, as the routing ones are,
+/// nothing is copied), else a copy built in `scratch`.
+template <class Keep>
+std::string_view keptProperties(std::string_view encoded, std::string& scratch, Keep&& keep) {
+  std::string_view first;
+  bool copied = false;
+  forEachKeptRun(encoded, keep, [&](std::string_view run) {
+    if (first.empty()) {
+      first = run;  // runs are never empty
+    } else {
+      if (!copied) scratch.assign(first);
+      copied = true;
+      scratch.append(run);
+    }
+  });
+  return copied ? std::string_view(scratch) : first;
 }
 
 /// Encodes a message's properties map.
