@@ -39,7 +39,6 @@ bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
   const std::size_t size = props.size();
   if (size == 0 || size > kMax) return false;
   unsigned seen = 0;  // bit i: the map's i-th name was assigned
-  std::size_t n = 0;
   bool same = true;
   // Up to eight names: a scan that compares lengths first settles most of them without touching the
   // bytes, where the map's ordered search would compare bytes at every step.
@@ -53,11 +52,10 @@ bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
     same = it != props.end() && (seen & bit) == 0;
     if (!same) return;
     seen |= bit;
-    ++n;
     overwrite(it->second, value);
     f(name, value);
   });
-  return same && n == size;
+  return same && seen == (1u << size) - 1;  // and every name was assigned
 }
 
 /// Fills `out` from `h`. `out` may be a recycled message: every field is overwritten.
