@@ -124,7 +124,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     offsetGroup_ = model_ == MessageModel::BROADCASTING ? group_ + "@" + instanceName_ : group_;
     if (consumeTimestamp_ < 0) consumeTimestamp_ = core_.clock().nowMillis() - 30 * 60 * 1000;
     target_ = core_.timers().registerTarget(*this);
-    lastCommit_ = core_.clock().steadyMillis();
+    lastCommit_ = detail::coarseSteadyMillis(core_.clock());
     if (!assigned_) {
       detail::MemberSpec spec;
       spec.group = group_;
@@ -161,6 +161,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     for (auto& [mq, q] : queues_)
       q.cq->removeListener(waker_);
     queues_.clear();
+    order_.clear();
     state_ = State::SHUT_DOWN;
     if (!assigned_) core_.unregisterConsumer(group_, instanceName_);
     core_.timers().unregisterTarget(target_);
@@ -179,7 +180,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     std::uint64_t ticket = 0;
     for (;;) {
       const std::uint64_t seen = waker_.generation();
-      if (rebalancePending_.exchange(false)) rebalanceLocked();
+      if (rebalancePending_.load() && rebalancePending_.exchange(false)) rebalanceLocked();
       maybeAutoCommit();
       std::vector<MessageExt> out = pullLocked();
       if (!out.empty() || timeout.count() <= 0 || state_ != State::RUNNING) {
@@ -436,30 +437,31 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
       queues_.emplace(mq, QueueState{cq, filter, start, false});
       cq->addListener(waker_);
     }
+    order_.clear();
+    for (auto& [mq, q] : queues_)
+      order_.push_back(&q);
   }
 
   void maybeAutoCommit() {
     if (!autoCommit_) return;
-    const std::int64_t now = core_.clock().steadyMillis();
+    // A coarse read: the interval is seconds, and a poll makes this check every time it looks.
+    const std::int64_t now = detail::coarseSteadyMillis(core_.clock());
     if (now - lastCommit_ < autoCommitIntervalMillis_) return;
     commitLocked();
   }
   void commitLocked() {
     for (const auto& [mq, q] : queues_)
       core_.offsetSlot(offsetGroup_, mq).store(q.pullOffset, std::memory_order_release);
-    lastCommit_ = core_.clock().steadyMillis();
+    lastCommit_ = detail::coarseSteadyMillis(core_.clock());
   }
 
   // One pull from the next queue (in turn) that has messages.
   std::vector<MessageExt> pullLocked() {
     std::vector<MessageExt> out;
-    if (queues_.empty()) return out;
-    const std::size_t n = queues_.size();
-    auto it = queues_.begin();
-    std::advance(it, static_cast<std::ptrdiff_t>(turn_++ % n));
-    for (std::size_t i = 0; i < n && out.empty(); ++i, ++it) {
-      if (it == queues_.end()) it = queues_.begin();
-      QueueState& q = it->second;
+    const std::size_t n = order_.size();
+    if (n == 0) return out;
+    for (std::size_t i = 0, at = turn_++ % n; i < n && out.empty(); ++i, at = at + 1 == n ? 0 : at + 1) {
+      QueueState& q = *order_[at];
       if (q.paused) continue;
       // Nothing stored past the pull offset: no need for the store lock (which a waiting poll would
       // otherwise take from the appenders on every look).
@@ -514,6 +516,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   mutable std::mutex mutex_;  // guards queues_, state transitions, lastCommit_, turn_ and the settings' use
   std::atomic<State> state_{State::CREATED};
   std::map<MessageQueue, QueueState> queues_;
+  std::vector<QueueState*> order_;  // queues_'s states in its order, which polls take in turn
   std::atomic<bool> rebalancePending_{false};
   std::int64_t lastCommit_ = 0;
   std::size_t turn_ = 0;
