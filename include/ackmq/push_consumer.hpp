@@ -159,7 +159,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     pool_ = std::make_unique<detail::WorkerPool<Task>>(
         consumeThreadMin_, consumeThreadMax_,
         Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000),
-        [this](Task& t) { run(t); }, [this] { pullForIdle(nullptr); });
+        [this](Task& t) { run(t); }, [this](Task& mine) { return pullForIdle(nullptr, &mine); });
     target_ = core_.timers().registerTarget(*this);
     stopping_.store(false);
     state_ = State::RUNNING;
@@ -339,7 +339,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // or, for an orderly consumer, one turn of a queue's strand.
   struct Task {
     std::shared_ptr<Pq> pq;
-    std::vector<Entry*> entries;
+    detail::EntryRun<Entry> entries;
     bool orderly = false;
   };
 
@@ -453,31 +453,33 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // The pull of an idle consumer, on the appending thread (for `only`) or on a listener thread that was
   // looking for work (every queue with news). The caller of onQueueNews holds the queue's listener lock, so
   // awaitIdle's waiters are not notified from here (that would order the listener lock before the idle
-  // lock): the dispatcher takes one more turn instead and notifies them when it parks.
-  void pullForIdle(Pq* only) noexcept {
+  // lock): the dispatcher takes one more turn instead and notifies them when it parks. A listener thread
+  // passes `mine`: the first task its pull makes is left there for it to run, and true returned; the rest
+  // are queued.
+  bool pullForIdle(Pq* only, Task* mine = nullptr) noexcept {
     if (!dispatchMutex_.try_lock()) {
       wakeDispatcher();
-      return;
+      return false;
     }
     // Counted before a flag is cleared, so that awaitIdle, which reads the flags first, never sees the
     // consumer idle between the two.
     inlinePulls_.fetch_add(1, std::memory_order_seq_cst);
     bool more = false;
-    auto pullIfNews = [&](Pq& pq) {
-      if (pq.dropped.load(std::memory_order_acquire) || !pq.dirty.exchange(false, std::memory_order_seq_cst))
-        return;
+    auto pullIfNews = [&](const std::shared_ptr<Pq>& owner) {
+      Pq& pq = *owner;
+      if (pq.dropped.load(std::memory_order_acquire) || !takeNews(pq)) return;
       try {
-        pullOnce(pq.shared_from_this());
+        pullOnce(owner, mine);
       } catch (...) {
         pq.dirty.store(true, std::memory_order_seq_cst);  // left to the dispatcher, which retries later
       }
       more |= pq.dirty.load(std::memory_order_seq_cst);
     };
     if (only != nullptr) {
-      pullIfNews(*only);
+      pullIfNews(only->shared_from_this());
     } else if (!stopping_.load()) {
-      for (auto& pq : active_)
-        pullIfNews(*pq);
+      for (const auto& pq : active_)
+        pullIfNews(pq);
     }
     dispatchMutex_.unlock();
     noteHandBack();  // the pull may have marked a queue dirty again
@@ -487,6 +489,13 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       more = true;
     }
     if (more) wakeDispatcher();
+    return mine != nullptr && mine->pq != nullptr;
+  }
+
+  // Clears the queue's news flag; true when it was set. Read first: a clear flag is left alone rather than
+  // written (an atomic exchange is a locked instruction, and a consumer looks at every queue it holds).
+  static bool takeNews(Pq& pq) noexcept {
+    return pq.dirty.load(std::memory_order_seq_cst) && pq.dirty.exchange(false, std::memory_order_seq_cst);
   }
 
   // After a queue was marked dirty outside the dispatcher (see idle). Only awaitIdle reads the count, and a
@@ -540,7 +549,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         e->busy = true;
       }
     }
-    submit({Task{std::move(pq), std::move(d.entries), false}});
+    submit({Task{std::move(pq), detail::EntryRun<Entry>(std::move(d.entries)), false}});
   }
 
   std::uint64_t defer(std::uint64_t tag, std::shared_ptr<Pq> pq, std::vector<Entry*> entries) {
@@ -561,7 +570,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         if (rebalancePending_.exchange(false, std::memory_order_seq_cst)) rebalance();
         for (auto& pq : active_) {
           if (pq->dropped.load(std::memory_order_relaxed)) continue;
-          if (!pq->dirty.exchange(false, std::memory_order_seq_cst)) continue;
+          if (!takeNews(*pq)) continue;
           try {
             progress |= pullOnce(pq);
           } catch (...) {
@@ -676,31 +685,45 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     if (unlockNow) core_.groups().unlock(group_, pq.mq, clientId_);
   }
 
-  // One pull for one queue, with RocketMQ's flow control. True when it moved anything.
-  bool pullOnce(const std::shared_ptr<Pq>& owner) {
+  // One pull for one queue, with RocketMQ's flow control. True when it moved anything. With `mine`, the first
+  // task the pull makes is left there (when it is empty) instead of queued.
+  bool pullOnce(const std::shared_ptr<Pq>& owner, Task* mine = nullptr) {
     Pq& pq = *owner;
-    {
-      std::lock_guard lock(pq.mutex);
-      if (pq.releasing) return false;
-      if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
-          pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
-          (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
-        pq.flowControlled.store(true, std::memory_order_seq_cst);
-        return false;
-      }
-    }
     pinned_.records.clear();
     const std::int64_t next = core_.pull(pq.cq, pq.pullOffset, pullBatchSize_, pq.filter, pinned_);
     const std::size_t n = pinned_.records.size();
-    if (n == 0 && next == pq.pullOffset) {
+    // Flow control is checked once the pull is made, under the same hold of the queue's mutex that takes
+    // the entries for it; a refused pull lets its records go and moves nothing.
+    bool refused = false;
+    fresh_.clear();
+    try {
+      std::lock_guard lock(pq.mutex);
+      if (pq.releasing) {
+        refused = true;
+      } else if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
+                 pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
+                 (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
+        pq.flowControlled.store(true, std::memory_order_seq_cst);
+        refused = true;
+      } else if (n == 0 && next == pq.pullOffset) {
+        refused = true;  // nothing new
+      } else {
+        pq.acquire(n, fresh_);
+      }
+    } catch (...) {
+      // No entries for them (an allocation threw): nothing was taken.
+      pinned_.release();
+      std::lock_guard lock(pq.mutex);
+      for (Entry* e : fresh_)
+        pq.giveBack(e);
+      fresh_.clear();
+      throw;
+    }
+    if (refused) {
       pinned_.release();
       return false;
     }
     try {
-      {
-        std::lock_guard lock(pq.mutex);
-        pq.acquire(n, fresh_);
-      }
       for (std::size_t i = 0; i < n; ++i) {
         const detail::RecordHeader& rec = *pinned_.records[i];
         Entry& e = *fresh_[i];
@@ -733,10 +756,12 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     pq.pullOffset = next;
     if (next < pq.cq.publishedMax.load(std::memory_order_acquire)) pq.dirty.store(true);
     if (startStrand) {
-      submit({Task{owner, {}, true}});
+      split_.clear();
+      split_.push_back(Task{owner, {}, true});
+      submitAll(split_, mine);
     } else if (n > 0 && !orderly()) {
       split(owner, fresh_, n, split_);
-      submitAll(split_);
+      submitAll(split_, mine);
     }
     return true;
   }
@@ -753,17 +778,22 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     for (std::size_t i = 0; i < n; i += callsPerTask * batch) {
       const auto first = entries.begin() + static_cast<std::ptrdiff_t>(i);
       const auto last = entries.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + callsPerTask * batch));
-      out.push_back(Task{pq, std::vector<Entry*>(first, last), false});
+      out.push_back(
+          Task{pq, detail::EntryRun<Entry>(&*first, static_cast<std::size_t>(last - first)), false});
     }
   }
 
   void submit(std::vector<Task> tasks) { submitAll(tasks); }
-  // Queues `tasks` and leaves the vector empty, its capacity kept.
-  void submitAll(std::vector<Task>& tasks) {
+  // Queues `tasks` and leaves the vector empty, its capacity kept. With `mine` empty, the first task goes
+  // there instead, counted as pending like the rest: the caller runs it (run()).
+  void submitAll(std::vector<Task>& tasks, Task* mine = nullptr) {
+    if (tasks.empty()) return;
     pending_.fetch_add(static_cast<std::int64_t>(tasks.size()), std::memory_order_seq_cst);
-    if (!pool_->submitAll(tasks.begin(), tasks.end())) {
-      for (Task& t : tasks)
-        abandon(t);
+    auto first = tasks.begin();
+    if (mine != nullptr && mine->pq == nullptr) *mine = std::move(*first++);
+    if (first != tasks.end() && !pool_->submitAll(first, tasks.end())) {
+      for (; first != tasks.end(); ++first)
+        abandon(*first);
     }
     tasks.clear();
   }
@@ -897,8 +927,10 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       if (status == ConsumeConcurrentlyStatus::CONSUME_SUCCESS)
         ackIndex = std::min(ctx.getAckIndex(), count - 1);
       const int ok = std::max(ackIndex + 1, 0);
-      counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
-      counters_.failed.fetch_add(static_cast<std::uint64_t>(count - ok), std::memory_order_relaxed);
+      // Only the counts that move: each add is a locked instruction.
+      if (ok != 0) counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
+      if (ok != count)
+        counters_.failed.fetch_add(static_cast<std::uint64_t>(count - ok), std::memory_order_relaxed);
       const std::int64_t wall = SystemClock::coarseSteadyMillis();
       if (resultCount == 0) resultsSince = wall;
       results[resultCount++] = CallResult{first, n, ok, ctx.getDelayLevelWhenNextConsume()};
@@ -1381,7 +1413,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // Dispatcher: rebalance and pulls. active_, pinned_, fresh_, split_ and the queues' pullOffset belong to
   // whoever holds dispatchMutex_: the dispatcher thread, or an appending thread pulling while it sleeps.
   std::thread dispatcher_;
-  alignas(64) std::mutex dispatchMutex_;
+  alignas(64) detail::SpinThenBlockMutex dispatchMutex_;
   std::atomic<int> inlinePulls_{0};   // appending threads pulling (onQueueNews)
   std::atomic<bool> recheck_{false};  // the dispatcher is to take one more turn and notify idle waiters
   std::atomic<std::uint64_t> handBacks_{0};  // queues marked dirty from outside the dispatcher (see idle)

@@ -8,6 +8,8 @@
 // Entries are recycled: a message is materialised into an entry whose strings keep their capacity, so steady
 // consumption allocates nothing per message.
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -52,10 +54,44 @@ struct ConsumeEntry {
   std::atomic<bool> expired{false};
 };
 
+/// A run of entries a consume request holds: a few in place, more on the heap. A pull of one queue usually
+/// hands each listener thread one or two messages, and a request then costs no allocation.
+template <class Entry>
+class EntryRun {
+ public:
+  EntryRun() = default;
+  EntryRun(Entry* const* first, std::size_t n) : n_(n) {
+    if (n <= kInline) {
+      std::copy(first, first + n, inline_.begin());
+    } else {
+      heap_.assign(first, first + n);
+    }
+  }
+  explicit EntryRun(std::vector<Entry*>&& entries) : heap_(std::move(entries)), n_(heap_.size()) {}
+
+  Entry* const* data() const noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  Entry* const* begin() const noexcept { return data(); }
+  Entry* const* end() const noexcept { return data() + n_; }
+
+ private:
+  static constexpr std::size_t kInline = 4;
+  std::array<Entry*, kInline> inline_{};
+  std::vector<Entry*> heap_;  // used when it holds anything
+  std::size_t n_ = 0;
+};
+
 /// Thread safety: `mutex` guards the window and the counters; `dirty`, `dropped` and `flowControlled` are
 /// atomics; pullOffset belongs to whoever holds the consumer's dispatch lock.
+///
+/// Layout: an appending thread reads this object's first lines (onArrival: the vtable pointer, the flags,
+/// the waker) and writes `dirty`; the consumer's threads write what starts at pullOffset, on lines of its
+/// own, and the shared_ptr's counts, which make_shared places before the object, on the line before it. So
+/// an arrival moves one line from the consumer to the appender and back, not three.
 template <class Body>
-class ProcessQueue final : public ArrivalListener, public std::enable_shared_from_this<ProcessQueue<Body>> {
+class alignas(64) ProcessQueue final : public ArrivalListener,
+                                       public std::enable_shared_from_this<ProcessQueue<Body>> {
  public:
   using Entry = ConsumeEntry<Body>;
 
@@ -65,8 +101,8 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
         cq(consumeQueue),
         slot(offsetSlot),
         filter(tagFilter),
-        pullOffset(startOffset),
         waker_(waker),
+        pullOffset(startOffset),
         pulledEnd_(startOffset) {}
 
   // ArrivalListener: called by the broker as messages arrive in this queue. A queue paused by flow control
@@ -82,11 +118,16 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
   ConsumeQueue& cq;
   OffsetTable::Slot& slot;
   const TagFilter& filter;
+
+ private:
+  QueueWaker<ProcessQueue>& waker_;
+
+ public:
   std::atomic<bool> dirty{true};     // there may be something to pull
   std::atomic<bool> dropped{false};  // rebalanced away or shut down: results are discarded
   // Pulling paused until consumption frees room; written under `mutex`, read by arrivals without it.
   std::atomic<bool> flowControlled{false};
-  std::int64_t pullOffset;  // next offset to pull; dispatcher only
+  alignas(64) std::int64_t pullOffset;  // next offset to pull; dispatcher only
 
   // ------------------------------------------------------------------------- under `mutex` (lock it first)
   SpinThenBlockMutex mutex;
@@ -205,7 +246,6 @@ class ProcessQueue final : public ArrivalListener, public std::enable_shared_fro
     free_.push_back(e);
   }
 
-  QueueWaker<ProcessQueue>& waker_;
   std::deque<Entry*> window_;
   std::int64_t pulledEnd_;
   std::int64_t committed_ = -1;

@@ -9,6 +9,10 @@
 //
 // Tasks are values of type Task handed to one handler, so a consumer queues plain request structs rather than
 // allocating a std::function per message.
+//
+// A thread spinning for tasks can also be asked to do the owner's "idle work" (offerIdleWork): a consumer
+// whose dispatcher sleeps has the thread pull for it. What that pull yields for the thread itself it runs at
+// once, without a round through the queue and its lock.
 
 #include <algorithm>
 #include <atomic>
@@ -31,10 +35,13 @@ template <class Task>
 class WorkerPool {
  public:
   using Handler = std::function<void(Task&)>;
+  /// Runs on a thread that took an offer of idle work. It may give that thread one task to run itself: it
+  /// fills `mine` and returns true.
+  using IdleWork = std::function<bool(Task& mine)>;
 
   /// `idleWork`, if given, is work that a thread looking for tasks may be asked to do (offerIdleWork).
   WorkerPool(int minThreads, int maxThreads, std::chrono::milliseconds keepAlive, Handler handler,
-             std::function<void()> idleWork = {})
+             IdleWork idleWork = {})
       : min_(std::max(1, minThreads)),
         max_(std::max(min_, maxThreads)),
         keepAlive_(keepAlive),
@@ -184,10 +191,18 @@ class WorkerPool {
                stopHint_.load(std::memory_order_relaxed) || idleOffer_.load(std::memory_order_relaxed);
       });
       lookers_.fetch_sub(1, std::memory_order_seq_cst);
-      if (idleOffer_.exchange(false, std::memory_order_seq_cst))
-        idleWork_();  // it catches its own exceptions
+      Task mine{};
+      const bool own = idleOffer_.exchange(false, std::memory_order_seq_cst) &&
+                       idleWork_(mine);  // it catches its own exceptions
       lock.lock();
       --spinning_;
+      if (own) {
+        lock.unlock();
+        handler_(mine);  // handlers catch their own exceptions
+        mine = Task{};   // what it holds goes before the lock is taken again
+        lock.lock();
+        continue;
+      }
       if (!tasks_.empty() || stopping_) continue;
       ++idle_;
       bool timedOut = false;
@@ -230,7 +245,7 @@ class WorkerPool {
   const int max_;
   const std::chrono::milliseconds keepAlive_;
   const Handler handler_;
-  const std::function<void()> idleWork_;
+  const IdleWork idleWork_;
   // What offerIdleWork writes and reads, on a cache line of its own: the appending thread that offers and
   // the looking thread that takes the offer share this line and no other of the pool's.
   alignas(64) std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it

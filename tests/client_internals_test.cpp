@@ -1,0 +1,171 @@
+// The clients' internals that the consumers' tests reach only by their effect: the worker pool's idle work,
+// and the run of entries a consume request holds.
+#include <ackmq/detail/client/process_queue.hpp>
+#include <ackmq/detail/client/thread_pool.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the pool's handler saw: each task's value and the thread that ran it.
+struct Seen {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::pair<int, std::thread::id>> runs;
+
+  void add(int task) {
+    std::lock_guard lock(mutex);
+    runs.emplace_back(task, std::this_thread::get_id());
+    cv.notify_all();
+  }
+  // Waits (bounded) until a run of `task` is recorded; its thread, or a default id on timeout.
+  std::thread::id await(int task) {
+    std::unique_lock lock(mutex);
+    std::thread::id who;
+    cv.wait_for(lock, 10s, [&] {
+      for (const auto& [t, id] : runs) {
+        if (t == task) {
+          who = id;
+          return true;
+        }
+      }
+      return false;
+    });
+    return who;
+  }
+  int count(int task) {
+    std::lock_guard lock(mutex);
+    int n = 0;
+    for (const auto& run : runs)
+      n += run.first == task ? 1 : 0;
+    return n;
+  }
+};
+
+// Offers idle work until a looking thread takes it. A thread looks for tasks for a while after each one it
+// runs, then sleeps; a no-op task (0) wakes it to look again. Bounded: false after ten seconds.
+template <class Pool>
+bool offerUntilTaken(Pool& pool, Seen& seen) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pool.offerIdleWork()) return true;
+    const int before = seen.count(0);
+    pool.submit(0);
+    std::unique_lock lock(seen.mutex);
+    seen.cv.wait_for(lock, 1s, [&] {
+      int n = 0;
+      for (const auto& run : seen.runs)
+        n += run.first == 0 ? 1 : 0;
+      return n > before;
+    });
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("worker pool: the task idle work hands back runs on the thread that did the work, once") {
+  Seen seen;
+  std::atomic<int> idleRuns{0};
+  std::thread::id idleThread;
+  std::mutex idleMutex;
+  ackmq::detail::WorkerPool<int> pool(
+      1, 1, 0ms, [&](int& task) { seen.add(task); },
+      [&](int& mine) {
+        {
+          std::lock_guard lock(idleMutex);
+          idleThread = std::this_thread::get_id();
+        }
+        idleRuns.fetch_add(1);
+        mine = 42;
+        return true;
+      });
+  REQUIRE(offerUntilTaken(pool, seen));
+  const std::thread::id ran = seen.await(42);
+  REQUIRE(ran != std::thread::id());
+  CHECK(idleRuns.load() == 1);
+  {
+    std::lock_guard lock(idleMutex);
+    CHECK(ran == idleThread);
+  }
+  CHECK(ran != std::this_thread::get_id());
+  CHECK(pool.queued() == 0);  // it never went through the queue
+  // The thread goes back to work afterwards, and the task ran exactly once.
+  pool.submit(7);
+  CHECK(seen.await(7) == ran);
+  pool.shutdown(true);
+  CHECK(seen.count(42) == 1);
+}
+
+TEST_CASE("worker pool: idle work that keeps nothing runs no task, and queued work still flows") {
+  Seen seen;
+  std::atomic<int> idleRuns{0};
+  ackmq::detail::WorkerPool<int> pool(
+      1, 2, 0ms, [&](int& task) { seen.add(task); },
+      [&](int& mine) {
+        idleRuns.fetch_add(1);
+        mine = 99;  // filled, but not handed back: the pool must not run it
+        return false;
+      });
+  REQUIRE(offerUntilTaken(pool, seen));
+  pool.submit(5);
+  CHECK(seen.await(5) != std::thread::id());
+  pool.shutdown(true);
+  CHECK(idleRuns.load() == 1);
+  CHECK(seen.count(99) == 0);
+}
+
+TEST_CASE("worker pool: without idle work, an offer is never taken") {
+  Seen seen;
+  ackmq::detail::WorkerPool<int> pool(1, 1, 0ms, [&](int& task) { seen.add(task); });
+  pool.submit(1);
+  CHECK(seen.await(1) != std::thread::id());
+  CHECK_FALSE(pool.offerIdleWork());
+  pool.shutdown(true);
+}
+
+TEST_CASE("entry run: a few entries in place, more on the heap, the same view either way") {
+  using Entry = ackmq::detail::ConsumeEntry<std::string>;
+  using Run = ackmq::detail::EntryRun<Entry>;
+  std::vector<Entry> storage(9);
+  std::vector<Entry*> ptrs;
+  for (auto& e : storage)
+    ptrs.push_back(&e);
+
+  for (std::size_t n = 0; n <= ptrs.size(); ++n) {
+    CAPTURE(n);
+    const Run run(ptrs.data(), n);
+    REQUIRE(run.size() == n);
+    CHECK(run.empty() == (n == 0));
+    CHECK(std::equal(run.begin(), run.end(), ptrs.begin(), ptrs.begin() + static_cast<std::ptrdiff_t>(n)));
+    // Moved (as a task is, through the pool's queue), it still shows the same entries.
+    Run moved = Run(ptrs.data(), n);
+    Run target;
+    target = std::move(moved);
+    CHECK(target.size() == n);
+    CHECK(std::equal(target.begin(), target.end(), ptrs.begin(),
+                     ptrs.begin() + static_cast<std::ptrdiff_t>(n)));
+  }
+
+  // From a vector (a local re-consume's entries): taken over whatever its length.
+  for (std::size_t n : {std::size_t{0}, std::size_t{2}, std::size_t{9}}) {
+    CAPTURE(n);
+    std::vector<Entry*> v(ptrs.begin(), ptrs.begin() + static_cast<std::ptrdiff_t>(n));
+    const Run run(std::move(v));
+    REQUIRE(run.size() == n);
+    std::vector<Entry*> back(run.begin(), run.end());
+    CHECK(back == std::vector<Entry*>(ptrs.begin(), ptrs.begin() + static_cast<std::ptrdiff_t>(n)));
+  }
+}
