@@ -513,7 +513,9 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   int pullBatchSize_ = 10;
   long pollTimeoutMillis_ = 5000;
 
-  mutable std::mutex mutex_;  // guards queues_, state transitions, lastCommit_, turn_ and the settings' use
+  // Guards queues_, state transitions, lastCommit_, turn_ and the settings' use. A poll takes it twice on
+  // every wake-up; no condition variable waits on it.
+  mutable detail::SpinThenBlockMutex mutex_;
   std::atomic<State> state_{State::CREATED};
   std::map<MessageQueue, QueueState> queues_;
   std::vector<QueueState*> order_;  // queues_'s states in its order, which polls take in turn

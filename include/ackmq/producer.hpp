@@ -383,10 +383,14 @@ class BasicProducer {
   }
 
   // Round-robin from a randomly seeded index, skipping the queue of the previous failed attempt
-  // (RocketMQ MQFaultStrategy.selectOneMessageQueue with one broker).
+  // (RocketMQ MQFaultStrategy.selectOneMessageQueue with one broker). RocketMQ keeps the index per thread
+  // (ThreadLocalIndex), so senders on several threads rotate independently; here it is one per producer,
+  // advanced with a plain load and store rather than a locked add: senders racing on it may take the same
+  // queue now and then, which only perturbs the rotation, as RocketMQ's per-thread indexes do.
   int selectQueue(const detail::TopicRoute& route, int lastFailed) noexcept {
     const int n = route.queueNums;
-    const auto idx = sendWhichQueue_.fetch_add(1, std::memory_order_relaxed);
+    const auto idx = sendWhichQueue_.load(std::memory_order_relaxed);
+    sendWhichQueue_.store(idx + 1, std::memory_order_relaxed);
     int qid = static_cast<int>(idx % static_cast<std::uint32_t>(n));
     if (qid == lastFailed && n > 1) qid = (qid + 1) % n;
     return qid;
