@@ -2,6 +2,8 @@
 // and the run of entries a consume request holds.
 #include <ackmq/detail/client/process_queue.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
+#include <ackmq/listener.hpp>
+#include <ackmq/message_queue.hpp>
 
 #include <doctest/doctest.h>
 
@@ -167,5 +169,29 @@ TEST_CASE("entry run: a few entries in place, more on the heap, the same view ei
     REQUIRE(run.size() == n);
     std::vector<Entry*> back(run.begin(), run.end());
     CHECK(back == std::vector<Entry*>(ptrs.begin(), ptrs.begin() + static_cast<std::ptrdiff_t>(n)));
+  }
+}
+
+TEST_CASE(
+    "listener context: built from a temporary queue or referring to the consumer's, copies stand alone") {
+  using ackmq::ConsumeConcurrentlyContext;
+  using ackmq::MessageQueue;
+  // A user's own context (a listener called directly in a unit test) keeps a copy.
+  const ConsumeConcurrentlyContext own(MessageQueue("T", "broker-a", 3));
+  CHECK(own.getMessageQueue() == MessageQueue("T", "broker-a", 3));
+
+  auto* queue = new MessageQueue("R", "broker-b", 1);
+  ConsumeConcurrentlyContext borrowed(ackmq::detail::BorrowQueue{}, *queue);
+  CHECK(&borrowed.getMessageQueue() == queue);
+  borrowed.setAckIndex(4);
+  borrowed.setDelayLevelWhenNextConsume(-1);
+  ConsumeConcurrentlyContext copy(borrowed);
+  ConsumeConcurrentlyContext assigned(own);
+  assigned = borrowed;
+  delete queue;  // the copies hold their own
+  for (const auto* c : {&copy, &assigned}) {
+    CHECK(c->getMessageQueue() == MessageQueue("R", "broker-b", 1));
+    CHECK(c->getAckIndex() == 4);
+    CHECK(c->getDelayLevelWhenNextConsume() == -1);
   }
 }

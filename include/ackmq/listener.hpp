@@ -100,12 +100,36 @@ class BasicMessageExtList {
 
 using MessageExtList = BasicMessageExtList<>;
 
+namespace detail {
+/// Tag: a listener context that refers to the consumer's MessageQueue rather than copying it.
+struct BorrowQueue {};
+}  // namespace detail
+
 /// The context of a concurrent listener call (RocketMQ ConsumeConcurrentlyContext).
 class ConsumeConcurrentlyContext {
  public:
-  explicit ConsumeConcurrentlyContext(const MessageQueue& mq) : mq_(mq) {}
+  explicit ConsumeConcurrentlyContext(const MessageQueue& mq) : own_(mq), mq_(&own_) {}
+  /// Internal: a context that refers to `mq` instead of copying it. The push consumer makes one per run of
+  /// listener calls, and its process queue outlives them.
+  ConsumeConcurrentlyContext(detail::BorrowQueue, const MessageQueue& mq) noexcept : mq_(&mq) {}
+  ConsumeConcurrentlyContext(const ConsumeConcurrentlyContext& other)
+      : own_(*other.mq_),
+        mq_(&own_),
+        delayLevelWhenNextConsume_(other.delayLevelWhenNextConsume_),
+        ackIndex_(other.ackIndex_) {}
+  ConsumeConcurrentlyContext& operator=(const ConsumeConcurrentlyContext& other) {
+    if (this != &other) {
+      own_ = *other.mq_;
+      mq_ = &own_;
+      delayLevelWhenNextConsume_ = other.delayLevelWhenNextConsume_;
+      ackIndex_ = other.ackIndex_;
+    }
+    return *this;
+  }
+  ~ConsumeConcurrentlyContext() = default;
+
   /// The queue the batch came from (for a retry, the group's retry queue).
-  const MessageQueue& getMessageQueue() const noexcept { return mq_; }
+  const MessageQueue& getMessageQueue() const noexcept { return *mq_; }
   /// The delay level of the retry if the batch fails: 0 (default) = 3 + reconsumeTimes, the back-off ladder;
   /// -1 = straight to %DLQ%<group>; n > 0 = level n.
   int getDelayLevelWhenNextConsume() const noexcept { return delayLevelWhenNextConsume_; }
@@ -115,7 +139,8 @@ class ConsumeConcurrentlyContext {
   void setAckIndex(int index) noexcept { ackIndex_ = index; }
 
  private:
-  MessageQueue mq_;
+  MessageQueue own_;  // the copy; empty when the context refers to the consumer's queue
+  const MessageQueue* mq_;
   int delayLevelWhenNextConsume_ = 0;
   int ackIndex_ = INT_MAX;
 };

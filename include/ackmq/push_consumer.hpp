@@ -873,9 +873,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   void runConcurrently(Task& t) {
     Pq& pq = *t.pq;
     const std::size_t batch = static_cast<std::size_t>(consumeMessageBatchMaxSize_);
-    // One context for the task's calls, set back to its defaults before each: its copy of the queue's name
-    // is made once per task, not once per call.
-    ConsumeConcurrentlyContext ctx(pq.mq);
+    // One context for the task's calls, set back to its defaults before each. It refers to the process
+    // queue's MessageQueue, which the task's shared_ptr keeps alive, rather than copying its names.
+    ConsumeConcurrentlyContext ctx(detail::BorrowQueue{}, pq.mq);
     // Results are processed a run of calls at a time: one hold of the queue's mutex, and one of the store
     // lock for the run's send-backs, instead of one each per call. A run ends after kResultRun messages, at
     // the first call to end once a scheduler tick has passed since the run began, and with the task; until
