@@ -185,7 +185,8 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
       std::vector<MessageExt> out = pullLocked();
       if (!out.empty() || timeout.count() <= 0 || state_ != State::RUNNING) {
         if (ticket != 0) core_.timers().cancel(timer);
-        polled_.fetch_add(out.size(), std::memory_order_relaxed);
+        // Written only under mutex_: a load and a store, not a locked add.
+        polled_.store(polled_.load(std::memory_order_relaxed) + out.size(), std::memory_order_relaxed);
         return out;
       }
       lock.unlock();
