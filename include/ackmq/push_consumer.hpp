@@ -697,34 +697,22 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     bool refused = false;
     fresh_.clear();
     try {
-      std::lock_guard lock(pq.mutex);
-      if (pq.releasing) {
-        refused = true;
-      } else if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
-                 pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
-                 (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
-        pq.flowControlled.store(true, std::memory_order_seq_cst);
-        refused = true;
-      } else if (n == 0 && next == pq.pullOffset) {
-        refused = true;  // nothing new
-      } else {
-        pq.acquire(n, fresh_);
+      {
+        std::lock_guard lock(pq.mutex);
+        if (pq.releasing) {
+          refused = true;
+        } else if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
+                   pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
+                   (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
+          pq.flowControlled.store(true, std::memory_order_seq_cst);
+          refused = true;
+        } else if (n == 0 && next == pq.pullOffset) {
+          refused = true;  // nothing new
+        } else {
+          pq.acquire(n, fresh_);
+        }
       }
-    } catch (...) {
-      // No entries for them (an allocation threw): nothing was taken.
-      pinned_.release();
-      std::lock_guard lock(pq.mutex);
-      for (Entry* e : fresh_)
-        pq.giveBack(e);
-      fresh_.clear();
-      throw;
-    }
-    if (refused) {
-      pinned_.release();
-      return false;
-    }
-    try {
-      for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t i = 0; i < fresh_.size(); ++i) {  // none when refused, else n
         const detail::RecordHeader& rec = *pinned_.records[i];
         Entry& e = *fresh_[i];
         core_.toConsumerMessage(e.msg, rec);
@@ -736,7 +724,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         }
       }
     } catch (...) {
-      // A Body copy or an allocation threw: nothing was taken, and the records must not stay held (the
+      // An allocation or a Body copy threw: nothing was taken, and the records must not stay held (the
       // store waits for them before it reclaims anything).
       pinned_.release();
       std::lock_guard lock(pq.mutex);
@@ -746,6 +734,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       throw;
     }
     pinned_.release();
+    if (refused) return false;
     bool startStrand = false;
     {
       std::lock_guard lock(pq.mutex);
