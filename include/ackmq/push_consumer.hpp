@@ -341,6 +341,10 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     std::shared_ptr<Pq> pq;
     detail::EntryRun<Entry> entries;
     bool orderly = false;
+    // The first call's entries are already RUNNING since `startedAt` (coarse steady ms, the broker's
+    // clock): marked by the pull whose thread runs the task at once (runConcurrently).
+    bool started = false;
+    std::int64_t startedAt = 0;
   };
 
   struct Counters {
@@ -735,12 +739,19 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
     pinned_.release();
     if (refused) return false;
+    const bool concurrent = n > 0 && !orderly();
+    if (concurrent) split(owner, fresh_, n, split_);
+    // The first task goes to the calling thread, which runs it at once: its first call's entries start
+    // under this hold of the mutex rather than another one just before the call.
+    Task* const runsHere = concurrent && mine != nullptr && mine->pq == nullptr ? &split_.front() : nullptr;
+    const std::int64_t now = runsHere != nullptr ? detail::coarseSteadyMillis(core_.clock()) : 0;
     bool startStrand = false;
     {
       std::lock_guard lock(pq.mutex);
       pq.append(fresh_, n, next, /*busy=*/!orderly());
       if (n == 0) pq.commitLocked(pq.retireDone());  // only filtered messages: move past them
       if (orderly() && n > 0 && !pq.consuming) startStrand = pq.consuming = true;
+      if (runsHere != nullptr) startFirstCall(*runsHere, now);
     }
     pq.pullOffset = next;
     if (next < pq.cq.publishedMax.load(std::memory_order_acquire)) pq.dirty.store(true);
@@ -748,11 +759,22 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       split_.clear();
       split_.push_back(Task{owner, {}, true});
       submitAll(split_, mine);
-    } else if (n > 0 && !orderly()) {
-      split(owner, fresh_, n, split_);
+    } else if (concurrent) {
       submitAll(split_, mine);
     }
     return true;
+  }
+
+  // Marks the entries of `t`'s first listener call as being consumed since `now`. Under the queue's mutex.
+  void startFirstCall(Task& t, std::int64_t now) const noexcept {
+    const std::size_t n = std::min(static_cast<std::size_t>(consumeMessageBatchMaxSize_), t.entries.size());
+    Entry* const* first = t.entries.data();
+    for (std::size_t k = 0; k < n; ++k) {
+      first[k]->state = EntryState::RUNNING;
+      first[k]->consumeStart = now;
+    }
+    t.started = true;
+    t.startedAt = now;
   }
 
   // Spreads `n` pulled messages over at most consumeThreadMax tasks, each a run of whole listener calls, into
@@ -866,9 +888,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     // queue's MessageQueue, which the task's shared_ptr keeps alive, rather than copying its names.
     ConsumeConcurrentlyContext ctx(detail::BorrowQueue{}, pq.mq);
     // Results are processed a run of calls at a time: one hold of the queue's mutex, and one of the store
-    // lock for the run's send-backs, instead of one each per call. A run ends after kResultRun messages, at
-    // the first call to end once a scheduler tick has passed since the run began, and with the task; until
-    // then its messages count as still being consumed, holding the offset back, as any message in a
+    // lock for the run's send-backs, instead of one each per call. A run ends after kResultRun messages,
+    // before the first call to start once a scheduler tick has passed since the run began, and with the task;
+    // until then its messages count as still being consumed, holding the offset back, as any message in a
     // listener call does.
     // A run holds at most kResultRun messages, so at most as many calls: its results fit on the stack.
     std::array<CallResult, kResultRun> results;
@@ -884,15 +906,25 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     for (std::size_t i = 0; i < t.entries.size(); i += batch) {
       Entry* const* first = t.entries.data() + i;
       const std::size_t n = std::min(batch, t.entries.size() - i);
+      const bool started = i == 0 && t.started;  // the pull marked this call's entries RUNNING
       if (pq.dropped.load(std::memory_order_acquire) || stopping_.load()) {
         process();
         std::lock_guard lock(pq.mutex);
-        for (std::size_t k = 0; k < n; ++k)
+        for (std::size_t k = 0; k < n; ++k) {
+          if (started) first[k]->state = EntryState::QUEUED;
           pq.abandon(first[k]);
+        }
         continue;
       }
-      const std::int64_t now = detail::coarseSteadyMillis(core_.clock());
-      {
+      // Runs end on real time's ticks, whatever the clock (ManualClock's time may stand still).
+      constexpr bool kSystemClock = std::is_same_v<Clock, SystemClock>;
+      const std::int64_t wall = started && kSystemClock ? t.startedAt : SystemClock::coarseSteadyMillis();
+      // Checked before a call rather than after one: the same point between two calls, and one clock read
+      // per call instead of two.
+      if (resultCount != 0 && wall != resultsSince) process();
+      if (resultCount == 0) resultsSince = wall;
+      if (!started) {
+        const std::int64_t now = kSystemClock ? wall : detail::coarseSteadyMillis(core_.clock());
         std::lock_guard lock(pq.mutex);
         for (std::size_t k = 0; k < n; ++k) {
           first[k]->state = EntryState::RUNNING;
@@ -920,11 +952,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       if (ok != 0) counters_.succeeded.fetch_add(static_cast<std::uint64_t>(ok), std::memory_order_relaxed);
       if (ok != count)
         counters_.failed.fetch_add(static_cast<std::uint64_t>(count - ok), std::memory_order_relaxed);
-      const std::int64_t wall = SystemClock::coarseSteadyMillis();
-      if (resultCount == 0) resultsSince = wall;
       results[resultCount++] = CallResult{first, n, ok, ctx.getDelayLevelWhenNextConsume()};
       resultEntries += n;
-      if (resultEntries >= kResultRun || wall != resultsSince) process();
+      if (resultEntries >= kResultRun) process();
     }
     process();
   }
