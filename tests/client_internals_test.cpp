@@ -129,6 +129,52 @@ TEST_CASE("worker pool: idle work that keeps nothing runs no task, and queued wo
   CHECK(seen.count(99) == 0);
 }
 
+TEST_CASE("worker pool: a task queued while the looker works for itself is not left to wait for it") {
+  // The looker leaves the lookers' count before its idle work runs; a task submitted meanwhile must go to
+  // another thread (here a new one: the pool may grow to two) rather than wait for the looker's own task,
+  // which blocks until the queued task has run.
+  Seen seen;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool inIdleWork = false;
+  bool idleWorkMayReturn = false;
+  bool ownTaskMayReturn = false;
+  auto waitFor = [&](const bool& flag) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, 10s, [&] { return flag; });
+  };
+  auto set = [&](bool& flag) {
+    std::lock_guard lock(mutex);
+    flag = true;
+    cv.notify_all();
+  };
+  ackmq::detail::WorkerPool<int> pool(
+      1, 2, 0ms,
+      [&](int& task) {
+        seen.add(task);
+        if (task == 42) waitFor(ownTaskMayReturn);
+      },
+      [&](int& mine) {
+        set(inIdleWork);
+        waitFor(idleWorkMayReturn);
+        mine = 42;
+        return true;
+      });
+  REQUIRE(offerUntilTaken(pool, seen));
+  REQUIRE(waitFor(inIdleWork));
+  pool.submit(5);
+  set(idleWorkMayReturn);
+  const std::thread::id own = seen.await(42);
+  const std::thread::id other = seen.await(5);  // while task 42 still blocks its thread
+  CHECK(own != std::thread::id());
+  CHECK(other != std::thread::id());
+  CHECK(other != own);
+  CHECK(seen.count(42) == 1);
+  set(ownTaskMayReturn);
+  pool.shutdown(true);
+  CHECK(seen.count(5) == 1);
+}
+
 TEST_CASE("worker pool: without idle work, an offer is never taken") {
   Seen seen;
   ackmq::detail::WorkerPool<int> pool(1, 1, 0ms, [&](int& task) { seen.add(task); });

@@ -63,7 +63,7 @@ class WorkerPool {
     std::lock_guard lock(mutex_);
     if (closed_) return false;
     tasks_.push_back(std::move(task));
-    queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
+    queuedHint_.store(tasks_.size(), std::memory_order_seq_cst);  // before the lookers are counted
     dispatchLocked();
     return true;
   }
@@ -75,7 +75,7 @@ class WorkerPool {
     if (closed_) return false;
     for (; first != last; ++first)
       tasks_.push_back(std::move(*first));
-    queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
+    queuedHint_.store(tasks_.size(), std::memory_order_seq_cst);  // before the lookers are counted
     dispatchLocked();
     return true;
   }
@@ -158,7 +158,10 @@ class WorkerPool {
     // Threads spinning for work take it without a wake-up; then idle threads are woken; a new thread starts
     // only when work would otherwise wait.
     const std::size_t waiting = tasks_.size();
-    const std::size_t spun = std::min<std::size_t>(waiting, static_cast<std::size_t>(spinning_));
+    // A looker counted here sees the task: it stops counting itself before it reads queuedHint_ (look()).
+    const std::size_t lookers =
+        static_cast<std::size_t>(std::max(lookers_.load(std::memory_order_seq_cst), 0));
+    const std::size_t spun = std::min<std::size_t>(waiting, lookers);
     const std::size_t wake = std::min<std::size_t>(waiting - spun, static_cast<std::size_t>(idle_));
     for (std::size_t i = 0; i < wake; ++i)
       cv_.notify_one();
@@ -181,28 +184,10 @@ class WorkerPool {
         continue;
       }
       if (stopping_) break;
-      // Look a little longer before sleeping: work that arrives within tens of microseconds (the next pull
-      // of a busy queue, the next message of a conversation) is taken without a futex wake-up on either side.
-      ++spinning_;
       lookers_.fetch_add(1, std::memory_order_seq_cst);
       lock.unlock();
-      pollUntil([this] {
-        return queuedHint_.load(std::memory_order_relaxed) != 0 ||
-               stopHint_.load(std::memory_order_relaxed) || idleOffer_.load(std::memory_order_relaxed);
-      });
-      lookers_.fetch_sub(1, std::memory_order_seq_cst);
-      Task mine{};
-      const bool own = idleOffer_.exchange(false, std::memory_order_seq_cst) &&
-                       idleWork_(mine);  // it catches its own exceptions
+      look();
       lock.lock();
-      --spinning_;
-      if (own) {
-        lock.unlock();
-        handler_(mine);  // handlers catch their own exceptions
-        mine = Task{};   // what it holds goes before the lock is taken again
-        lock.lock();
-        continue;
-      }
       if (!tasks_.empty() || stopping_) continue;
       ++idle_;
       bool timedOut = false;
@@ -218,6 +203,32 @@ class WorkerPool {
       }
     }
     --live_;
+  }
+
+  // Looks a little longer before sleeping: work that arrives within tens of microseconds (the next pull of a
+  // busy queue, the next message of a conversation) is taken without a futex wake-up on either side. Called
+  // counted among the lookers, without the lock; returns uncounted, to take the lock and look at the queue.
+  // Meanwhile runs, without the lock, whatever task the idle work it is offered hands it.
+  void look() {
+    for (;;) {
+      pollUntil([this] {
+        return queuedHint_.load(std::memory_order_relaxed) != 0 ||
+               stopHint_.load(std::memory_order_relaxed) || idleOffer_.load(std::memory_order_relaxed);
+      });
+      lookers_.fetch_sub(1, std::memory_order_seq_cst);
+      Task mine{};
+      if (!(idleOffer_.exchange(false, std::memory_order_seq_cst) && idleWork_(mine))) return;
+      // A submitter that still counted this thread as looking left its tasks to it (dispatchLocked): they
+      // are handed on before this thread busies itself. Queued (seq_cst) before the lookers were counted,
+      // so either the submitter saw this thread leave or this load sees the task.
+      if (queuedHint_.load(std::memory_order_seq_cst) != 0) {
+        std::lock_guard lock(mutex_);
+        dispatchLocked();
+      }
+      handler_(mine);  // handlers catch their own exceptions
+      mine = Task{};   // what it holds goes before the thread looks again
+      lookers_.fetch_add(1, std::memory_order_seq_cst);
+    }
   }
 
   // Moves this thread's handle to retired_. The thread holds the lock from here until it returns, so
@@ -249,15 +260,14 @@ class WorkerPool {
   // What offerIdleWork writes and reads, on a cache line of its own: the appending thread that offers and
   // the looking thread that takes the offer share this line and no other of the pool's.
   alignas(64) std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it
-  std::atomic<int> lookers_{0};           // threads looking for tasks (spinning_, readable without the lock)
-  alignas(64) mutable std::mutex mutex_;  // guards everything below
+  std::atomic<int> lookers_{0};                     // threads looking for tasks without the lock (look())
+  alignas(64) mutable std::mutex mutex_;            // guards everything below
   std::condition_variable cv_;
   std::deque<Task> tasks_;
   std::vector<std::thread> threads_;
   std::vector<std::thread> retired_;  // threads that left after keepAlive, joined by the next caller
   int live_ = 0;
   int idle_ = 0;
-  int spinning_ = 0;                        // threads spinning for work (not idle_, so not notified)
   std::atomic<std::size_t> queuedHint_{0};  // tasks_.size(), readable without the lock
   std::atomic<bool> stopHint_{false};       // stopping_, readable without the lock
   bool closed_ = false;
