@@ -193,11 +193,8 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     src.bornTimestamp = bornTimestamp;
     src.flag = msg.getFlag();
 
-    AppendResult r;
-    if (props.empty()) {
-      r = store_.append(topic, queueId, src, storeTs);
-    } else {
-      std::string encoded;
+    std::string encoded;
+    if (!props.empty()) {
       const std::int64_t delay = delayOf(msg);
       if (delay > 0) {
         encoded = encodeProperties(props);
@@ -205,14 +202,13 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
         src.encodedProperties = encoded;
         const int level = msg.getDelayTimeLevel();
         const int scheduleQueue = level > 0 ? level - 1 : schedule_.deliverTimeQueueId();
-        r = schedule_.park(src, scheduleQueue, delay);
-        finish(r, fault, result);
+        finish(schedule_.park(src, scheduleQueue, delay), fault, result);
         return result;  // parked: nothing arrived anywhere yet
       }
       encoded = encodeWithoutTimer(props);
       src.encodedProperties = encoded;
-      r = store_.append(topic, queueId, src, storeTs);
     }
+    const AppendResult r = store_.append(topic, queueId, src, storeTs);  // built in place, not assigned
     finish(r, fault, result);
     if (r.ok()) onArrived(*r.queue);
     return result;
@@ -614,7 +610,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
 
   static void finish(const AppendResult& r, const FaultState::SendFault& fault, PutResult& result) {
     result.code = r.code;
-    result.remark = r.remark;
+    if (!r.remark.empty()) result.remark = r.remark;  // a stored message has none: no string copy
     result.queueOffset = r.queueOffset;
     result.commitLogOffset = r.commitLogOffset;
     if (r.ok() && fault.kind == FaultState::SendFaultKind::DEGRADE) result.status = fault.status;
