@@ -696,27 +696,17 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     pinned_.records.clear();
     const std::int64_t next = core_.pull(pq.cq, pq.pullOffset, pullBatchSize_, pq.filter, pinned_);
     const std::size_t n = pinned_.records.size();
-    // Flow control is checked once the pull is made, under the same hold of the queue's mutex that takes
-    // the entries for it; a refused pull lets its records go and moves nothing.
-    bool refused = false;
+    // The entries come from the puller's stash (stashed()), which the hold below refills from the queue's
+    // free list; only a stash too short for the pull costs a hold of its own. The messages are filled in
+    // first, so that one hold of the queue's mutex checks flow control and appends them. A refused pull puts
+    // its entries back, lets its records go and moves nothing.
     fresh_.clear();
     try {
-      {
+      if (!pq.takeStashed(n, fresh_)) {
         std::lock_guard lock(pq.mutex);
-        if (pq.releasing) {
-          refused = true;
-        } else if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
-                   pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
-                   (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
-          pq.flowControlled.store(true, std::memory_order_seq_cst);
-          refused = true;
-        } else if (n == 0 && next == pq.pullOffset) {
-          refused = true;  // nothing new
-        } else {
-          pq.acquire(n, fresh_);
-        }
+        pq.acquire(n, fresh_);
       }
-      for (std::size_t i = 0; i < fresh_.size(); ++i) {  // none when refused, else n
+      for (std::size_t i = 0; i < n; ++i) {
         const detail::RecordHeader& rec = *pinned_.records[i];
         Entry& e = *fresh_[i];
         core_.toConsumerMessage(e.msg, rec);
@@ -731,27 +721,41 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       // An allocation or a Body copy threw: nothing was taken, and the records must not stay held (the
       // store waits for them before it reclaims anything).
       pinned_.release();
-      std::lock_guard lock(pq.mutex);
-      for (Entry* e : fresh_)
-        pq.giveBack(e);
-      fresh_.clear();
+      pq.stash(fresh_);
       throw;
     }
     pinned_.release();
-    if (refused) return false;
     const bool concurrent = n > 0 && !orderly();
     if (concurrent) split(owner, fresh_, n, split_);
     // The first task goes to the calling thread, which runs it at once: its first call's entries start
-    // under this hold of the mutex rather than another one just before the call.
+    // under the same hold rather than another one just before the call.
     Task* const runsHere = concurrent && mine != nullptr && mine->pq == nullptr ? &split_.front() : nullptr;
     const std::int64_t now = runsHere != nullptr ? detail::coarseSteadyMillis(core_.clock()) : 0;
+    bool refused = false;
     bool startStrand = false;
     {
       std::lock_guard lock(pq.mutex);
-      pq.append(fresh_, n, next, /*busy=*/!orderly());
-      if (n == 0) pq.commitLocked(pq.retireDone());  // only filtered messages: move past them
-      if (orderly() && n > 0 && !pq.consuming) startStrand = pq.consuming = true;
-      if (runsHere != nullptr) startFirstCall(*runsHere, now);
+      if (pq.releasing) {
+        refused = true;
+      } else if (static_cast<int>(pq.cachedCount()) >= pullThresholdForQueue_ ||
+                 pq.cachedBytes() >= static_cast<std::size_t>(pullThresholdSizeForQueue_) * 1024 * 1024 ||
+                 (!orderly() && pq.span() > consumeConcurrentlyMaxSpan_)) {
+        pq.flowControlled.store(true, std::memory_order_seq_cst);
+        refused = true;
+      } else if (n == 0 && next == pq.pullOffset) {
+        refused = true;  // nothing new
+      } else {
+        pq.append(fresh_, n, next, /*busy=*/!orderly());
+        if (n == 0) pq.commitLocked(pq.retireDone());  // only filtered messages: move past them
+        if (orderly() && n > 0 && !pq.consuming) startStrand = pq.consuming = true;
+        if (runsHere != nullptr) startFirstCall(*runsHere, now);
+      }
+      pq.refillStash(static_cast<std::size_t>(pullBatchSize_));
+    }
+    if (refused) {
+      pq.stash(fresh_);
+      split_.clear();
+      return false;
     }
     pq.pullOffset = next;
     if (next < pq.cq.publishedMax.load(std::memory_order_acquire)) pq.dirty.store(true);

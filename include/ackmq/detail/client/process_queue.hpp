@@ -83,7 +83,7 @@ class EntryRun {
 };
 
 /// Thread safety: `mutex` guards the window and the counters; `dirty`, `dropped` and `flowControlled` are
-/// atomics; pullOffset belongs to whoever holds the consumer's dispatch lock.
+/// atomics; pullOffset and the stash of free entries belong to whoever holds the consumer's dispatch lock.
 ///
 /// Layout: an appending thread reads this object's first lines (onArrival: the vtable pointer, the flags,
 /// the waker) and writes `dirty`; the consumer's threads write what starts at pullOffset, on lines of its
@@ -170,8 +170,29 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
       out.push_back(storage_.back().get());
     }
   }
-  /// Returns entries that were acquired but not used.
-  void giveBack(Entry* e) { free_.push_back(e); }
+  // The puller's stash: free entries the puller (whoever holds the consumer's dispatch lock) takes without
+  // the mutex. Only the puller touches it; refillStash also needs the mutex, for the free list.
+
+  /// Moves `n` stashed entries to `out` (cleared first); false, taking none, when fewer are stashed.
+  bool takeStashed(std::size_t n, std::vector<Entry*>& out) {
+    out.clear();
+    if (stash_.size() < n) return false;
+    out.assign(stash_.end() - static_cast<std::ptrdiff_t>(n), stash_.end());
+    stash_.resize(stash_.size() - n);
+    return true;
+  }
+  /// Puts entries taken for a pull back in the stash, and clears `entries`.
+  void stash(std::vector<Entry*>& entries) {
+    stash_.insert(stash_.end(), entries.begin(), entries.end());
+    entries.clear();
+  }
+  /// Tops the stash up to `target` entries from the free list. Under `mutex`.
+  void refillStash(std::size_t target) {
+    while (stash_.size() < target && !free_.empty()) {
+      stash_.push_back(free_.back());
+      free_.pop_back();
+    }
+  }
 
   /// Appends pulled entries (in offset order) and records that everything below `pulledEnd` was pulled.
   void append(const std::vector<Entry*>& entries, std::size_t count, std::int64_t pulledEnd, bool busy) {
@@ -253,6 +274,7 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   std::size_t cachedBytes_ = 0;
   std::vector<std::unique_ptr<Entry>> storage_;
   std::vector<Entry*> free_;
+  std::vector<Entry*> stash_;  // the puller's; see takeStashed
 };
 
 }  // namespace ackmq::detail
