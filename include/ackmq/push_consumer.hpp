@@ -696,7 +696,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     pinned_.records.clear();
     const std::int64_t next = core_.pull(pq.cq, pq.pullOffset, pullBatchSize_, pq.filter, pinned_);
     const std::size_t n = pinned_.records.size();
-    // The entries come from the puller's stash (stashed()), which the hold below refills from the queue's
+    // The entries come from the puller's stash (takeStashed), which the hold below refills from the queue's
     // free list; only a stash too short for the pull costs a hold of its own. The messages are filled in
     // first, so that one hold of the queue's mutex checks flow control and appends them. A refused pull puts
     // its entries back, lets its records go and moves nothing.
