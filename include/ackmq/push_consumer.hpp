@@ -769,14 +769,17 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     return true;
   }
 
-  // Marks the entries of `t`'s first listener call as being consumed since `now`. Under the queue's mutex.
-  void startFirstCall(Task& t, std::int64_t now) const noexcept {
-    const std::size_t n = std::min(static_cast<std::size_t>(consumeMessageBatchMaxSize_), t.entries.size());
-    Entry* const* first = t.entries.data();
+  // Marks `n` entries from `first` as in a listener call since `now`. Under the queue's mutex.
+  static void startCall(Entry* const* first, std::size_t n, std::int64_t now) noexcept {
     for (std::size_t k = 0; k < n; ++k) {
       first[k]->state = EntryState::RUNNING;
       first[k]->consumeStart = now;
     }
+  }
+  // Starts `t`'s first listener call (startCall) and records it in the task. Under the queue's mutex.
+  void startFirstCall(Task& t, std::int64_t now) const noexcept {
+    startCall(t.entries.data(),
+              std::min(static_cast<std::size_t>(consumeMessageBatchMaxSize_), t.entries.size()), now);
     t.started = true;
     t.startedAt = now;
   }
@@ -930,10 +933,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       if (!started) {
         const std::int64_t now = kSystemClock ? wall : detail::coarseSteadyMillis(core_.clock());
         std::lock_guard lock(pq.mutex);
-        for (std::size_t k = 0; k < n; ++k) {
-          first[k]->state = EntryState::RUNNING;
-          first[k]->consumeStart = now;
-        }
+        startCall(first, n, now);
       }
       const Batch b(first, n);
       ctx.setAckIndex(std::numeric_limits<int>::max());
