@@ -750,3 +750,133 @@ TEST_SUITE("page warming") {
     gate.synchronize();
   }
 }
+
+TEST_SUITE("arrivals") {
+  // A listener that records how it was told: whether the store lock was held at each step, and whether it
+  // was told after it was removed.
+  struct Recorder final : ackmq::detail::ArrivalListener {
+    ackmq::detail::ConsumeQueue& cq;
+    bool askFollowUp = false;
+    bool probeLock = true;  // a follow-up that probes takes the store lock under the listener lock
+    std::atomic<int> arrivals{0};
+    std::atomic<int> followUps{0};
+    std::atomic<int> underStoreLock{0};      // steps that found the store lock held
+    std::atomic<int> followUpsUnderLock{0};  // follow-ups that found it held
+    std::atomic<bool> removed{false};
+    std::atomic<int> toldAfterRemoval{0};
+    explicit Recorder(ackmq::detail::ConsumeQueue& q) : cq(q) {}
+    // The store lock is not recursive: from the thread that holds it, try_lock fails.
+    bool storeLockHeld() const {
+      if (!cq.storeLock->try_lock()) return true;
+      cq.storeLock->unlock();
+      return false;
+    }
+    bool onArrival() noexcept override {
+      if (removed.load()) toldAfterRemoval.fetch_add(1);
+      arrivals.fetch_add(1);
+      if (probeLock && storeLockHeld()) underStoreLock.fetch_add(1);
+      return askFollowUp;
+    }
+    void onArrivalFollowUp() noexcept override {
+      if (removed.load()) toldAfterRemoval.fetch_add(1);
+      followUps.fetch_add(1);
+      if (probeLock && storeLockHeld()) followUpsUnderLock.fetch_add(1);
+    }
+  };
+
+  ackmq::detail::ConsumeQueue& queueOf(ManualBroker & broker, const ackmq::MessageQueue& mq) {
+    ackmq::detail::ConsumeQueue* cq = ackmq::detail::BrokerAccess::core(broker).consumeQueue(mq);
+    REQUIRE(cq != nullptr);
+    REQUIRE(cq->storeLock != nullptr);
+    return *cq;
+  }
+
+  TEST_CASE("a send tells its queue's listeners under the store lock, and follows up after it when asked" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock);
+    broker.createTopic("T", 1);
+    ManualProducer producer(broker, "p");
+    producer.start();
+    auto& cq = queueOf(broker, ackmq::MessageQueue("T", "broker-a", 0));
+    Recorder quiet(cq);
+    Recorder asking(cq);
+    asking.askFollowUp = true;
+    cq.addListener(quiet);
+    cq.addListener(asking);
+
+    producer.send(ackmq::Message("T", "", "one"));
+    std::vector<ackmq::Message> batch{ackmq::Message("T", "", "two"), ackmq::Message("T", "", "three")};
+    producer.send(batch);
+
+    for (Recorder* r : {&quiet, &asking}) {
+      CHECK(r->arrivals.load() == 2);  // one per send, the batch included
+      CHECK(r->underStoreLock.load() == 2);
+      CHECK(r->followUpsUnderLock.load() == 0);
+    }
+    // The queue follows up with every listener when one asks; a listener's own follow-up tells it apart.
+    CHECK(asking.followUps.load() == 2);
+    cq.removeListener(quiet);
+    cq.removeListener(asking);
+  }
+
+  TEST_CASE("arrivals told without the store lock run both steps there" * doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock);
+    broker.createTopic("T", 1);
+    auto& cq = queueOf(broker, ackmq::MessageQueue("T", "broker-a", 0));
+    Recorder asking(cq);
+    asking.askFollowUp = true;
+    Recorder quiet(cq);
+    cq.addListener(asking);
+    cq.addListener(quiet);
+    cq.notifyArrival();  // as a re-put from the timer does, after its store lock
+    CHECK(asking.arrivals.load() == 1);
+    CHECK(asking.followUps.load() == 1);
+    CHECK(quiet.arrivals.load() == 1);
+    CHECK(quiet.followUps.load() == 0);  // only the listener that asked
+    CHECK(asking.underStoreLock.load() == 0);
+    cq.removeListener(asking);
+    cq.removeListener(quiet);
+  }
+
+  TEST_CASE("a listener removed while sends run is never told again, at either step" * doctest::timeout(60)) {
+    ackmq::ManualClock clock;
+    ManualBroker broker(clock);
+    broker.createTopic("T", 1);
+    auto& cq = queueOf(broker, ackmq::MessageQueue("T", "broker-a", 0));
+    std::atomic<bool> done{false};
+    std::vector<std::thread> senders;
+    for (int s = 0; s < 2; ++s) {
+      senders.emplace_back([&, s] {
+        ManualProducer producer(broker, "p" + std::to_string(s));
+        producer.start();
+        while (!done.load())
+          producer.sendOneway(ackmq::Message("T", "", "x"));
+      });
+    }
+    int told = 0;
+    int toldAfter = 0;
+    for (int round = 0; round < 300; ++round) {
+      Recorder r(cq);
+      r.askFollowUp = round % 2 == 0;
+      r.probeLock = false;  // the senders hold the store lock at will; what counts here is removal
+      cq.addListener(r);
+      while (r.arrivals.load() < 3)
+        std::this_thread::yield();
+      cq.removeListener(r);
+      r.removed.store(true);
+      // The senders keep going: a step of theirs that still reached r would count now.
+      const std::uint64_t before = ackmq::testing::storeStats(broker).storedMessages;
+      while (ackmq::testing::storeStats(broker).storedMessages < before + 20)
+        std::this_thread::yield();
+      told += r.arrivals.load();
+      toldAfter += r.toldAfterRemoval.load();
+    }
+    done.store(true);
+    for (auto& t : senders)
+      t.join();
+    CHECK(told >= 900);
+    CHECK(toldAfter == 0);
+  }
+}

@@ -334,12 +334,18 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   // checks the generation under the mutex (both seq_cst), so one of them sees the other.
   class Waker final : public detail::ArrivalListener {
    public:
-    void onArrival() noexcept override { wake(); }
-    void wake() noexcept {
+    // ArrivalListener: the bump under the store lock; a sleeping poll is woken after it (the follow-up).
+    bool onArrival() noexcept override {
       generation_.fetch_add(1, std::memory_order_seq_cst);
+      return sleepers_.load(std::memory_order_seq_cst) != 0;
+    }
+    void onArrivalFollowUp() noexcept override {
       if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
       std::lock_guard lock(mutex_);
       cv_.notify_all();
+    }
+    void wake() noexcept {
+      if (onArrival()) onArrivalFollowUp();
     }
     void timeout(std::uint64_t ticket) noexcept {
       {

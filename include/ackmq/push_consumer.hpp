@@ -432,16 +432,23 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     wakeDispatcher();
   }
 
-  // QueueWaker: messages arrived in `pq`; this runs on the appending thread. A concurrent consumer whose
-  // dispatcher is asleep in the kernel does not wake it when a listener thread is still looking for work:
-  // that thread is asked to pull, and takes the messages straight to the listener, so that they pass from
-  // one thread to another once, and the entries they fill stay with the thread that uses them. With no
-  // thread looking and no listener call pending, the appending thread pulls and hands them over. Otherwise
-  // the dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches while the
-  // listeners work. The count of pending calls is read last: the listener threads write it on every call,
-  // and an appender that read it on every message would take its cache line from them each time.
-  void onQueueNews(Pq& pq) noexcept override {
+  // QueueWaker: messages arrived in `pq`; this runs on the appending thread, under the store lock (see
+  // ArrivalListener), where nothing may block. A concurrent consumer whose dispatcher is asleep in the kernel
+  // does not wake it when a listener thread is still looking for work: that thread is asked to pull, and
+  // takes the messages straight to the listener, so that they pass from one thread to another once, and the
+  // entries they fill stay with the thread that uses them. Anything else waits for the follow-up, after the
+  // store lock: waking the dispatcher, or the appending thread's own pull.
+  bool onQueueNews(Pq&) noexcept override {
     noteHandBack();  // the caller has marked pq dirty
+    if (orderly() || !parked_.load(std::memory_order_seq_cst) || stopping_.load())
+      return parked_.load(std::memory_order_seq_cst);  // a parked dispatcher is woken in the follow-up
+    return !pool_->offerIdleWork();
+  }
+  // With no thread looking and no listener call pending, the appending thread pulls and hands the messages
+  // over. Otherwise the dispatcher is woken (or, still polling, sees the queue's flag) and pulls in batches
+  // while the listeners work. The count of pending calls is read last: the listener threads write it on
+  // every call, and an appender that read it on every message would take its cache line from them each time.
+  void onQueueNewsFollowUp(Pq& pq) noexcept override {
     if (orderly() || !parked_.load(std::memory_order_seq_cst) || stopping_.load()) {
       wakeDispatcher();
       return;
@@ -455,9 +462,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   }
 
   // The pull of an idle consumer, on the appending thread (for `only`) or on a listener thread that was
-  // looking for work (every queue with news). The caller of onQueueNews holds the queue's listener lock, so
-  // awaitIdle's waiters are not notified from here (that would order the listener lock before the idle
-  // lock): the dispatcher takes one more turn instead and notifies them when it parks. A listener thread
+  // looking for work (every queue with news). The caller of onQueueNewsFollowUp holds the queue's listener
+  // lock, so awaitIdle's waiters are not notified from here (that would order the listener lock before the
+  // idle lock): the dispatcher takes one more turn instead and notifies them when it parks. A listener thread
   // passes `mine`: the first task its pull makes is left there for it to run, and true returned; the rest
   // are queued.
   bool pullForIdle(Pq* only, Task* mine = nullptr) noexcept {

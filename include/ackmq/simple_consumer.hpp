@@ -239,7 +239,9 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
         queues.push_back(src.queue);
       }
     }
-    void onArrival() noexcept override { c.wakeWaiters(); }
+    // ArrivalListener: waking the long polls takes a lock, so all of it waits for the follow-up.
+    bool onArrival() noexcept override { return true; }
+    void onArrivalFollowUp() noexcept override { c.wakeWaiters(); }
   };
 
   void beforeStart(std::string_view what) const { detail::requireNotStarted(state_ == State::CREATED, what); }

@@ -208,9 +208,16 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       encoded = encodeWithoutTimer(props);
       src.encodedProperties = encoded;
     }
-    const AppendResult r = store_.append(topic, queueId, src, storeTs);  // built in place, not assigned
+    // The arrival is told under the store lock (see ArrivalListener): a consumer that is looking for work
+    // takes it from there, and only one that must be woken costs a follow-up after the lock.
+    bool followUp = false;
+    const AppendResult r = store_.appendWith(  // built in place, not assigned
+        topic, queueId, src, storeTs, [] {},
+        [&](const AppendResult& stored) noexcept {
+          followUp = stored.ok() && stored.queue->noteArrivalLocked();
+        });
     finish(r, fault, result);
-    if (r.ok()) onArrived(*r.queue);
+    if (followUp) r.queue->followUpArrival();
     return result;
   }
 
@@ -240,9 +247,14 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       s.bornTimestamp = bornTimestamp;
       s.flag = m.getFlag();
     }
-    AppendResult r = store_.appendAll(*route.topic, queueId, srcs, clock_.nowMillis());
+    bool followUp = false;
+    AppendResult r = store_.appendAllWith(
+        *route.topic, queueId, srcs, clock_.nowMillis(), [] {},
+        [&](const AppendResult& stored) noexcept {
+          followUp = stored.ok() && stored.queue->noteArrivalLocked();
+        });
     finish(r, fault, result);
-    if (r.ok()) onArrived(*r.queue);
+    if (followUp) r.queue->followUpArrival();
     return result;
   }
 

@@ -27,11 +27,14 @@
 
 namespace ackmq::detail {
 
-/// Told when a queue has news (messages arrived), on the appending thread.
+/// Told when a queue has news (messages arrived), on the appending thread, in the two steps of an
+/// ArrivalListener: onQueueNews under the store lock (true: the rest must wait for the follow-up), then, if
+/// asked, onQueueNewsFollowUp without it.
 template <class Queue>
 class QueueWaker {
  public:
-  virtual void onQueueNews(Queue& queue) noexcept = 0;
+  virtual bool onQueueNews(Queue& queue) noexcept = 0;
+  virtual void onQueueNewsFollowUp(Queue& queue) noexcept = 0;
 
  protected:
   ~QueueWaker() = default;
@@ -108,10 +111,20 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   // ArrivalListener: called by the broker as messages arrive in this queue. A queue paused by flow control
   // has nothing to pull until consumption releases it, and the release marks it dirty and wakes the
   // dispatcher: arrivals meanwhile would only wake it for a pull that is refused.
-  void onArrival() noexcept override {
-    if (flowControlled.load(std::memory_order_seq_cst)) return;
+  bool onArrival() noexcept override {
+    if (flowControlled.load(std::memory_order_seq_cst)) return false;
     dirty.store(true, std::memory_order_seq_cst);
-    waker_.onQueueNews(*this);
+    if (!waker_.onQueueNews(*this)) return false;
+    followUpOwed.store(true, std::memory_order_release);
+    return true;
+  }
+  // Another listener of the queue may have asked for the follow-ups: this one runs only when it asked. An
+  // appender whose follow-up finds the flag taken leaves it to the one that took it, which runs after.
+  void onArrivalFollowUp() noexcept override {
+    if (!followUpOwed.load(std::memory_order_relaxed) ||
+        !followUpOwed.exchange(false, std::memory_order_acq_rel))
+      return;
+    waker_.onQueueNewsFollowUp(*this);
   }
 
   const MessageQueue mq;
@@ -123,8 +136,9 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   QueueWaker<ProcessQueue>& waker_;
 
  public:
-  std::atomic<bool> dirty{true};     // there may be something to pull
-  std::atomic<bool> dropped{false};  // rebalanced away or shut down: results are discarded
+  std::atomic<bool> dirty{true};          // there may be something to pull
+  std::atomic<bool> followUpOwed{false};  // onArrival asked for onArrivalFollowUp
+  std::atomic<bool> dropped{false};       // rebalanced away or shut down: results are discarded
   // Pulling paused until consumption frees room; written under `mutex`, read by arrivals without it.
   std::atomic<bool> flowControlled{false};
   alignas(64) std::int64_t pullOffset;  // next offset to pull; dispatcher only

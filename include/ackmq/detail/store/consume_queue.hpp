@@ -18,11 +18,16 @@ namespace ackmq::detail {
 
 struct Segment;
 
-/// Told when messages arrive in a queue (a consumer that owns it). Called with the queue's listener lock
-/// held: it must only record the fact and wake its own thread.
+/// Told when messages arrive in a queue (a consumer that owns it), in two steps. onArrival runs first, on a
+/// send under the store lock: it records the fact and may hand it to a thread that is looking for work, but
+/// must not block, take a lock or call into the broker. When it returns true, onArrivalFollowUp runs once
+/// the store lock is released, under the queue's listener lock: there it may wake a sleeping thread or pull.
+/// A send thus takes no lock of the queue's own for a consumer whose thread is looking, the usual case in a
+/// conversation or a steady stream.
 class ArrivalListener {
  public:
-  virtual void onArrival() noexcept = 0;
+  virtual bool onArrival() noexcept = 0;
+  virtual void onArrivalFollowUp() noexcept = 0;
 
  protected:
   ~ArrivalListener() = default;
@@ -57,30 +62,49 @@ struct ConsumeQueue {
   const Segment* lastSegment = nullptr;
   std::size_t lastSegmentSlot = 0;
 
-  // Consumers to wake on arrival. listenerCount lets an append skip the lock when nobody listens; the lock
-  // is taken on every append to a queue that has listeners, almost always uncontended.
-  SpinThenBlockMutex listenerMutex;  // guards listeners
+  // Consumers to tell of arrivals. The list changes under both the store lock (storeLock, when the store
+  // set it) and listenerMutex, so that either one lets a thread walk it. listenerCount lets an arrival skip
+  // the walk when nobody listens.
+  SpinThenBlockMutex* storeLock = nullptr;
+  SpinThenBlockMutex listenerMutex;
   std::vector<ArrivalListener*> listeners;
   std::atomic<int> listenerCount{0};
   // Fault injection: while set, pulls from this queue find nothing.
   std::atomic<bool> stalled{false};
 
+  /// Not with the store lock held.
   void addListener(ArrivalListener& l) {
-    std::lock_guard lock(listenerMutex);
-    listeners.push_back(&l);
-    listenerCount.store(static_cast<int>(listeners.size()), std::memory_order_release);
+    changeListeners([&] { listeners.push_back(&l); });
   }
-  /// After this returns, `l` is not called again.
+  /// After this returns, `l` is not called again. Not with the store lock held.
   void removeListener(ArrivalListener& l) {
-    std::lock_guard lock(listenerMutex);
-    std::erase(listeners, &l);
-    listenerCount.store(static_cast<int>(listeners.size()), std::memory_order_release);
+    changeListeners([&] { std::erase(listeners, &l); });
   }
+
+  /// Messages arrived; the store lock is held (an append). Runs each listener's first step and returns true
+  /// when one asked for its follow-up, which the caller then runs with followUpArrival() once it has
+  /// released the store lock.
+  bool noteArrivalLocked() noexcept {
+    if (listenerCount.load(std::memory_order_relaxed) == 0) return false;
+    bool followUp = false;
+    for (ArrivalListener* l : listeners)
+      followUp |= l->onArrival();
+    return followUp;
+  }
+  /// The follow-ups noteArrivalLocked asked for, without the store lock. A listener added meanwhile may be
+  /// asked too: a follow-up is a no-op for a listener that did not ask for one.
+  void followUpArrival() noexcept {
+    std::lock_guard lock(listenerMutex);
+    for (ArrivalListener* l : listeners)
+      l->onArrivalFollowUp();
+  }
+  /// Messages arrived, told without the store lock (a re-put from the timer, a stall's end): both steps.
   void notifyArrival() noexcept {
     if (listenerCount.load(std::memory_order_acquire) == 0) return;
     std::lock_guard lock(listenerMutex);
-    for (ArrivalListener* l : listeners)
-      l->onArrival();
+    for (ArrivalListener* l : listeners) {
+      if (l->onArrival()) l->onArrivalFollowUp();
+    }
   }
 
   /// The next offset to be written (RocketMQ getMaxOffsetInQueue). Store lock.
@@ -151,6 +175,15 @@ struct ConsumeQueue {
   }
 
  private:
+  template <class F>
+  void changeListeners(F&& change) {
+    std::unique_lock<SpinThenBlockMutex> store;
+    if (storeLock != nullptr) store = std::unique_lock(*storeLock);
+    std::lock_guard lock(listenerMutex);
+    change();
+    listenerCount.store(static_cast<int>(listeners.size()), std::memory_order_release);
+  }
+
   static constexpr int kChunkShift = 9;
   static constexpr std::size_t kChunkEntries = std::size_t{1} << kChunkShift;
 

@@ -107,6 +107,7 @@ class MessageStore {
     std::lock_guard lock(mutex_);
     while (static_cast<int>(t.queues.size()) < queueNums) {
       ConsumeQueue& q = t.queues.emplace_back();
+      q.storeLock = &mutex_;
       q.topic = &t;
       q.queueId = static_cast<int>(t.queues.size()) - 1;
     }
