@@ -241,3 +241,41 @@ TEST_CASE(
     CHECK(c->getDelayLevelWhenNextConsume() == -1);
   }
 }
+
+TEST_CASE("process queue: a pull's hold leaves the next pull of its size entries to take without one") {
+  using Pq = ackmq::detail::ProcessQueue<std::string>;
+  struct Quiet final : ackmq::detail::QueueWaker<Pq> {
+    bool onQueueNews(Pq&) noexcept override { return false; }
+    void onQueueNewsFollowUp(Pq&) noexcept override {}
+  };
+  ackmq::detail::ConsumeQueue cq;
+  ackmq::detail::OffsetTable::Slot slot{0};
+  const ackmq::detail::TagFilter all;
+  Quiet waker;
+  Pq pq(ackmq::MessageQueue("T", "broker-a", 0), cq, slot, all, waker, 0);
+
+  // One message at a time, as in a conversation: the entry in flight comes back only after the next pull,
+  // so the free list is empty at every pull's hold. The hold tops the stash up to the pull's size.
+  std::vector<Pq::Entry*> first;
+  CHECK_FALSE(pq.takeStashed(1, first));
+  {
+    std::lock_guard lock(pq.mutex);
+    pq.acquire(1, first);
+    pq.refillStash(32, 1);
+  }
+  REQUIRE(first.size() == 1);
+  std::vector<Pq::Entry*> second;
+  REQUIRE(pq.takeStashed(1, second));
+  CHECK(second.front() != first.front());
+  // The reserve is the pull's size, not the stash's target: nothing more was made.
+  std::vector<Pq::Entry*> more;
+  CHECK_FALSE(pq.takeStashed(1, more));
+  // A refused pull (reserve 0) makes nothing either.
+  {
+    std::lock_guard lock(pq.mutex);
+    pq.refillStash(32, 0);
+  }
+  CHECK_FALSE(pq.takeStashed(1, more));
+  pq.stash(second);
+  pq.stash(first);
+}

@@ -757,7 +757,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
         if (orderly() && n > 0 && !pq.consuming) startStrand = pq.consuming = true;
         if (runsHere != nullptr) startFirstCall(*runsHere, now);
       }
-      pq.refillStash(static_cast<std::size_t>(pullBatchSize_));
+      pq.refillStash(static_cast<std::size_t>(pullBatchSize_), refused ? 0 : n);
     }
     if (refused) {
       pq.stash(fresh_);

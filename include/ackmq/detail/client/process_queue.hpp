@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include <ackmq/detail/spin.hpp>
@@ -200,11 +201,23 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
     stash_.insert(stash_.end(), entries.begin(), entries.end());
     entries.clear();
   }
-  /// Tops the stash up to `target` entries from the free list. Under `mutex`.
-  void refillStash(std::size_t target) {
+  /// Tops the stash up to `target` entries from the free list, and to at least `reserve` with new entries
+  /// when the free list runs short. Under `mutex`. The reserve keeps the next pull of a like size off the
+  /// mutex where few entries circulate (one message at a time: the entry the listener still holds comes back
+  /// only after this pull).
+  void refillStash(std::size_t target, std::size_t reserve = 0) {
     while (stash_.size() < target && !free_.empty()) {
       stash_.push_back(free_.back());
       free_.pop_back();
+    }
+    try {
+      while (stash_.size() < reserve) {
+        storage_.push_back(std::make_unique<Entry>());
+        stash_.push_back(storage_.back().get());
+      }
+    } catch (const std::bad_alloc&) {
+      // The reserve only saves the next pull a hold: without it, that pull takes its entries under the
+      // mutex. An entry stored but not stashed is still owned, and freed with the queue.
     }
   }
 
