@@ -347,9 +347,11 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     std::int64_t startedAt = 0;
   };
 
+  // Every delivery ends succeeded or failed, so `delivered` is their sum (stats()), not a count of its own:
+  // one locked add fewer per listener call.
   struct Counters {
-    std::atomic<std::uint64_t> delivered{0}, succeeded{0}, failed{0}, retried{0}, deadLettered{0},
-        reconsumedLocally{0}, dropped{0}, expired{0};
+    std::atomic<std::uint64_t> succeeded{0}, failed{0}, retried{0}, deadLettered{0}, reconsumedLocally{0},
+        dropped{0}, expired{0};
   };
 
   // Something waiting on the broker's clock: failed messages to consume again locally, or a suspended
@@ -951,7 +953,6 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       } catch (...) {
         status = ConsumeConcurrentlyStatus::RECONSUME_LATER;  // RocketMQ: an exception is RECONSUME_LATER
       }
-      counters_.delivered.fetch_add(n, std::memory_order_relaxed);
       // RocketMQ ConsumeMessageConcurrentlyService.processConsumeResult: with CONSUME_SUCCESS, [0, ackIndex]
       // are consumed and the rest failed; RECONSUME_LATER fails them all.
       const int count = static_cast<int>(n);
@@ -1204,7 +1205,6 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
       } catch (...) {
         status = ConsumeOrderlyStatus::SUSPEND_CURRENT_QUEUE_A_MOMENT;  // RocketMQ: an exception suspends
       }
-      counters_.delivered.fetch_add(batch.size(), std::memory_order_relaxed);
       if (!processOrderlyResult(owner, batch, status, ctx)) return;  // suspended, or released
     }
   }
@@ -1366,9 +1366,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   ConsumerStats stats() const {
     ConsumerStats s;
-    s.delivered = counters_.delivered.load();
     s.succeeded = counters_.succeeded.load();
     s.failed = counters_.failed.load();
+    s.delivered = s.succeeded + s.failed;
     s.retried = counters_.retried.load();
     s.deadLettered = counters_.deadLettered.load();
     s.reconsumedLocally = counters_.reconsumedLocally.load();
