@@ -197,10 +197,14 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
         return out;
       }
       if (!first) startDeadline();  // woken for nothing (another queue's news, a filtered tag)
-      lock.unlock();
       // A message that arrives within microseconds (the reply in a conversation, the next of a stream) is
-      // seen without a sleep and a kernel wake-up on either side.
-      if (detail::pollUntil([&] { return waker_.generation() != seen; })) {
+      // seen without a sleep and a kernel wake-up on either side. The short spin keeps the mutex, so that
+      // taking such a message costs no second hold on its way to the caller; a call from another thread
+      // (commitSync, seek) waits at most that long. Then the poll lets go and keeps looking, yielding.
+      const auto moved = [&] { return waker_.generation() != seen; };
+      if (detail::spinUntil(moved)) continue;
+      lock.unlock();
+      if (detail::yieldUntil(moved)) {
         lock.lock();
         continue;
       }

@@ -39,18 +39,23 @@ bool spinUntil(Ready&& ready) {
 /// that finds the thread still looking costs well under one.
 inline constexpr std::chrono::microseconds kPollBudget{50};
 
-/// Waits for `ready` without parking: spins briefly (spinUntil), then keeps looking for up to kPollBudget,
-/// yielding the processor between looks so that the thread it waits for can run on this core. True as soon as
-/// `ready` holds, false when the budget ran out.
+/// Looks at `ready` for up to kPollBudget, yielding the processor between looks; true as soon as it holds.
 template <class Ready>
-bool pollUntil(Ready&& ready) {
-  if (spinUntil(ready)) return true;
+bool yieldUntil(Ready&& ready) {
   const auto deadline = std::chrono::steady_clock::now() + kPollBudget;
   do {
     std::this_thread::yield();
     if (ready()) return true;
   } while (std::chrono::steady_clock::now() < deadline);
   return false;
+}
+
+/// Waits for `ready` without parking: spins briefly (spinUntil), then keeps looking for up to kPollBudget,
+/// yielding the processor between looks so that the thread it waits for can run on this core. True as soon as
+/// `ready` holds, false when the budget ran out.
+template <class Ready>
+bool pollUntil(Ready&& ready) {
+  return spinUntil(ready) || yieldUntil(ready);
 }
 
 /// A mutex for short critical sections under contention (the store lock: an append of a few hundred
