@@ -559,6 +559,14 @@ TEST_SUITE("materializing") {
       CAPTURE(n);
       CHECK_FALSE(ackmq::detail::isRoutingProperty(n));
     }
+    // The same at compile time, where the comparison takes string_view's own path.
+    static_assert(ackmq::detail::isRoutingProperty("REAL_QID"));
+    static_assert(!ackmq::detail::isRoutingProperty("UNIQ_KEY"));
+    // A name and a prefix or extension of it differ.
+    CHECK(ackmq::detail::isName("RETRY_TOPIC", MessageConst::PROPERTY_RETRY_TOPIC));
+    CHECK_FALSE(ackmq::detail::isName("RETRY_TOPI", MessageConst::PROPERTY_RETRY_TOPIC));
+    CHECK_FALSE(ackmq::detail::isName("RETRY_TOPICS", MessageConst::PROPERTY_RETRY_TOPIC));
+    CHECK_FALSE(ackmq::detail::isName("RETRY_TOPIc", MessageConst::PROPERTY_RETRY_TOPIC));
   }
 }
 

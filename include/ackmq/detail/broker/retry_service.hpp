@@ -21,6 +21,7 @@
 #include <ackmq/detail/broker/faults.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/detail/store/record.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
 
@@ -106,7 +107,7 @@ class RetryService {
             ? msg.getProperties().find(MessageConst::PROPERTY_RETRY_TOPIC)->second
             : msg.getTopic();
     for (const auto& [k, v] : msg.getProperties()) {
-      if (isRoutingProperty(k) || k == MessageConst::PROPERTY_RETRY_TOPIC) continue;
+      if (isRoutingProperty(k) || isName(k, MessageConst::PROPERTY_RETRY_TOPIC)) continue;
       encodeProperty(props, k, v);
     }
     encodeProperty(props, MessageConst::PROPERTY_RETRY_TOPIC, retryTopicProp);
@@ -156,8 +157,8 @@ class RetryService {
     std::string_view props =
         keptProperties(original->encodedProperties(), scratch_, [&](std::string_view n, std::string_view) {
           if (isRoutingProperty(n)) return false;
-          if (n == MessageConst::PROPERTY_RETRY_TOPIC) hasRetryTopic = true;
-          if (n == MessageConst::PROPERTY_ORIGIN_MESSAGE_ID) hasOrigin = true;
+          if (isName(n, MessageConst::PROPERTY_RETRY_TOPIC)) hasRetryTopic = true;
+          if (isName(n, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID)) hasOrigin = true;
           return true;
         });
     const bool addRetryTopic = !hasRetryTopic && original->topic->kind != TopicKind::RETRY;

@@ -26,6 +26,7 @@
 #include <ackmq/clock.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/detail/store/record.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
 
@@ -46,17 +47,17 @@ class ArrivalSink {
 constexpr bool isRoutingProperty(std::string_view name) noexcept {
   switch (name.size()) {
     case MessageConst::PROPERTY_DELAY_TIME_LEVEL.size():
-      return name == MessageConst::PROPERTY_DELAY_TIME_LEVEL;
+      return isName(name, MessageConst::PROPERTY_DELAY_TIME_LEVEL);
     case MessageConst::PROPERTY_REAL_QUEUE_ID.size():
-      return name == MessageConst::PROPERTY_REAL_QUEUE_ID;
+      return isName(name, MessageConst::PROPERTY_REAL_QUEUE_ID);
     case MessageConst::PROPERTY_REAL_TOPIC.size():
-      return name == MessageConst::PROPERTY_REAL_TOPIC;
+      return isName(name, MessageConst::PROPERTY_REAL_TOPIC);
     case MessageConst::PROPERTY_TIMER_DELAY_MS.size():
-      return name == MessageConst::PROPERTY_TIMER_DELAY_MS;
+      return isName(name, MessageConst::PROPERTY_TIMER_DELAY_MS);
     case MessageConst::PROPERTY_TIMER_DELAY_SEC.size():
-      return name == MessageConst::PROPERTY_TIMER_DELAY_SEC;
+      return isName(name, MessageConst::PROPERTY_TIMER_DELAY_SEC);
     case MessageConst::PROPERTY_TIMER_DELIVER_MS.size():
-      return name == MessageConst::PROPERTY_TIMER_DELIVER_MS;
+      return isName(name, MessageConst::PROPERTY_TIMER_DELIVER_MS);
     default:
       return false;
   }
@@ -340,9 +341,9 @@ class ScheduleService final : private TimerTarget {
       kept =
           keptProperties(parked->encodedProperties(), scratch_, [&](std::string_view n, std::string_view v) {
             if (!isRoutingProperty(n)) return true;
-            if (n == MessageConst::PROPERTY_REAL_TOPIC) {
+            if (isName(n, MessageConst::PROPERTY_REAL_TOPIC)) {
               if (!realTopic) realTopic = v;
-            } else if (n == MessageConst::PROPERTY_REAL_QUEUE_ID) {
+            } else if (isName(n, MessageConst::PROPERTY_REAL_QUEUE_ID)) {
               if (!realQid) realQid = v;
             }
             return false;

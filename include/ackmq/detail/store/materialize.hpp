@@ -67,7 +67,7 @@ void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const st
   auto& props = Access::properties(out);
   std::string_view originalTopic;
   auto note = [&](std::string_view n, std::string_view v) {
-    if (n == MessageConst::PROPERTY_RETRY_TOPIC) originalTopic = v;
+    if (isName(n, MessageConst::PROPERTY_RETRY_TOPIC)) originalTopic = v;
   };
   if (h.propertiesSize == 0) {
     props.clear();

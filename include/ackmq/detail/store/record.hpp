@@ -91,6 +91,15 @@ inline char* putBytes(char* p, std::string_view bytes) noexcept {
   if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
   return p + bytes.size();
 }
+/// name == known, where `known` is a name fixed at compile time (a MessageConst property): with its length a
+/// constant, the byte comparison inlines into a few loads, where string_view's == calls memcmp. Property
+/// names are compared this way on every send-back and re-put.
+constexpr bool isName(std::string_view name, std::string_view known) noexcept {
+  if (name.size() != known.size()) return false;
+  if (std::is_constant_evaluated()) return name == known;
+  return std::memcmp(name.data(), known.data(), known.size()) == 0;
+}
+
 inline std::size_t readU16(const char* p) noexcept {
   return static_cast<std::size_t>(static_cast<unsigned char>(p[0])) |
          (static_cast<std::size_t>(static_cast<unsigned char>(p[1])) << 8);
