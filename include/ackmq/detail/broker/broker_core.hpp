@@ -208,16 +208,8 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       encoded = encodeWithoutTimer(props);
       src.encodedProperties = encoded;
     }
-    // The arrival is told under the store lock (see ArrivalListener): a consumer that is looking for work
-    // takes it from there, and only one that must be woken costs a follow-up after the lock.
-    bool followUp = false;
-    const AppendResult r = store_.appendWith(  // built in place, not assigned
-        topic, queueId, src, storeTs, [] {},
-        [&](const AppendResult& stored) noexcept {
-          followUp = stored.ok() && stored.queue->noteArrivalLocked();
-        });
+    const AppendResult r = appendAndTell(topic, queueId, std::span(&src, 1), storeTs);  // built in place
     finish(r, fault, result);
-    if (followUp) r.queue->followUpArrival();
     return result;
   }
 
@@ -247,14 +239,8 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       s.bornTimestamp = bornTimestamp;
       s.flag = m.getFlag();
     }
-    bool followUp = false;
-    AppendResult r = store_.appendAllWith(
-        *route.topic, queueId, srcs, clock_.nowMillis(), [] {},
-        [&](const AppendResult& stored) noexcept {
-          followUp = stored.ok() && stored.queue->noteArrivalLocked();
-        });
+    const AppendResult r = appendAndTell(*route.topic, queueId, srcs, clock_.nowMillis());
     finish(r, fault, result);
-    if (followUp) r.queue->followUpArrival();
     return result;
   }
 
@@ -545,6 +531,20 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
  private:
   static constexpr int kMaxQueueNums = 1024;
   static constexpr std::int64_t kMaxPullScan = 4096;  // entries one pull examines at most, matching or not
+
+  // A producer's append. The arrival is told under the store lock (see ArrivalListener): a consumer that is
+  // looking for work takes it from there, and only one that must be woken costs a follow-up after the lock.
+  AppendResult appendAndTell(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
+                             std::int64_t storeTs) {
+    bool followUp = false;
+    AppendResult r = store_.appendAllWith(
+        topic, queueId, srcs, storeTs, [] {},
+        [&](const AppendResult& stored) noexcept {
+          followUp = stored.ok() && stored.queue->noteArrivalLocked();
+        });
+    if (followUp) r.queue->followUpArrival();
+    return r;
+  }
 
   static BrokerConfig checked(BrokerConfig c) {
     auto bad = [](const std::string& what) { throw MQClientException(ResponseCode::MESSAGE_ILLEGAL, what); };

@@ -180,10 +180,8 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
       out.push_back(free_.back());
       free_.pop_back();
     }
-    while (out.size() < n) {
-      storage_.push_back(std::make_unique<Entry>());
-      out.push_back(storage_.back().get());
-    }
+    while (out.size() < n)
+      out.push_back(newEntry());
   }
   // The puller's stash: free entries the puller (whoever holds the consumer's dispatch lock) takes without
   // the mutex. Only the puller touches it; refillStash also needs the mutex, for the free list.
@@ -211,10 +209,8 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
       free_.pop_back();
     }
     try {
-      while (stash_.size() < reserve) {
-        storage_.push_back(std::make_unique<Entry>());
-        stash_.push_back(storage_.back().get());
-      }
+      while (stash_.size() < reserve)
+        stash_.push_back(newEntry());
     } catch (const std::bad_alloc&) {
       // The reserve only saves the next pull a hold: without it, that pull takes its entries under the
       // mutex. An entry stored but not stashed is still owned, and freed with the queue.
@@ -285,6 +281,10 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
       if (w == e) return true;
     }
     return false;
+  }
+  Entry* newEntry() {
+    storage_.push_back(std::make_unique<Entry>());
+    return storage_.back().get();
   }
   void recycle(Entry* e) {
     // Keep memory bounded: a huge body's buffer is not kept for the next message.
