@@ -393,6 +393,15 @@ TEST_SUITE("push_consumer") {
     CHECK(seen[1].getMessageQueue().getTopic() == "%RETRY%g");
     CHECK(seen[1].getProperty("RETRY_TOPIC") == "T");
     CHECK(seen[0].getBornTimestamp() == seen[2].getBornTimestamp());
+    // A retry copy has the original's properties and where it came from, and has left the routing ones of
+    // its parked copy behind: the same names at every reconsume.
+    for (int i = 1; i < 3; ++i) {
+      std::vector<std::string> names;
+      for (const auto& [name, value] : seen[static_cast<std::size_t>(i)].getProperties())
+        names.push_back(name);
+      CHECK(names == std::vector<std::string>{"KEYS", "ORIGIN_MESSAGE_ID", "RETRY_TOPIC", "app"});
+      CHECK(seen[static_cast<std::size_t>(i)].getProperty("ORIGIN_MESSAGE_ID") == sent.getMsgId());
+    }
   }
 
   TEST_CASE("maxReconsumeTimes decides when a failure goes to the DLQ" * doctest::timeout(30)) {

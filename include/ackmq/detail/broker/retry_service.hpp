@@ -202,7 +202,7 @@ class RetryService {
     }
     const int level = std::min(delayLevel == 0 ? 3 + reconsumeTimes : delayLevel, schedule_.maxLevel());
     src.moreProperties = routing(retry, level);
-    AppendResult r = schedule_.parkLocked(locked, src, level - 1, arming);
+    AppendResult r = schedule_.parkLocked(locked, src, level - 1, retry, 0, arming);
     result.code = r.code;
     if (!r.ok()) result.remark = std::move(r.remark);
     return nullptr;

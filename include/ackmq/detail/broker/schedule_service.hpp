@@ -159,12 +159,22 @@ class ScheduleService final : private TimerTarget {
     return r;
   }
 
+  /// Where a parked copy goes when it falls due, known to the service that parks it: its properties other
+  /// than the routing ones are the first `keptBytes` of the parked copy's, and the routing ones name `topic`
+  /// and `queueId`. The level's timer then re-puts the copy without reading its properties back.
+  struct Destination {
+    TopicEntry* topic = nullptr;
+    int queueId = 0;
+    std::uint32_t keptBytes = 0;
+  };
+
   /// Parks `src` in delay level `scheduleQueueId` + 1 from inside the store lock (for services that derive
   /// the parked copy from another record), leaving in `arming` the timer the caller arms with arm() once it
   /// has let go of the store lock, so that the timer service's lock is never taken inside it. The parked copy
-  /// cannot go meanwhile: its segment is not reclaimed while it waits (Segment::pendingParked).
+  /// cannot go meanwhile: its segment is not reclaimed while it waits (Segment::pendingParked). `src` holds
+  /// the copy's own properties in encodedProperties and the routing ones, naming `to`, in moreProperties.
   AppendResult parkLocked(typename MessageStore<Body>::Locked& store, const RecordSource<Body>& src,
-                          int scheduleQueueId, Arming& arming) {
+                          int scheduleQueueId, TopicEntry& to, int toQueueId, Arming& arming) {
     Level& level = levels_[static_cast<std::size_t>(scheduleQueueId)];
     level.reserve();  // nothing is stored if this throws
     AppendResult r = [&] {
@@ -175,7 +185,8 @@ class ScheduleService final : private TimerTarget {
         throw;
       }
     }();
-    arming = settle(scheduleQueueId, r);
+    arming = settle(scheduleQueueId, r,
+                    Destination{&to, toQueueId, static_cast<std::uint32_t>(src.encodedProperties.size())});
     return r;
   }
 
@@ -225,6 +236,7 @@ class ScheduleService final : private TimerTarget {
   struct Pending {
     std::int64_t commitLogOffset;
     std::int64_t due;  // steady clock, ms
+    Destination to;    // topic null: read from the parked copy's properties
   };
   // One delay level's parked copies in due order, and whether its timer is armed. Guarded by the store lock.
   // A copy's entry is made before the copy is stored (reserve), so that once it is stored nothing can fail.
@@ -234,13 +246,13 @@ class ScheduleService final : private TimerTarget {
 
     bool empty() const noexcept { return queue.empty(); }
     const Pending& front() const noexcept { return queue.front(); }
-    void reserve() { queue.push_back(Pending{-1, 0}); }
+    void reserve() { queue.push_back(Pending{-1, 0, {}}); }
     void unreserve() noexcept { queue.pop_back(); }
   };
 
   // Store lock held: fills in the entry reserve() made for a park (or takes it back if the park failed), and
   // tells what timer to arm when the level has none.
-  Arming settle(int scheduleQueueId, const AppendResult& r) noexcept {
+  Arming settle(int scheduleQueueId, const AppendResult& r, Destination to = {}) noexcept {
     Level& level = levels_[static_cast<std::size_t>(scheduleQueueId)];
     if (!r.ok()) {
       level.unreserve();
@@ -248,7 +260,7 @@ class ScheduleService final : private TimerTarget {
     }
     std::int64_t due = clock_.steadyMillis() + levelMillis(scheduleQueueId + 1);
     if (level.queue.size() > 1) due = std::max(due, level.queue.end()[-2].due);  // due times only grow
-    level.queue.back() = Pending{r.commitLogOffset, due};
+    level.queue.back() = Pending{r.commitLogOffset, due, to};
     if (level.armed) return {};
     level.armed = true;
     return Arming{kLevelTag | static_cast<std::uint64_t>(scheduleQueueId), due};
@@ -293,9 +305,9 @@ class ScheduleService final : private TimerTarget {
         const std::int64_t now = clock_.steadyMillis();
         std::size_t n = 0;
         for (; n < kChunk && !level.empty() && level.front().due <= now; ++n) {
-          const std::int64_t offset = level.front().commitLogOffset;
+          const Pending p = level.front();
           level.queue.pop_front();
-          repostOne(locked, static_cast<std::uint64_t>(offset), arrived, again);
+          repostOne(locked, static_cast<std::uint64_t>(p.commitLogOffset), arrived, again, p.to);
         }
         more = n == kChunk;
         if (more) return;
@@ -313,9 +325,10 @@ class ScheduleService final : private TimerTarget {
   // Store lock held: re-puts the parked copy at CommitLog offset `arg`, noting the queue it went to, or, when
   // it cannot go now, that it is to be tried again.
   void repostOne(typename MessageStore<Body>::Locked& locked, std::uint64_t arg,
-                 std::vector<ConsumeQueue*>& arrived, std::vector<std::uint64_t>& again) noexcept {
+                 std::vector<ConsumeQueue*>& arrived, std::vector<std::uint64_t>& again,
+                 const Destination& to = {}) noexcept {
     ConsumeQueue* q = nullptr;
-    if (!repostLocked(locked, static_cast<std::int64_t>(arg), q)) again.push_back(arg);
+    if (!repostLocked(locked, static_cast<std::int64_t>(arg), to, q)) again.push_back(arg);
     if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end()) arrived.push_back(q);
   }
 
@@ -324,13 +337,19 @@ class ScheduleService final : private TimerTarget {
       sink_.onArrived(*q);
   }
 
-  // Re-puts the parked copy at `offset`. False when it must be tried again later (no room, or a Body copy
-  // constructor or an allocation threw); `arrived` is the queue it went to.
-  bool repostLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset,
+  // Re-puts the parked copy at `offset`, going where `to` says or, without a topic there, where its
+  // properties say. False when it must be tried again later (no room, or a Body copy constructor or an
+  // allocation threw); `arrived` is the queue it went to.
+  bool repostLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset, const Destination& to,
                     ConsumeQueue*& arrived) noexcept {
     const RecordHeader* parked = locked.find(offset);
     if (parked == nullptr) return true;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
     Segment* seg = locked.segmentOf(*parked);
+    if (to.topic != nullptr) {
+      // A send-back's copy: the kept properties come first and the routing ones after them, as parked.
+      return putBack(locked, *parked, *seg, *to.topic, to.queueId,
+                     parked->encodedProperties().substr(0, to.keptBytes), arrived);
+    }
     // One walk over the properties finds where the copy goes and what it keeps: the parked copy's own
     // properties, in place, when the routing ones are the last (as a send-back leaves them); else a copy in
     // scratch_ (guarded by the store lock, its capacity kept from one re-put to the next).
@@ -363,13 +382,19 @@ class ScheduleService final : private TimerTarget {
       seg->pendingParked.fetch_sub(1, std::memory_order_release);  // cannot happen: parked without a home
       return true;
     }
-    const SegmentPin pin(*seg);  // making room for the copy must never reclaim the record being copied
+    return putBack(locked, *parked, *seg, *topic, static_cast<int>(parseInt64(*realQid, 0)), kept, arrived);
+  }
+
+  // Stores the re-put copy of `parked` (in `seg`) with properties `kept`; see repostLocked.
+  bool putBack(typename MessageStore<Body>::Locked& locked, const RecordHeader& parked, Segment& seg,
+               TopicEntry& topic, int queueId, std::string_view kept, ConsumeQueue*& arrived) noexcept {
+    const SegmentPin pin(seg);  // making room for the copy must never reclaim the record being copied
     bool ok = false;
     try {
-      AppendResult r = locked.append(*topic, static_cast<int>(parseInt64(*realQid, 0)),
-                                     copyOf<Body>(*parked, kept), clock_.nowMillis(), /*internal=*/true);
+      AppendResult r =
+          locked.append(topic, queueId, copyOf<Body>(parked, kept), clock_.nowMillis(), /*internal=*/true);
       if (r.ok()) {
-        seg->pendingParked.fetch_sub(1, std::memory_order_release);
+        seg.pendingParked.fetch_sub(1, std::memory_order_release);
         arrived = r.queue;
         ok = true;
       }
