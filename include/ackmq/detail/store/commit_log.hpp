@@ -213,7 +213,7 @@ class CommitLog {
 
   /// Whether a record of `size` bytes fits the active segment.
   bool fitsActive(std::size_t size) const noexcept {
-    return !segments_.empty() && segments_.back().used + size <= segments_.back().capacity;
+    return active_ != nullptr && active_->used + size <= active_->capacity;
   }
   /// Bytes a new segment for a record of `size` bytes would take.
   std::size_t newSegmentBytes(std::size_t size) const noexcept { return std::max(segmentBytes_, size); }
@@ -236,6 +236,7 @@ class CommitLog {
       throw;
     }
     Segment& s = segments_.back();
+    active_ = &s;
     s.baseOffset = nextOffset_;
     s.capacity = capacity;
     s.data = std::move(data);
@@ -250,7 +251,7 @@ class CommitLog {
 
   /// Space for a record of `size` bytes in the active segment (which must fit it); returns the position.
   std::size_t reserve(std::size_t size) noexcept {
-    Segment& s = segments_.back();
+    Segment& s = *active_;
     const std::size_t pos = s.used;
     s.used += size;
     if (s.used + kWarmAhead / 2 > s.warmedTo && s.warmedTo < s.capacity) warmAhead(s);
@@ -259,12 +260,12 @@ class CommitLog {
 
   /// Marks space reserved for a record whose write failed, so walks skip it.
   void abandon(std::size_t position, std::size_t size) noexcept {
-    auto* h = ::new (segments_.back().at(position)) RecordHeader{};
+    auto* h = ::new (active_->at(position)) RecordHeader{};
     h->totalSize = static_cast<std::uint32_t>(size);
     h->topic = nullptr;
   }
 
-  Segment& active() noexcept { return segments_.back(); }
+  Segment& active() noexcept { return *active_; }
   std::deque<Segment>& segments() noexcept { return segments_; }
   const std::deque<Segment>& segments() const noexcept { return segments_; }
   /// Memory held for records: every segment's, and the spare's.
@@ -281,7 +282,7 @@ class CommitLog {
   /// The segment holding CommitLog offset `offset`, or nullptr.
   Segment* segmentOf(std::int64_t offset) noexcept {
     // Most lookups are of recent records: try the active segment before searching.
-    if (!segments_.empty() && segments_.back().contains(offset)) return &segments_.back();
+    if (active_ != nullptr && active_->contains(offset)) return active_;
     auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
                                [](std::int64_t o, const Segment& s) { return o < s.baseOffset; });
     if (it == segments_.begin()) return nullptr;
@@ -313,6 +314,7 @@ class CommitLog {
       allocatedBytes_ -= s.capacity;
     }
     segments_.pop_front();
+    if (segments_.empty()) active_ = nullptr;
   }
 
   /// Whether a reclaimed segment's memory is waiting to be reused.
@@ -342,6 +344,7 @@ class CommitLog {
   SegmentMemory spare_;
   std::size_t spareResident_ = 0;
   PageWarmSink* warmer_ = nullptr;
+  Segment* active_ = nullptr;  // segments_.back(), where appends go; null while there is no segment
 };
 
 }  // namespace ackmq::detail

@@ -105,11 +105,13 @@ class MessageStore {
     if (t.queueNums.load(std::memory_order_acquire) >= queueNums) return t;
     if (changed != nullptr) *changed = true;
     std::lock_guard lock(mutex_);
+    t.queueAt.reserve(static_cast<std::size_t>(queueNums));  // then push_back below cannot throw
     while (static_cast<int>(t.queues.size()) < queueNums) {
       ConsumeQueue& q = t.queues.emplace_back();
       q.storeLock = &mutex_;
       q.topic = &t;
       q.queueId = static_cast<int>(t.queues.size()) - 1;
+      t.queueAt.push_back(&q);
     }
     t.queueNums.store(static_cast<int>(t.queues.size()), std::memory_order_release);
     return t;
@@ -151,7 +153,7 @@ class MessageStore {
 
     ConsumeQueue* queue(TopicEntry& topic, int queueId) noexcept {
       if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return nullptr;
-      return &topic.queues[static_cast<std::size_t>(queueId)];
+      return topic.queueAt[static_cast<std::size_t>(queueId)];
     }
 
     /// Takes up to `maxNums` records of `queue` from `offset` on for which `accept(record)` holds, scanning
@@ -398,7 +400,7 @@ class MessageStore {
                       " (" + std::to_string(topic.queues.size()) + " queues)";
       return result;
     }
-    ConsumeQueue& cq = topic.queues[static_cast<std::size_t>(queueId)];
+    ConsumeQueue& cq = *topic.queueAt[static_cast<std::size_t>(queueId)];
 
     // Phase 1: write every record. Nothing is visible until phase 2, so a failure leaves no trace.
     Written written;

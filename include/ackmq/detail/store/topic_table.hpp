@@ -33,6 +33,8 @@ struct TopicEntry {
   std::string name;
   TopicKind kind = TopicKind::NORMAL;
   std::deque<ConsumeQueue> queues;
+  std::vector<ConsumeQueue*> queueAt;  // &queues[i], guarded like queues: a deque of large entries indexes
+                                       // through a call, and every append picks its queue
   std::atomic<int> queueNums{0};
 };
 
