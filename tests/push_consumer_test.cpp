@@ -195,6 +195,8 @@ TEST_SUITE("push_consumer") {
     CHECK(dlq[0].getBody() == "poison");
     CHECK(dlq[0].getProperty("RETRY_TOPIC") == "T");
     CHECK(dlq[0].getProperty("DLQ_ORIGIN_TOPIC") == "T");
+    CHECK(dlq[0].getProperty("DLQ_ORIGIN_MESSAGE_ID") == sent.getMsgId());
+    CHECK(dlq[0].getProperty("ORIGIN_MESSAGE_ID") == sent.getMsgId());
     CHECK(dlq[0].getReconsumeTimes() == 17);
     const auto s = ackmq::testing::consumerStats(c);
     CHECK(s.delivered == 17);

@@ -1055,7 +1055,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
       SendBackItem& item = items[i];
-      detail::SendBackResult r = std::move(results[i]);
+      detail::SendBackResult& r = results[i];
       if (!r.ok()) r = sendRetryFallback(item.entry->msg, item.delayLevel);
       item.sent = r.ok();
       if (r.ok())

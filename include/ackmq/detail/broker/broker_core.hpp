@@ -419,7 +419,9 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       } else if (!running()) {
         r = SendBackResult{ResponseCode::SERVICE_NOT_AVAILABLE, false, "the broker is shut down"};
       } else {
-        r = SendBackResult{};
+        r.code = ResponseCode::SUCCESS;  // reset in place: no string moved per send-back
+        r.deadLettered = false;
+        r.remark.clear();
       }
     }
     retry_.sendBackAll(retry, dlq, requests, maxReconsumeTimes, results);

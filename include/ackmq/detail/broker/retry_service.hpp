@@ -188,12 +188,13 @@ class RetryService {
                       SendBackResult& result, Arming& arming) {
     src.reconsumeTimes = reconsumeTimes + 1;
     if (reconsumeTimes >= maxReconsumeTimes || delayLevel < 0) {
-      std::string props(src.encodedProperties);
-      const auto found = findProperty(props, MessageConst::PROPERTY_RETRY_TOPIC);
-      const std::string origin(found ? *found : std::string_view());  // a copy: props grows below
-      encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_TOPIC, origin);
-      encodeProperty(props, MessageConst::PROPERTY_DLQ_ORIGIN_MESSAGE_ID, src.msgId.hex());
-      src.encodedProperties = props;
+      // Built in dlqScratch_, which nothing else points into (src's properties may be in scratch_).
+      const auto found = findProperty(src.encodedProperties, MessageConst::PROPERTY_RETRY_TOPIC);
+      const std::string_view origin = found ? *found : std::string_view();
+      dlqScratch_.assign(src.encodedProperties);
+      encodeProperty(dlqScratch_, MessageConst::PROPERTY_DLQ_ORIGIN_TOPIC, origin);
+      encodeProperty(dlqScratch_, MessageConst::PROPERTY_DLQ_ORIGIN_MESSAGE_ID, src.msgId.hex());
+      src.encodedProperties = dlqScratch_;
       AppendResult r = locked.append(dlq, 0, src, clock_.nowMillis(), /*internal=*/true);
       result.code = r.code;
       if (!r.ok()) result.remark = std::move(r.remark);
@@ -231,7 +232,8 @@ class RetryService {
   ScheduleService<Body, Clock>& schedule_;
   Clock& clock_;
   ArrivalSink& sink_;
-  std::string scratch_;  // a send-back copy's properties; guarded by the store lock
+  std::string scratch_;     // a send-back copy's properties; guarded by the store lock
+  std::string dlqScratch_;  // a dead-letter copy's properties; guarded by the store lock
   // Per delay level, the retry topic last parked there and its routing properties; guarded by the store lock.
   std::vector<std::pair<const TopicEntry*, std::string>> routing_;
 };

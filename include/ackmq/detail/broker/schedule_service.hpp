@@ -242,6 +242,7 @@ class ScheduleService final : private TimerTarget {
   // A copy's entry is made before the copy is stored (reserve), so that once it is stored nothing can fail.
   struct Level {
     std::deque<Pending> queue;  // in blocks: memory comes back as the level drains
+    std::int64_t lastDue = std::numeric_limits<std::int64_t>::min();  // of the last copy parked
     bool armed = false;
 
     bool empty() const noexcept { return queue.empty(); }
@@ -258,8 +259,11 @@ class ScheduleService final : private TimerTarget {
       level.unreserve();
       return {};
     }
-    std::int64_t due = clock_.steadyMillis() + levelMillis(scheduleQueueId + 1);
-    if (level.queue.size() > 1) due = std::max(due, level.queue.end()[-2].due);  // due times only grow
+    // A level is walked in order, so its due times must only grow (the steady clock and the level's delay
+    // already make them so; this keeps it true whatever a clock does).
+    const std::int64_t due =
+        std::max(clock_.steadyMillis() + levelMillis(scheduleQueueId + 1), level.lastDue);
+    level.lastDue = due;
     level.queue.back() = Pending{r.commitLogOffset, due, to};
     if (level.armed) return {};
     level.armed = true;
