@@ -568,6 +568,24 @@ TEST_SUITE("materializing") {
     CHECK_FALSE(ackmq::detail::isName("RETRY_TOPICS", MessageConst::PROPERTY_RETRY_TOPIC));
     CHECK_FALSE(ackmq::detail::isName("RETRY_TOPIc", MessageConst::PROPERTY_RETRY_TOPIC));
   }
+
+  TEST_CASE("sameBytes compares every byte, a word at a time and the tail one by one" *
+            doctest::timeout(10)) {
+    using ackmq::detail::sameBytes;
+    CHECK(sameBytes("", ""));
+    const std::string base = "broker-a.example-17";  // two words and a three-byte tail
+    for (std::size_t n = 0; n <= base.size(); ++n) {
+      const std::string a = base.substr(0, n);
+      CAPTURE(a);
+      CHECK(sameBytes(a, std::string(a)));
+      if (n > 0) CHECK_FALSE(sameBytes(a, base.substr(0, n - 1)));  // a prefix differs in length
+      for (std::size_t i = 0; i < n; ++i) {
+        std::string b = a;
+        b[i] = static_cast<char>(b[i] ^ 0x20);  // one byte differs, in a word or in the tail
+        CHECK_FALSE(sameBytes(a, b));
+      }
+    }
+  }
 }
 
 TEST_SUITE("lock-free reads") {

@@ -29,6 +29,24 @@ inline void overwrite(std::string& s, std::string_view v) {
   }
 }
 
+/// a == b for short strings such as broker names, inline: a word at a time, where std::string's == calls out
+/// to a comparison and then to memcmp (some 55 instructions per delivery for an equal broker name).
+inline bool sameBytes(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x;
+    std::uint64_t y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 /// Assigns the values of `encoded` to a map that holds exactly its names, each once, and calls
 /// f(name, value) for each; false when the names differ, and the map's values are then unspecified (the
 /// caller rebuilds it). A retry copy carries the same few names delivery after delivery, and this leaves the
@@ -106,7 +124,7 @@ void materializeInto(BasicMessageExt<Body>& out, const RecordHeader& h, const st
     Access::body(out) = objectBody<Body>(h);
   }
   Access::flag(out) = h.flag;
-  if (Access::brokerName(out) != brokerName) Access::brokerName(out) = brokerName;
+  if (!sameBytes(Access::brokerName(out), brokerName)) Access::brokerName(out) = brokerName;
   Access::setExt(out,
                  MessageAccess::ExtFields{h.msgId, makeOffsetMessageId(brokerIdentity, h.commitLogOffset),
                                           h.queueId, h.reconsumeTimes, h.queueOffset, h.commitLogOffset,
