@@ -210,11 +210,13 @@ class MessageStore {
   template <class Before, class After>
   AppendResult appendAllWith(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
                              std::int64_t storeTs, Before&& before, After&& after) {
+    AppendResult r;  // one result, filled in place and returned by name: no copy of it on the way out
     for (int spins = 0;; ++spins) {
       {
         std::lock_guard lock(mutex_);
         before();
-        AppendResult r = appendOnce(topic, queueId, srcs, storeTs, after);
+        if (spins > 0) r = AppendResult{};
+        appendOnce(r, topic, queueId, srcs, storeTs, after);
         after(r);
         if (r.code != kPinned || spins > 100000) {
           if (r.code == kPinned) r.code = ResponseCode::SYSTEM_BUSY;
@@ -379,10 +381,10 @@ class MessageStore {
 
   // One attempt of appendAllWith; a throw tells `after` that nothing was stored before it goes on.
   template <class After>
-  AppendResult appendOnce(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
-                          std::int64_t storeTs, After& after) {
+  void appendOnce(AppendResult& result, TopicEntry& topic, int queueId,
+                  std::span<const RecordSource<Body>> srcs, std::int64_t storeTs, After& after) {
     try {
-      return appendLocked(topic, queueId, srcs, storeTs, false);
+      appendLockedInto(result, topic, queueId, srcs, storeTs, false);
     } catch (...) {
       AppendResult none;
       none.code = ResponseCode::SYSTEM_ERROR;
@@ -394,11 +396,18 @@ class MessageStore {
   AppendResult appendLocked(TopicEntry& topic, int queueId, std::span<const RecordSource<Body>> srcs,
                             std::int64_t storeTs, bool internal) {
     AppendResult result;
+    appendLockedInto(result, topic, queueId, srcs, storeTs, internal);
+    return result;
+  }
+
+  // appendLocked, into `result`, which is a default AppendResult.
+  void appendLockedInto(AppendResult& result, TopicEntry& topic, int queueId,
+                        std::span<const RecordSource<Body>> srcs, std::int64_t storeTs, bool internal) {
     if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) {
       result.code = ResponseCode::SYSTEM_ERROR;
       result.remark = "queueId " + std::to_string(queueId) + " is out of range for topic " + topic.name +
                       " (" + std::to_string(topic.queues.size()) + " queues)";
-      return result;
+      return;
     }
     ConsumeQueue& cq = *topic.queueAt[static_cast<std::size_t>(queueId)];
 
@@ -424,7 +433,7 @@ class MessageStore {
                             " bytes hold messages not yet consumed by every group (maxStoreBytes " +
                             std::to_string(options_.maxStoreBytes) + ")";
           }
-          return result;
+          return;
         }
         if (!log_.fitsActive(size)) log_.openSegment(size);
       }
@@ -463,7 +472,6 @@ class MessageStore {
     result.queueOffset = written[0].first->queueOffset;
     result.commitLogOffset = written[0].first->commitLogOffset;
     result.queue = &cq;
-    return result;
   }
 
   // The records one append has written and not yet published. The usual single record is kept on the
