@@ -24,6 +24,8 @@ enum class TopicView { STORED, ORIGINAL };
 inline void overwrite(std::string& s, std::string_view v) {
   if (s.size() == v.size()) {
     if (!v.empty()) std::memcpy(s.data(), v.data(), v.size());
+  } else if (s.empty()) {
+    s.append(v);  // a fresh message's: append skips the general replace that assign goes through
   } else {
     s.assign(v);
   }
