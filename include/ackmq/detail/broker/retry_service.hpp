@@ -135,6 +135,9 @@ class RetryService {
  private:
   // The timer a copy parked for the retry topic may need, armed once the store lock is let go.
   using Arming = typename ScheduleService<Body, Clock>::Arming;
+  // The queue a retry copy goes to: a group's %RETRY% topic has one (RocketMQ retryQueueNums 1). Both the
+  // routing properties and the parked copy's destination name it.
+  static constexpr int kRetryQueueId = 0;
 
   // sendBack's work under the store lock.
   ConsumeQueue* sendBackLocked(typename MessageStore<Body>::Locked& locked, TopicEntry& retry,
@@ -203,7 +206,7 @@ class RetryService {
     }
     const int level = std::min(delayLevel == 0 ? 3 + reconsumeTimes : delayLevel, schedule_.maxLevel());
     src.moreProperties = routing(retry, level);
-    AppendResult r = schedule_.parkLocked(locked, src, level - 1, retry, 0, arming);
+    AppendResult r = schedule_.parkLocked(locked, src, level - 1, retry, kRetryQueueId, arming);
     result.code = r.code;
     if (!r.ok()) result.remark = std::move(r.remark);
     return nullptr;
@@ -222,7 +225,7 @@ class RetryService {
       const auto end = std::to_chars(digits, digits + sizeof digits, level).ptr;
       encodeProperty(encoded, MessageConst::PROPERTY_DELAY_TIME_LEVEL,
                      std::string_view(digits, end - digits));
-      ScheduleService<Body, Clock>::addDestination(encoded, retry.name, 0);
+      ScheduleService<Body, Clock>::addDestination(encoded, retry.name, kRetryQueueId);
       topic = &retry;
     }
     return encoded;

@@ -67,7 +67,7 @@ bool assignPropertiesInPlace(Map& props, std::string_view encoded, F&& f) {
     unsigned bit = 1;
     auto it = props.begin();
     for (; it != props.end(); ++it, bit <<= 1) {
-      if (it->first.size() == name.size() && std::string_view(it->first) == name) break;
+      if (sameBytes(it->first, name)) break;
     }
     same = it != props.end() && (seen & bit) == 0;
     if (!same) return;

@@ -152,7 +152,7 @@ class MessageStore {
     }
 
     ConsumeQueue* queue(TopicEntry& topic, int queueId) noexcept {
-      if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) return nullptr;
+      if (queueId < 0 || queueId >= static_cast<int>(topic.queueAt.size())) return nullptr;
       return topic.queueAt[static_cast<std::size_t>(queueId)];
     }
 
@@ -403,10 +403,10 @@ class MessageStore {
   // appendLocked, into `result`, which is a default AppendResult.
   void appendLockedInto(AppendResult& result, TopicEntry& topic, int queueId,
                         std::span<const RecordSource<Body>> srcs, std::int64_t storeTs, bool internal) {
-    if (queueId < 0 || queueId >= static_cast<int>(topic.queues.size())) {
+    if (queueId < 0 || queueId >= static_cast<int>(topic.queueAt.size())) {  // a vector's size: no deque walk
       result.code = ResponseCode::SYSTEM_ERROR;
       result.remark = "queueId " + std::to_string(queueId) + " is out of range for topic " + topic.name +
-                      " (" + std::to_string(topic.queues.size()) + " queues)";
+                      " (" + std::to_string(topic.queueAt.size()) + " queues)";
       return;
     }
     ConsumeQueue& cq = *topic.queueAt[static_cast<std::size_t>(queueId)];
