@@ -575,39 +575,68 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // ----------------------------------------------------------------------------------------- dispatcher
 
   void dispatchLoop() {
+    bool waited = false;  // the last turn waited for the listeners until the budget ran out: pull now
     while (!stopping_.load()) {
       bool progress = false;
-      awaitListeners();
+      bool gather = false;
       {
         std::lock_guard dispatch(dispatchMutex_);
         recheck_.store(false, std::memory_order_seq_cst);
         if (rebalancePending_.exchange(false, std::memory_order_seq_cst)) rebalance();
-        for (auto& pq : active_) {
-          if (pq->dropped.load(std::memory_order_relaxed)) continue;
-          if (!takeNews(*pq)) continue;
-          try {
-            progress |= pullOnce(pq);
-          } catch (...) {
-            // RocketMQ DefaultMQPushConsumerImpl pulls a queue again 3 s after a pull that failed.
-            core_.timers().scheduleAfter(kPullRetryMillis, target_, defer(kPullRetryTag, pq, {}));
-          }
-        }
+        gather = !waited && worthGathering();
+        if (!gather) progress = pullNews();
       }
+      if (gather) {
+        waited = !awaitListeners();
+        continue;
+      }
+      waited = false;
       if (!progress) park();
     }
   }
 
-  // Before a concurrent consumer's pull: waits, for at most kPollBudget, while tasks still wait in the pool.
-  // A pull made then only lengthens that queue, its messages waiting anyway; made once a listener thread has
-  // taken the last task, it takes what arrived meanwhile in one batch, with one hand-off and one hold of
-  // each lock for all of it. Under a steady stream the dispatcher otherwise pulls as fast as messages come,
-  // a few at a time, and the pull, the hand-off and the listener's bookkeeping are paid per few messages
-  // (end to end on two cores: 3 to 4 messages a pull, some refused by flow control and pulled again; with the
-  // wait, 28 to 32 of pullBatchSize's 32, none refused, and a tenth more messages a second).
-  // A listener stuck in a long call delays a pull by the budget at most.
-  void awaitListeners() {
-    if (orderly() || pool_->queuedHint() == 0) return;
-    detail::pollUntil([this] { return stopping_.load(std::memory_order_relaxed) || pool_->queuedHint() == 0; });
+  // One pull of every queue with news; true when any moved something. Under dispatchMutex_.
+  bool pullNews() {
+    bool progress = false;
+    for (auto& pq : active_) {
+      if (pq->dropped.load(std::memory_order_relaxed)) continue;
+      if (!takeNews(*pq)) continue;
+      try {
+        progress |= pullOnce(pq);
+      } catch (...) {
+        // RocketMQ DefaultMQPushConsumerImpl pulls a queue again 3 s after a pull that failed.
+        core_.timers().scheduleAfter(kPullRetryMillis, target_, defer(kPullRetryTag, pq, {}));
+      }
+    }
+    return progress;
+  }
+
+  // Whether a concurrent consumer's dispatcher should hold its pulls back for now (awaitListeners): tasks
+  // still wait in the pool, and no queue with news has a full pull (pullBatchSize) ready. A pull made then
+  // only lengthens the pool's queue, its messages waiting anyway; made once a listener thread has taken the
+  // last task, it takes what arrived meanwhile in one batch, with one hand-off and one hold of each lock for
+  // all of it. Under a steady stream the dispatcher otherwise pulls as fast as messages come, a few at a
+  // time, and the pull, the hand-off and the listener's bookkeeping are paid per few messages (end to end on
+  // two cores: 3 to 4 messages a pull, some refused by flow control and pulled again; holding back, 28 to 32,
+  // none refused, and a tenth more messages a second). A queue with a full pull waiting (a backlog) is pulled
+  // at once: there batches are full anyway, and pulling ahead keeps the listeners fed while the next pull is
+  // made. Under dispatchMutex_.
+  bool worthGathering() const {
+    if (orderly() || pool_->queuedHint() == 0) return false;
+    bool news = false;
+    for (const auto& pq : active_) {
+      if (pq->dropped.load(std::memory_order_relaxed) || !pq->dirty.load(std::memory_order_seq_cst)) continue;
+      if (pq->cq.publishedMax.load(std::memory_order_acquire) - pq->pullOffset >= pullBatchSize_)
+        return false;
+      news = true;
+    }
+    return news;
+  }
+  // Waits, for at most kPollBudget, until no task waits in the pool; false when the budget ran out (a
+  // listener in a long call), and the next turn pulls regardless.
+  bool awaitListeners() {
+    return detail::pollUntil(
+        [this] { return stopping_.load(std::memory_order_relaxed) || pool_->queuedHint() == 0; });
   }
 
   // Sleeps until a queue has news, a rebalance is asked for, or shutdown. The flag is raised before the last
