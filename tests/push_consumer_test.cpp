@@ -1045,6 +1045,43 @@ TEST_SUITE("push_consumer") {
     CHECK(h.calls.load() == 2);
   }
 
+  TEST_CASE("a dispatcher holding its pulls back for a busy listener still pulls new messages" *
+            doctest::timeout(30)) {
+    // One listener thread, held in its first call; the second message's task waits in the pool behind it.
+    // A third message then finds a task queued and less than a full pull waiting: the dispatcher holds back
+    // for its budget only, then pulls it. Were the hold-back unbounded, the third message would stay in the
+    // store while the listener is held, and the loop below would spin until the test's timeout.
+    World w;
+    w.broker.createTopic("T", 1);
+    ManualPushConsumer c(w.broker, "g");
+    c.subscribe("T", "*");
+    c.setConsumeThreadMin(1);
+    c.setConsumeThreadMax(1);
+    std::latch in{1}, release{1};
+    std::atomic<int> calls{0};
+    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList&, auto&) {
+      if (calls++ == 0) {
+        in.count_down();
+        release.wait();
+      }
+      return SUCCESS;
+    }});
+    c.start();
+    w.send("T", "m0");
+    in.wait();
+    w.send("T", "m1");
+    while (ackmq::testing::consumerStats(c).inFlight < 2)
+      std::this_thread::yield();
+    w.send("T", "m2");
+    while (ackmq::testing::consumerStats(c).inFlight < 3)
+      std::this_thread::yield();
+    CHECK(calls.load() == 1);  // still held: the pull did not wait for the listener
+    release.count_down();
+    REQUIRE(awaitIdle(c));
+    CHECK(calls.load() == 3);
+    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 3);
+  }
+
   TEST_CASE("a timed-out message whose send-back fails stays with the listener and is tried again" *
             doctest::timeout(60)) {
     HeldMessage h;

@@ -143,7 +143,7 @@ class WorkerPool {
                        [&](const std::thread& t) { return t.get_id() == self; });
   }
 
-  /// How many tasks wait for a thread, read without the lock: a hint that may be stale by the time it is used.
+  /// How many tasks wait for a thread, read without the lock: a hint, possibly stale by the time it is used.
   std::size_t queuedHint() const noexcept { return queuedHint_.load(std::memory_order_relaxed); }
   int threadCount() const {
     std::lock_guard lock(mutex_);
