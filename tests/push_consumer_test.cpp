@@ -89,12 +89,12 @@ struct HeldMessage {
   std::latch in{1}, release{1};
   std::atomic<int> calls{0};
   const ackmq::MessageQueue q{"T", "broker-a", 0};
-  HeldMessage() {
+  explicit HeldMessage(int minThreads = 2, int maxThreads = 4) {
     w.broker.createTopic("T", 1);
     c.subscribe("T", "*");
     c.setConsumeTimeout(std::chrono::minutes(1));
-    c.setConsumeThreadMin(2);
-    c.setConsumeThreadMax(4);
+    c.setConsumeThreadMin(minThreads);
+    c.setConsumeThreadMax(maxThreads);
     c.registerMessageListener(ackmq::MessageListenerConcurrently{[this](auto&, auto&) {
       if (calls++ == 0) {
         in.count_down();
@@ -1051,35 +1051,18 @@ TEST_SUITE("push_consumer") {
     // A third message then finds a task queued and less than a full pull waiting: the dispatcher holds back
     // for its budget only, then pulls it. Were the hold-back unbounded, the third message would stay in the
     // store while the listener is held, and the loop below would spin until the test's timeout.
-    World w;
-    w.broker.createTopic("T", 1);
-    ManualPushConsumer c(w.broker, "g");
-    c.subscribe("T", "*");
-    c.setConsumeThreadMin(1);
-    c.setConsumeThreadMax(1);
-    std::latch in{1}, release{1};
-    std::atomic<int> calls{0};
-    c.registerMessageListener(ackmq::MessageListenerConcurrently{[&](const MessageExtList&, auto&) {
-      if (calls++ == 0) {
-        in.count_down();
-        release.wait();
-      }
-      return SUCCESS;
-    }});
-    c.start();
-    w.send("T", "m0");
-    in.wait();
-    w.send("T", "m1");
-    while (ackmq::testing::consumerStats(c).inFlight < 2)
+    HeldMessage h(1, 1);
+    h.w.send("T", "second");
+    while (ackmq::testing::consumerStats(h.c).inFlight < 2)
       std::this_thread::yield();
-    w.send("T", "m2");
-    while (ackmq::testing::consumerStats(c).inFlight < 3)
+    h.w.send("T", "third");
+    while (ackmq::testing::consumerStats(h.c).inFlight < 3)
       std::this_thread::yield();
-    CHECK(calls.load() == 1);  // still held: the pull did not wait for the listener
-    release.count_down();
-    REQUIRE(awaitIdle(c));
-    CHECK(calls.load() == 3);
-    CHECK(w.broker.queryConsumerOffset("g", ackmq::MessageQueue("T", "broker-a", 0)) == 3);
+    CHECK(h.calls.load() == 1);  // still held: the pull did not wait for the listener
+    h.release.count_down();
+    REQUIRE(awaitIdle(h.c));
+    CHECK(h.calls.load() == 3);
+    CHECK(h.w.broker.queryConsumerOffset("g", h.q) == 3);
   }
 
   TEST_CASE("a timed-out message whose send-back fails stays with the listener and is tried again" *
