@@ -38,7 +38,7 @@ class ArrivalListener {
 /// (acquire) where the queue starts, and at(offset) for an offset between the two, publishedMax read first.
 /// The entries live in chunks of 512; a chunk the queue no longer covers is retired, not freed, until the
 /// store has waited out the readers that might still look at it (freeRetired).
-struct ConsumeQueue {
+struct alignas(64) ConsumeQueue {
   ConsumeQueue() = default;
   ConsumeQueue(const ConsumeQueue&) = delete;
   ConsumeQueue& operator=(const ConsumeQueue&) = delete;
@@ -56,6 +56,11 @@ struct ConsumeQueue {
   std::atomic<std::int64_t> minOffset{0};
   std::int64_t nextOffset = 0;                // the next offset to write; store lock only
   std::atomic<std::int64_t> publishedMax{0};  // == nextOffset, stored with release after each append
+  // The record appended last and its size, on publishedMax's line: a reader that loads publishedMax has them
+  // too, and can fetch that record while it still looks up the entry pointing to it (MessageStore::read).
+  // Hints only, never dereferenced: relaxed, and possibly from different appends.
+  std::atomic<const RecordHeader*> lastRecord{nullptr};
+  std::atomic<std::uint32_t> lastRecordBytes{0};
 
   // Reclamation bookkeeping: the segment this queue last wrote into and its slot in that segment's
   // queueLastOffsets.
@@ -118,6 +123,15 @@ struct ConsumeQueue {
     return c->entries[static_cast<std::size_t>(offset) & (kChunkEntries - 1)];
   }
 
+  /// Starts fetching the cache line of the entry at `offset` (at or past minOffset) without waiting for it,
+  /// if its chunk exists. Inside the read gate.
+  void prefetchEntry(std::int64_t offset) const noexcept {
+    const Directory* d = dir_.load(std::memory_order_acquire);
+    if (d == nullptr) return;
+    const Chunk* c = d->slot(offset >> kChunkShift).load(std::memory_order_acquire);
+    if (c != nullptr) __builtin_prefetch(&c->entries[static_cast<std::size_t>(offset) & (kChunkEntries - 1)]);
+  }
+
   /// Appends an entry at nextOffset. Store lock.
   void push(const RecordHeader* h) {
     const std::int64_t chunk = nextOffset >> kChunkShift;
@@ -127,6 +141,8 @@ struct ConsumeQueue {
         .load(std::memory_order_relaxed)
         ->entries[static_cast<std::size_t>(nextOffset) & (kChunkEntries - 1)] = h;
     ++nextOffset;
+    lastRecord.store(h, std::memory_order_relaxed);
+    lastRecordBytes.store(h->totalSize, std::memory_order_relaxed);
     publishedMax.store(nextOffset, std::memory_order_release);
   }
 
