@@ -145,6 +145,8 @@ class WorkerPool {
 
   /// How many tasks wait for a thread, read without the lock: a hint, possibly stale by the time it is used.
   std::size_t queuedHint() const noexcept { return queuedHint_.load(std::memory_order_relaxed); }
+  /// Whether a thread is looking for tasks (look()), read without the lock: a hint.
+  bool looking() const noexcept { return lookers_.load(std::memory_order_relaxed) > 0; }
   int threadCount() const {
     std::lock_guard lock(mutex_);
     return live_;
