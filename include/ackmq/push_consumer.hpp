@@ -667,6 +667,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // and this one would only take a processor from the conversation. Without them a ping-pong on two cores
   // (sender, dispatcher and listener threads busy) at times settled into a mode 4 to 5 times slower.
   bool pollForWork() {
+    // The budget counts from the first look: looks spent yielding to a queued task use it up too.
     const auto deadline = std::chrono::steady_clock::now() + detail::kPollBudget;
     for (int looks = 0;; ++looks) {
       if (hasWork()) return true;

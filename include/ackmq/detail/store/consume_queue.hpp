@@ -132,6 +132,19 @@ struct alignas(64) ConsumeQueue {
     if (c != nullptr) __builtin_prefetch(&c->entries[static_cast<std::size_t>(offset) & (kChunkEntries - 1)]);
   }
 
+  /// Starts fetching the record appended last (lastRecord), at most its first 8 cache lines, without waiting.
+  void prefetchLastRecord() const noexcept {
+    constexpr std::size_t kLine = 64;
+    constexpr std::size_t kMaxLines = 8;
+    const auto* first = reinterpret_cast<const char*>(lastRecord.load(std::memory_order_relaxed));
+    if (first == nullptr) return;
+    const std::size_t bytes = lastRecordBytes.load(std::memory_order_relaxed);
+    const std::size_t lines =
+        std::min(kMaxLines, (reinterpret_cast<std::uintptr_t>(first) % kLine + bytes + kLine - 1) / kLine);
+    for (std::size_t k = 0; k < lines; ++k)
+      __builtin_prefetch(first + k * kLine);
+  }
+
   /// Appends an entry at nextOffset. Store lock.
   void push(const RecordHeader* h) {
     const std::int64_t chunk = nextOffset >> kChunkShift;

@@ -272,7 +272,8 @@ class MessageStore {
     // publishedMax before minOffset and the entries: what it publishes is visible, chunks included, and a
     // minimum raised meanwhile only shortens the walk.
     const std::int64_t end = std::min(queue.publishedMax.load(std::memory_order_acquire), offset + maxScan);
-    if (end > offset && end - offset <= maxNums) prefetchRecord(queue);  // the pull reaches the last record
+    if (end > offset && end - offset <= maxNums)
+      queue.prefetchLastRecord();  // the pull reaches the last record
     std::int64_t o = std::max(offset, queue.minOffset.load(std::memory_order_acquire));
     for (; o < end && static_cast<int>(out.records.size()) < maxNums; ++o) {
       const RecordHeader* h = queue.at(o);
@@ -385,19 +386,6 @@ class MessageStore {
     bool found = false;
     forEachKey(h, [&](std::string_view k) { found = found || k == key; });
     return found;
-  }
-
-  // Starts fetching the record `queue` appended last (lastRecord), at most kPrefetchLines of it.
-  static void prefetchRecord(const ConsumeQueue& queue) noexcept {
-    constexpr std::size_t kLine = 64;
-    constexpr std::size_t kPrefetchLines = 8;
-    const auto* first = reinterpret_cast<const char*>(queue.lastRecord.load(std::memory_order_relaxed));
-    if (first == nullptr) return;
-    const std::size_t bytes = queue.lastRecordBytes.load(std::memory_order_relaxed);
-    const std::size_t lines = std::min(
-        kPrefetchLines, (reinterpret_cast<std::uintptr_t>(first) % kLine + bytes + kLine - 1) / kLine);
-    for (std::size_t k = 0; k < lines; ++k)
-      __builtin_prefetch(first + k * kLine);
   }
 
   // One attempt of appendAllWith; a throw tells `after` that nothing was stored before it goes on.
