@@ -114,7 +114,7 @@ TEST_SUITE("orderly_consumer") {
     int running = 0;
     int peak = 0;
     c.registerMessageListener(
-        ackmq::BasicMessageListenerOrderly<std::string>{[&](const MessageExtList&, ConsumeOrderlyContext&) {
+        ackmq::MessageListenerOrderly{[&](const MessageExtList&, ConsumeOrderlyContext&) {
           std::unique_lock l(mu);
           peak = std::max(peak, ++running);
           cv.notify_all();
