@@ -123,6 +123,8 @@ TEST_SUITE("message") {
 
   TEST_CASE("message ids taken on several threads at once never repeat, and rise within each thread" *
             doctest::timeout(20)) {
+    const ackmq::detail::MessageId here = ackmq::detail::newUniqueMessageId();
+    CHECK(here.hi != 0);  // the process's prefix (a zero has odds of about one in 2^32)
     constexpr int kThreads = 4;
     constexpr int kPerThread = 5'000;  // several of a thread's blocks of ids
     std::vector<std::vector<ackmq::detail::MessageId>> ids(kThreads);
@@ -140,6 +142,7 @@ TEST_SUITE("message") {
       REQUIRE(mine.size() == static_cast<std::size_t>(kPerThread));
       for (std::size_t i = 0; i < mine.size(); ++i) {
         seen.emplace(mine[i].hi, mine[i].lo);
+        CHECK(mine[i].hi == here.hi);  // every thread's ids carry the one process prefix
         if (i > 0) CHECK(mine[i - 1].lo < mine[i].lo);
       }
     }

