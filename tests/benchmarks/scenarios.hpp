@@ -41,6 +41,10 @@ struct AckmqThroughputRun {
   bool orderly = false;
 };
 double ackmqThroughput(const AckmqThroughputRun& run);
+/// Scenario e2e's ackmq case on a bus that has been running: the same broker, producer and consumer carry
+/// unmeasured passes of `messages` until the store is at its bound (maxStoreBytes) and reuses reclaimed
+/// segments' memory, then one measured pass. Returns messages per second.
+double ackmqSteadyThroughput(std::size_t messages);
 
 /// The memory scenario measures each system in a fresh child process (the same binary, re-executed with
 /// --memory-child); this is the child's side. Returns the process exit code.
