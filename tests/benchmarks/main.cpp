@@ -41,8 +41,9 @@
 //   e2e          2,000,000 messages: one producer thread sync-sending, one consumer group (one consumer, one
 //                listener thread, CONSUME_SUCCESS) vs ZeroMQ inproc PUSH/PULL (unbounded HWM) and moodycamel
 //                BlockingConcurrentQueue<std::string> (enqueue(std::move) / wait_dequeue). msgs_per_s.
-//                Also ackmq-steady: the same pass on a bus that has been running (one broker, producer and
-//                consumer; unmeasured passes until the store is at maxStoreBytes and reuses reclaimed memory).
+//                Also ackmq-steady: the same pass on a bus that has been running (one broker, producer
+//                and consumer; unmeasured passes until the store is at maxStoreBytes and reuses reclaimed
+//                memory).
 //   producer     2,000,000 sync sends with no consumer vs moodycamel ConcurrentQueue<std::string>::enqueue,
 //                one thread. sends_per_s.
 //   latency      ping-pong, one message in flight: 20,000 round trips after 1,000 warm-up; ackmq (Ping topic,
