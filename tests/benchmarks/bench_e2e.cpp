@@ -272,16 +272,13 @@ void runE2E(const Options& opt) {
   ResultLine result("e2e", "msgs_per_s");
   for (const auto& s : systems)
     result.value(s == "ackmq-steady" ? "ackmq_steady" : s, r.med(s, "msgs_per_s"));
-  for (const auto& s : systems) {
-    if (s.starts_with("ackmq")) continue;
-    result.ratio("ratio_" + s,
-                 printRatios("ackmq/" + s, perRepRatios(r, "ackmq", s, "msgs_per_s"), kHigherIsBetter));
-  }
-  for (const auto& s : systems) {
-    if (s.starts_with("ackmq")) continue;
-    result.ratio(
-        "ratio_steady_" + s,
-        printRatios("ackmq-steady/" + s, perRepRatios(r, "ackmq-steady", s, "msgs_per_s"), kHigherIsBetter));
+  for (const std::string ours : {"ackmq", "ackmq-steady"}) {
+    const std::string key = ours == "ackmq" ? "ratio_" : "ratio_steady_";
+    for (const auto& s : systems) {
+      if (s.starts_with("ackmq")) continue;
+      result.ratio(key + s,
+                   printRatios(ours + "/" + s, perRepRatios(r, ours, s, "msgs_per_s"), kHigherIsBetter));
+    }
   }
   result.print();
 }
