@@ -317,9 +317,10 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   }
   void setInstanceName(std::string name) {
     beforeStart("setInstanceName");
-    detail::checkName("setInstanceName", name, 255, ResponseCode::MESSAGE_ILLEGAL);
+    detail::checkInstanceName(name);
     instanceName_ = std::move(name);
   }
+  const std::string& getInstanceName() const noexcept { return instanceName_; }
 
  private:
   friend struct detail::ConsumerAccess;

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <concepts>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -114,18 +117,40 @@ class BasicProducer {
   }
 
   /// Stops the producer: later sends throw; async callbacks already owed are delivered first, then the
-  /// callback thread is joined. Idempotent; may be called from a callback.
+  /// callback thread is joined. Idempotent and thread-safe. From a callback it returns at once, and the
+  /// callback thread stops once it has delivered what is owed; from any other thread it returns once the
+  /// callback thread has stopped, whichever thread began the shutdown.
   void shutdown() {
-    std::lock_guard lock(lifecycle_);
-    if (state_.load() != State::RUNNING) {
+    std::unique_lock lock(lifecycle_);
+    if (state_.load() == State::CREATED) {
       state_.store(State::SHUT_DOWN);
       return;
     }
-    state_.store(State::SHUT_DOWN, std::memory_order_release);
-    // Async sends that passed the state check still owe a callback: let them post it before draining.
-    while (activeAsync_.load(std::memory_order_acquire) != 0)
-      std::this_thread::yield();
-    callbacks_->shutdown(true);
+    if (callbacks_ == nullptr) return;  // shut down before it ever started
+    const bool fromCallback = callbacks_->onPoolThread();
+    if (state_.load() == State::RUNNING) {
+      state_.store(State::SHUT_DOWN, std::memory_order_release);
+      // Without the lifecycle lock from here on: a callback that calls shutdown() meanwhile must be able to
+      // take it, see the producer stopping, and return.
+      lock.unlock();
+      // Async sends that passed the state check still owe a callback: let them post it before draining.
+      while (activeAsync_.load(std::memory_order_acquire) != 0)
+        std::this_thread::yield();
+      callbacks_->close(/*drain=*/true);
+      lock.lock();
+    }
+    if (fromCallback) return;  // the callback thread cannot join itself; the next joiner does
+    if (joining_) {
+      stoppedCv_.wait(lock, [&] { return stopped_; });
+      return;
+    }
+    if (stopped_) return;
+    joining_ = true;
+    lock.unlock();
+    callbacks_->shutdown(/*drain=*/true);
+    lock.lock();
+    stopped_ = true;
+    stoppedCv_.notify_all();
   }
 
   // ---------------------------------------------------------------------------------------------- sync
@@ -137,7 +162,12 @@ class BasicProducer {
   /// Throws MQBrokerException for a refusal that is not retried, MQClientException when retries or time
   /// run out (carrying the last cause's code).
   SendResult send(const Message& msg) { return sendDefault(msg, std::chrono::milliseconds(sendMsgTimeout_)); }
-  SendResult send(const Message& msg, std::chrono::milliseconds timeout) { return sendDefault(msg, timeout); }
+  /// As send(msg), within `timeout` instead of sendMsgTimeout. Throws MQClientException (MESSAGE_ILLEGAL),
+  /// storing nothing, when `timeout` is not positive.
+  SendResult send(const Message& msg, std::chrono::milliseconds timeout) {
+    checkTimeout(timeout);
+    return sendDefault(msg, timeout);
+  }
 
   /// Sends to one queue: one attempt, no retry.
   SendResult send(const Message& msg, const MessageQueue& mq) {
@@ -197,7 +227,10 @@ class BasicProducer {
   void send(const Message& msg, SendCallback callback) {
     sendAsync(msg, std::move(callback), std::chrono::milliseconds(sendMsgTimeout_));
   }
+  /// As send(msg, callback), within `timeout`. Throws MQClientException (MESSAGE_ILLEGAL) at once, storing
+  /// nothing and calling nothing, when `timeout` is not positive.
   void send(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
+    checkTimeout(timeout);
     sendAsync(msg, std::move(callback), timeout);
   }
   /// Async send to one queue: one attempt.
@@ -304,6 +337,14 @@ class BasicProducer {
         ResponseCode::CLIENT_STATE_ILLEGAL,
         "producer " + group_ +
             (before ? " is not started: call start() before sending" : " is shut down: it sends no more"));
+  }
+  // A per-call timeout is a budget like sendMsgTimeout: one that is not positive could only expire
+  // after the message was stored, telling the caller a stored message failed.
+  static void checkTimeout(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0) {
+      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                              "send timeout: " + std::to_string(timeout.count()) + " ms must be positive");
+    }
   }
   [[noreturn]] static void bad(std::string_view setter, int value, std::string_view rule) {
     throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
@@ -537,7 +578,10 @@ class BasicProducer {
   // another thread, say) cannot share it.
   alignas(64) std::atomic<std::uint32_t> sendWhichQueue_{0};
   std::atomic<detail::TopicEntry*> lastTopic_{nullptr};  // see checkedRoute
-  std::mutex lifecycle_;                                 // serialises start() and shutdown()
+  std::mutex lifecycle_;  // serialises start() and shutdown(); guards joining_ and stopped_
+  std::condition_variable stoppedCv_;
+  bool joining_ = false;  // a shutdown() is joining the callback thread
+  bool stopped_ = false;  // it has joined it
   std::unique_ptr<detail::ThreadPool> callbacks_;
   int sendMsgTimeout_ = 3000;
   int retryTimesWhenSendFailed_ = 2;

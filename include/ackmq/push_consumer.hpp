@@ -206,7 +206,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     for (Task& t : pool_->takeQueued())
       abandon(t);
     if (pool_->onPoolThread()) {
-      finisher_ = std::this_thread::get_id();  // the listener calling us finishes the shutdown on return
+      // The listener calling us finishes the shutdown on return (afterTask).
+      finisher_.store(std::this_thread::get_id(), std::memory_order_release);
       return;
     }
     lock.unlock();
@@ -313,7 +314,7 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   /// Names this member within its group (its client id): unique per group (default: pid#sequence).
   void setInstanceName(std::string name) {
     beforeStart("setInstanceName");
-    detail::checkName("setInstanceName", name, 255, ResponseCode::MESSAGE_ILLEGAL);
+    detail::checkInstanceName(name);
     instanceName_ = std::move(name);
   }
   const std::string& getInstanceName() const noexcept { return instanceName_; }
@@ -932,8 +933,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
 
   // A listener that called shutdown() finishes it here, once its own result is processed.
   void afterTask() {
-    if (finisher_ == std::thread::id() || finisher_ != std::this_thread::get_id()) return;
-    finisher_ = std::thread::id();
+    const std::thread::id self = std::this_thread::get_id();
+    if (finisher_.load(std::memory_order_acquire) != self) return;
+    finisher_.store(std::thread::id(), std::memory_order_relaxed);  // only this thread matches it
     finishShutdown(true);
   }
 
@@ -1112,7 +1114,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
     std::vector<detail::SendBackRequest> requests;
     requests.reserve(items.size());
     for (const SendBackItem& item : items)
-      requests.push_back(detail::SendBackRequest{item.entry->msg.getCommitLogOffset(), item.delayLevel});
+      requests.push_back(detail::SendBackRequest{item.entry->msg.getCommitLogOffset(), item.delayLevel,
+                                                 item.entry->msg.getReconsumeTimes()});
     std::vector<detail::SendBackResult> results(items.size());
     try {
       core_.sendMessagesBack(retryTopics_, requests, maxReconsume_, results);
@@ -1138,7 +1141,8 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   // CONSUMER_SEND_MSG_BACK, then the fallback retry message if that fails.
   detail::SendBackResult trySendBack(const MessageExt& msg, int delayLevel) {
     detail::SendBackResult r = guarded([&] {
-      return core_.sendMessageBack(retryTopics_, msg.getCommitLogOffset(), delayLevel, maxReconsume_);
+      return core_.sendMessageBack(retryTopics_, msg.getCommitLogOffset(), delayLevel,
+                                   msg.getReconsumeTimes(), maxReconsume_);
     });
     if (!r.ok()) r = sendRetryFallback(msg, delayLevel);
     return r;
@@ -1502,7 +1506,9 @@ class BasicPushConsumer final : private detail::ConsumerEndpoint,
   mutable std::mutex lifecycle_;  // guards state_ transitions
   std::condition_variable shutdownDone_;
   std::atomic<State> state_{State::CREATED};
-  std::thread::id finisher_;  // a listener thread that called shutdown() and completes it
+  // A listener thread that called shutdown() and completes it. Written under lifecycle_, read by every pool
+  // thread after each task.
+  std::atomic<std::thread::id> finisher_{};
 
   // What an appending thread reads on every arrival (onQueueNews), on a cache line of its own: were
   // anything a pull or a listener call writes on it, the appender would take the line from the consumer's

@@ -57,6 +57,29 @@ inline void checkGroup(std::string_view group, std::string_view field) {
   checkName(field, group, kMaxGroupLength, ResponseCode::MESSAGE_ILLEGAL);
 }
 
+inline constexpr std::size_t kMaxInstanceNameLength = 255;
+
+/// Checks a consumer's instance name (its client id): the name characters, and also '#', '@', '.' and ':',
+/// so that the default ("<pid>#<sequence>") and RocketMQ's client ids ("10.0.0.1@1234") are accepted.
+inline void checkInstanceName(std::string_view name) {
+  constexpr std::string_view field = "setInstanceName";
+  if (name.empty())
+    illegal(ResponseCode::MESSAGE_ILLEGAL, std::string(field) + ": the name must not be empty");
+  if (name.size() > kMaxInstanceNameLength) {
+    illegal(ResponseCode::MESSAGE_ILLEGAL, std::string(field) + ": \"" + std::string(name.substr(0, 64)) +
+                                               "...\" is " + std::to_string(name.size()) +
+                                               " characters long; the limit is " +
+                                               std::to_string(kMaxInstanceNameLength));
+  }
+  for (char c : name) {
+    if (!isNameChar(c) && c != '#' && c != '@' && c != '.' && c != ':') {
+      illegal(ResponseCode::MESSAGE_ILLEGAL, std::string(field) + ": \"" + std::string(name) +
+                                                 "\" contains the character '" + std::string(1, c) +
+                                                 "'; only letters, digits and '%|_-#@.:' are allowed");
+    }
+  }
+}
+
 /// Limits a message is checked against.
 struct MessageLimits {
   std::size_t maxMessageSize;
@@ -80,7 +103,7 @@ void checkMessageContent(const BasicMessage<Body>& msg, const MessageLimits& lim
     }
   }
   const auto& props = msg.getProperties();
-  if (props.empty() && msg.getTags().size() <= 0xFFFF) return;
+  if (props.empty() && msg.getTags().size() <= kMaxPropertiesBytes) return;  // nothing more to check
   std::size_t propBytes = msg.getTags().size();
   for (const auto& [k, v] : props) {
     if (k.size() > 0xFFFF || v.size() > 0xFFFF) {

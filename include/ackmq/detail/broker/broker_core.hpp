@@ -397,10 +397,11 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     materializeInto(out, record, config_.brokerName, identity_, TopicView::ORIGINAL);
   }
 
-  /// CONSUMER_SEND_MSG_BACK for the copy at `commitLogOffset`.
+  /// CONSUMER_SEND_MSG_BACK for the copy at `commitLogOffset`, which the consumer has consumed
+  /// `reconsumeTimes` times before.
   SendBackResult sendMessageBack(GroupRetryTopics& group, std::int64_t commitLogOffset, int delayLevel,
-                                 int maxReconsumeTimes) {
-    const SendBackRequest request{commitLogOffset, delayLevel};
+                                 int reconsumeTimes, int maxReconsumeTimes) {
+    const SendBackRequest request{commitLogOffset, delayLevel, reconsumeTimes};
     SendBackResult result;
     sendMessagesBack(group, std::span(&request, 1), maxReconsumeTimes, std::span(&result, 1));
     return result;

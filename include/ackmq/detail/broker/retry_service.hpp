@@ -36,10 +36,14 @@ struct SendBackResult {
 };
 
 /// One failed message to send back: the copy at `commitLogOffset` failed. `delayLevel`: -1 = straight to the
-/// DLQ, 0 = level 3 + reconsumeTimes, > 0 = that level (clamped to the highest).
+/// DLQ, 0 = level 3 + reconsumeTimes, > 0 = that level (clamped to the highest). `reconsumeTimes` is the
+/// consumer's count for the message, which local re-consumes may have raised above the stored copy's: the
+/// one count the retry copy, its delay level and the DLQ decision all follow (RocketMQ reads the stored
+/// copy's, so a message consumed again locally steps back down the ladder).
 struct SendBackRequest {
   std::int64_t commitLogOffset = -1;
   int delayLevel = 0;
+  int reconsumeTimes = 0;
 };
 
 /// A consumer group's %RETRY% and %DLQ% topics: named once, each created on its first use and then kept
@@ -79,8 +83,7 @@ class RetryService {
         if (!result.ok()) continue;
         Arming a;
         try {
-          ConsumeQueue* q = sendBackLocked(locked, retry, dlq, requests[i].commitLogOffset,
-                                           requests[i].delayLevel, maxReconsumeTimes, result, a);
+          ConsumeQueue* q = sendBackLocked(locked, retry, dlq, requests[i], maxReconsumeTimes, result, a);
           if (q != nullptr && std::find(arrived.begin(), arrived.end(), q) == arrived.end())
             arrived.push_back(q);
         } catch (...) {
@@ -141,8 +144,9 @@ class RetryService {
 
   // sendBack's work under the store lock.
   ConsumeQueue* sendBackLocked(typename MessageStore<Body>::Locked& locked, TopicEntry& retry,
-                               TopicEntry& dlq, std::int64_t commitLogOffset, int delayLevel,
-                               int maxReconsumeTimes, SendBackResult& result, Arming& arming) {
+                               TopicEntry& dlq, const SendBackRequest& request, int maxReconsumeTimes,
+                               SendBackResult& result, Arming& arming) {
+    const std::int64_t commitLogOffset = request.commitLogOffset;
     const RecordHeader* original = locked.find(commitLogOffset);
     if (original == nullptr) {
       result.code = ResponseCode::SYSTEM_ERROR;
@@ -172,8 +176,8 @@ class RetryService {
         encodeProperty(scratch_, MessageConst::PROPERTY_ORIGIN_MESSAGE_ID, original->msgId.hex());
       props = scratch_;
     }
-    return route(locked, retry, dlq, copyOf<Body>(*original, props), original->reconsumeTimes, delayLevel,
-                 maxReconsumeTimes, result, arming);
+    return route(locked, retry, dlq, copyOf<Body>(*original, props), request.reconsumeTimes,
+                 request.delayLevel, maxReconsumeTimes, result, arming);
   }
 
   // After the store lock: arms the parked copy's level, or wakes the consumers of the queue a copy arrived

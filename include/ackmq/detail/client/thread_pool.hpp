@@ -135,13 +135,8 @@ class WorkerPool {
     joinRetiredLocked();
   }
 
-  /// True when called from one of this pool's threads.
-  bool onPoolThread() const {
-    std::lock_guard lock(mutex_);
-    const auto self = std::this_thread::get_id();
-    return std::any_of(threads_.begin(), threads_.end(),
-                       [&](const std::thread& t) { return t.get_id() == self; });
-  }
+  /// True when called from one of this pool's threads, a thread being joined by shutdown() included.
+  bool onPoolThread() const noexcept { return currentPool() == this; }
 
   /// How many tasks wait for a thread, read without the lock: a hint, possibly stale by the time it is used.
   std::size_t queuedHint() const noexcept { return queuedHint_.load(std::memory_order_relaxed); }
@@ -175,7 +170,15 @@ class WorkerPool {
     }
   }
 
+  // The pool whose thread this is: a thread knows it without the pool's lock, even while shutdown() holds
+  // its handle outside threads_ to join it.
+  static const WorkerPool*& currentPool() noexcept {
+    thread_local const WorkerPool* pool = nullptr;
+    return pool;
+  }
+
   void work() {
+    currentPool() = this;
     std::unique_lock lock(mutex_);
     for (;;) {
       if (!tasks_.empty()) {
@@ -207,6 +210,7 @@ class WorkerPool {
       }
     }
     --live_;
+    currentPool() = nullptr;
   }
 
   // Looks a little longer before sleeping: work that arrives within tens of microseconds (the next pull of a
