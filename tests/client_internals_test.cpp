@@ -1,5 +1,7 @@
 // The clients' internals that the consumers' tests reach only by their effect: the worker pool's idle work,
 // and the run of entries a consume request holds.
+#include <ackmq/broker.hpp>
+#include <ackmq/clock.hpp>
 #include <ackmq/detail/client/process_queue.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/listener.hpp>
@@ -248,11 +250,14 @@ TEST_CASE("process queue: a pull's hold leaves the next pull of its size entries
     bool onQueueNews(Pq&) noexcept override { return false; }
     void onQueueNewsFollowUp(Pq&) noexcept override {}
   };
-  ackmq::detail::ConsumeQueue cq;
-  ackmq::detail::OffsetTable::Slot slot{0};
+  ackmq::ManualClock clock;
+  ackmq::BasicBroker<std::string, ackmq::ManualClock> broker(clock);
+  broker.createTopic("T", 1);
+  const ackmq::MessageQueue mq("T", "broker-a", 0);
+  auto& core = ackmq::detail::BrokerAccess::core(broker);
   const ackmq::detail::TagFilter all;
   Quiet waker;
-  Pq pq(ackmq::MessageQueue("T", "broker-a", 0), cq, slot, all, waker, 0);
+  Pq pq(mq, core.consumeQueue(mq), core.offsetSlot("g", mq), all, waker, 0);
 
   // One message at a time, as in a conversation: the entry in flight comes back only after the next pull,
   // so the free list is empty at every pull's hold. The hold tops the stash up to the pull's size.

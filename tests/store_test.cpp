@@ -788,7 +788,7 @@ TEST_SUITE("arrivals") {
   // A listener that records how it was told: whether the store lock was held at each step, and whether it
   // was told after it was removed.
   struct Recorder final : ackmq::detail::ArrivalListener {
-    ackmq::detail::ConsumeQueue& cq;
+    ackmq::detail::SpinThenBlockMutex& storeLock;
     bool askFollowUp = false;
     bool probeLock = true;  // a follow-up that probes takes the store lock under the listener lock
     std::atomic<int> arrivals{0};
@@ -797,11 +797,11 @@ TEST_SUITE("arrivals") {
     std::atomic<int> followUpsUnderLock{0};  // follow-ups that found it held
     std::atomic<bool> removed{false};
     std::atomic<int> toldAfterRemoval{0};
-    explicit Recorder(ackmq::detail::ConsumeQueue& q) : cq(q) {}
+    explicit Recorder(ackmq::detail::SpinThenBlockMutex& lock) : storeLock(lock) {}
     // The store lock is not recursive: from the thread that holds it, try_lock fails.
     bool storeLockHeld() const {
-      if (!cq.storeLock->try_lock()) return true;
-      cq.storeLock->unlock();
+      if (!storeLock.try_lock()) return true;
+      storeLock.unlock();
       return false;
     }
     bool onArrival() noexcept override {
@@ -822,26 +822,31 @@ TEST_SUITE("arrivals") {
   struct OneQueue {
     ackmq::ManualClock clock;
     ManualBroker broker;
-    ackmq::detail::ConsumeQueue* cq = nullptr;
+    ackmq::detail::QueueHandle cq;
+    const ackmq::MessageQueue mq{"T", "broker-a", 0};
     OneQueue() : broker(clock, tinyStore(16, ackmq::StoreFullPolicy::DROP_OLDEST)) {
       broker.createTopic("T", 1);
-      cq = ackmq::detail::BrokerAccess::core(broker).consumeQueue(ackmq::MessageQueue("T", "broker-a", 0));
-      REQUIRE(cq != nullptr);
-      REQUIRE(cq->storeLock != nullptr);
+      cq = core().consumeQueue(mq);
+      REQUIRE(static_cast<bool>(cq));
     }
+    ackmq::detail::BrokerCore<std::string, ackmq::ManualClock>& core() {
+      return ackmq::detail::BrokerAccess::core(broker);
+    }
+    ackmq::detail::SpinThenBlockMutex& storeLock() { return core().storeLock(); }
+    void listen(ackmq::detail::ArrivalListener& l) { core().listen(cq, l); }
+    void unlisten(ackmq::detail::ArrivalListener& l) { core().unlisten(cq, l); }
   };
 
   TEST_CASE("a send tells its queue's listeners under the store lock, and follows up after it when asked" *
             doctest::timeout(10)) {
     OneQueue one;
-    auto& cq = *one.cq;
     ManualProducer producer(one.broker, "p");
     producer.start();
-    Recorder quiet(cq);
-    Recorder asking(cq);
+    Recorder quiet(one.storeLock());
+    Recorder asking(one.storeLock());
     asking.askFollowUp = true;
-    cq.addListener(quiet);
-    cq.addListener(asking);
+    one.listen(quiet);
+    one.listen(asking);
 
     producer.send(ackmq::Message("T", "", "one"));
     std::vector<ackmq::Message> batch{ackmq::Message("T", "", "two"), ackmq::Message("T", "", "three")};
@@ -854,35 +859,34 @@ TEST_SUITE("arrivals") {
     }
     // The queue follows up with every listener when one asks; a listener's own follow-up tells it apart.
     CHECK(asking.followUps.load() == 2);
-    cq.removeListener(quiet);
-    cq.removeListener(asking);
+    one.unlisten(quiet);
+    one.unlisten(asking);
   }
 
   TEST_CASE("arrivals told without the store lock run both steps there" * doctest::timeout(10)) {
     OneQueue one;
-    auto& cq = *one.cq;
-    Recorder asking(cq);
+    Recorder asking(one.storeLock());
     asking.askFollowUp = true;
-    Recorder quiet(cq);
-    cq.addListener(asking);
-    cq.addListener(quiet);
-    cq.notifyArrival();  // as a re-put from the timer does, after its store lock
+    Recorder quiet(one.storeLock());
+    one.listen(asking);
+    one.listen(quiet);
+    // Told after the store lock, as a re-put from the timer is: here the end of an injected stall.
+    ackmq::testing::stallQueue(one.broker, one.mq, false);
     CHECK(asking.arrivals.load() == 1);
     CHECK(asking.followUps.load() == 1);
     CHECK(quiet.arrivals.load() == 1);
     CHECK(quiet.followUps.load() == 0);  // only the listener that asked
     CHECK(asking.underStoreLock.load() == 0);
-    cq.removeListener(asking);
-    cq.removeListener(quiet);
+    one.unlisten(asking);
+    one.unlisten(quiet);
   }
 
   TEST_CASE("a listener removed while sends run is never told again, at either step" * doctest::timeout(60)) {
     OneQueue one;
-    auto& cq = *one.cq;
     auto& broker = one.broker;
-    Recorder witness(cq);  // stays: counts the arrivals that pass while the others come and go
+    Recorder witness(one.storeLock());  // stays: counts the arrivals that pass while the others come and go
     witness.probeLock = false;
-    cq.addListener(witness);
+    one.listen(witness);
     std::atomic<bool> done{false};
     std::vector<std::thread> senders;
     for (int s = 0; s < 2; ++s) {
@@ -896,13 +900,13 @@ TEST_SUITE("arrivals") {
     int told = 0;
     int toldAfter = 0;
     for (int round = 0; round < 300; ++round) {
-      Recorder r(cq);
+      Recorder r(one.storeLock());
       r.askFollowUp = round % 2 == 0;
       r.probeLock = false;  // the senders hold the store lock at will; what counts here is removal
-      cq.addListener(r);
+      one.listen(r);
       while (r.arrivals.load() < 3)
         std::this_thread::yield();
-      cq.removeListener(r);
+      one.unlisten(r);
       r.removed.store(true);
       // The senders keep going: a step of theirs that still reached r would count now.
       const int before = witness.arrivals.load();
@@ -914,7 +918,7 @@ TEST_SUITE("arrivals") {
     done.store(true);
     for (auto& t : senders)
       t.join();
-    cq.removeListener(witness);
+    one.unlisten(witness);
     CHECK(told >= 900);
     CHECK(toldAfter == 0);
   }

@@ -21,9 +21,9 @@ namespace ackmq {
 /// An in-process RocketMQ broker.
 ///
 /// A message is stored in the CommitLog and indexed in its queue before send() returns, and is visible to
-/// consumers from that moment (DECISIONS #1). A message with a delay level or deliver time is parked in
-/// SCHEDULE_TOPIC_XXXX and re-put into its queue when due, on the broker's clock. Memory is bounded by
-/// BrokerConfig::maxStoreBytes.
+/// consumers from that moment (RocketMQ dispatches asynchronously; here there is nothing to wait for). A
+/// message with a delay level or deliver time is parked in SCHEDULE_TOPIC_XXXX and re-put into its queue when
+/// due, on the broker's clock. Memory is bounded by BrokerConfig::maxStoreBytes.
 ///
 /// With SystemClock the broker owns one timer thread; with ManualClock it owns none, and
 /// ManualClock::advance() runs its timers.

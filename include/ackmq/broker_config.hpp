@@ -8,7 +8,8 @@
 namespace ackmq {
 
 /// What the broker does when storing a message would exceed maxStoreBytes and the oldest stored messages
-/// are not yet consumed by every group (DECISIONS #11).
+/// are not yet consumed by every group. An in-process store must not grow without bound, nor lose data
+/// silently.
 enum class StoreFullPolicy {
   /// Refuse the send with SYSTEM_BUSY (the producer retries, then throws). Nothing is lost. The default.
   REJECT_NEW,
@@ -33,7 +34,7 @@ struct BrokerConfig {
   std::string messageDelayLevel = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
   /// Largest body the broker accepts, in bytes (RocketMQ maxMessageSize, 4 MiB). Also caps a batch's bodies.
   std::size_t maxMessageSize = 4 * 1024 * 1024;
-  /// Memory the CommitLog may take, in bytes (DECISIONS #11). At least commitLogSegmentBytes. The bound
+  /// Memory the CommitLog may take, in bytes. At least commitLogSegmentBytes. The bound
   /// counts the one reclaimed segment the store keeps to write the next one into, without fresh page faults.
   std::size_t maxStoreBytes = std::size_t{1} << 30;
   /// Size of one CommitLog segment, the unit of reclamation (RocketMQ mappedFileSizeCommitLog is 1 GiB on
@@ -49,6 +50,10 @@ struct BrokerConfig {
   /// Longest delay a message may ask for with setDeliverTimeMs / setDelayTimeMs (RocketMQ 5 timerMaxDelaySec,
   /// 3 days).
   std::chrono::milliseconds timerMaxDelay{std::chrono::hours(72)};
+  /// Fault in CommitLog pages just ahead of the writer on a broker thread of its own, so that sends do not
+  /// pay for fresh memory (RocketMQ warmMappedFileEnable). A broker on a ManualClock never warms: it owns no
+  /// thread at all.
+  bool warmMappedFileEnable = true;
   /// Reconsumes before a concurrently consumed message goes to %DLQ%<group>, for consumers that leave
   /// maxReconsumeTimes at -1 (RocketMQ SubscriptionGroupConfig.retryMaxTimes).
   int retryMaxTimes = 16;

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -21,6 +21,9 @@
 #include <ackmq/broker.hpp>
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/client/consumer_common.hpp>
+#include <ackmq/detail/client/event_count.hpp>
+#include <ackmq/detail/client/offset_store.hpp>
+#include <ackmq/detail/client/rebalancer.hpp>
 #include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
@@ -57,6 +60,8 @@ struct LitePullConsumerStats {
 /// and the setters: call before start().
 template <class Broker>
 class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private detail::TimerTarget {
+  using Core = detail::BrokerCore<typename Broker::body_type, typename Broker::clock_type>;
+
  public:
   using Body = typename Broker::body_type;
   using Clock = typename Broker::clock_type;
@@ -125,16 +130,11 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     if (consumeTimestamp_ < 0) consumeTimestamp_ = core_.clock().nowMillis() - 30 * 60 * 1000;
     target_ = core_.timers().registerTarget(*this);
     lastCommit_ = detail::coarseSteadyMillis(core_.clock());
+    rebalancer_.emplace(core_, group_, instanceName_, model_, strategy_, /*orderlyLocks=*/false);
     if (!assigned_) {
-      detail::MemberSpec spec;
-      spec.group = group_;
-      spec.clientId = instanceName_;
-      spec.subscriptions = subscriptions_;
-      spec.model = model_;
-      spec.kind = detail::ListenerKind::PULL;
-      spec.endpoint = this;
       try {
-        core_.registerConsumer(spec, offsetGroup_, consumeFromWhere_, consumeTimestamp_);
+        core_.registerConsumer(rebalancer_->spec(subscriptions_, detail::ListenerKind::PULL, *this),
+                               offsetGroup_, consumeFromWhere_, consumeTimestamp_);
       } catch (...) {
         core_.timers().unregisterTarget(target_);
         throw;
@@ -159,7 +159,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     if (state_ != State::RUNNING) return;
     if (autoCommit_) commitLocked();
     for (auto& [mq, q] : queues_)
-      q.cq->removeListener(waker_);
+      core_.unlisten(q.cq, waker_);
     queues_.clear();
     order_.clear();
     state_ = State::SHUT_DOWN;
@@ -200,24 +200,23 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
       // A message that arrives within microseconds (the reply in a conversation, the next of a stream) is
       // seen without a sleep and a kernel wake-up on either side. The short spin keeps the mutex, so that
       // taking such a message costs no second hold on its way to the caller; a call from another thread
-      // (commitSync, seek) waits at most that long. Then the poll lets go and keeps looking, yielding.
+      // (commitSync, seek) waits at most that long. Then the poll lets go and keeps looking, yielding, and
+      // at last sleeps until news or its timeout on the broker's clock.
       const auto moved = [&] { return waker_.generation() != seen; };
       if (detail::spinUntil(moved)) continue;
       lock.unlock();
-      if (detail::yieldUntil(moved)) {
-        lock.lock();
-        continue;
-      }
+      detail::spinThenPark(
+          waker_.events(), [&] { return moved() || (ticket != 0 && waker_.fired(ticket)); },
+          [&] { return detail::yieldUntil(moved); },
+          [&] {
+            std::lock_guard relock(mutex_);
+            if (ticket != 0) return;
+            ticket = ++tickets_;
+            startDeadline();
+            timer = core_.timers().scheduleAt(deadline, target_, ticket);
+          });
       lock.lock();
-      if (ticket == 0) {
-        ticket = ++tickets_;
-        startDeadline();
-        timer = core_.timers().scheduleAt(deadline, target_, ticket);
-      }
-      lock.unlock();
-      const bool news = waker_.wait(seen, ticket);
-      lock.lock();
-      if (!news) return {};  // the timeout passed on the clock
+      if (!moved()) return {};  // the timeout passed on the clock
     }
   }
 
@@ -232,13 +231,17 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     std::lock_guard lock(mutex_);
     running("commitSync");
     for (const auto& [mq, offset] : offsets) {
-      if (core_.consumeQueue(mq) == nullptr) {
+      if (!core_.consumeQueue(mq)) {
         detail::illegal(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
                         "commitSync: no such queue: " + mq.toString());
       }
       if (offset < 0)
         detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "commitSync: offsets must not be negative");
-      core_.offsetSlot(offsetGroup_, mq).store(offset, std::memory_order_release);
+      if (auto it = queues_.find(mq); it != queues_.end()) {
+        it->second.offset.overwrite(offset);
+      } else {
+        core_.offsetSlot(offsetGroup_, mq).store(offset);
+      }
     }
   }
   /// The committed offset of `mq` (-1 when none).
@@ -327,57 +330,46 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   enum class State { CREATED, RUNNING, SHUT_DOWN };
 
   struct QueueState {
-    detail::ConsumeQueue* cq;
+    detail::QueueHandle cq;
     const detail::TagFilter* filter;
     std::int64_t pullOffset;  // the next offset to return; everything before it counts as consumed
+    detail::QueueOffset offset;
     bool paused = false;
   };
 
-  // Wakes a waiting poll: messages arrived in a polled queue, the group changed, or the timeout passed. A
-  // poll first watches the generation without sleeping, so an arrival takes the mutex only when a poll
-  // sleeps: the waker bumps the generation, then looks for sleepers; a sleeper announces itself, then
-  // checks the generation under the mutex (both seq_cst), so one of them sees the other.
+  // Wakes a waiting poll: messages arrived in a polled queue, the group changed, or the timeout passed. An
+  // arrival bumps the generation, which a poll watches without sleeping; only a poll that sleeps costs the
+  // arrival a notify.
   class Waker final : public detail::ArrivalListener {
    public:
     // ArrivalListener: the bump under the store lock; a sleeping poll is woken after it (the follow-up).
     bool onArrival() noexcept override {
       generation_.fetch_add(1, std::memory_order_seq_cst);
-      return sleepers_.load(std::memory_order_seq_cst) != 0;
+      return events_.anyWaiting();
     }
-    void onArrivalFollowUp() noexcept override {
-      if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
-      std::lock_guard lock(mutex_);
-      cv_.notify_all();
-    }
+    void onArrivalFollowUp() noexcept override { events_.notifyAll(); }
     void wake() noexcept {
       if (onArrival()) onArrivalFollowUp();
     }
     void timeout(std::uint64_t ticket) noexcept {
-      {
-        std::lock_guard lock(mutex_);
-        fired_ = std::max(fired_, ticket);
+      std::uint64_t f = fired_.load(std::memory_order_relaxed);
+      while (f < ticket && !fired_.compare_exchange_weak(f, ticket, std::memory_order_seq_cst)) {
       }
-      cv_.notify_all();
+      events_.notifyAll();
     }
     std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_seq_cst); }
-    // True when woken by news after `seen`; false when the poll's timeout passed.
-    bool wait(std::uint64_t seen, std::uint64_t ticket) {
-      sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return generation() != seen || fired_ >= ticket; });
-      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-      return generation() != seen;
+    bool fired(std::uint64_t ticket) const noexcept {
+      return fired_.load(std::memory_order_seq_cst) >= ticket;
     }
+    detail::EventCount& events() noexcept { return events_; }
 
    private:
-    std::mutex mutex_;  // guards fired_, and orders a sleeper's last look against a wake's notify
-    std::condition_variable cv_;
-    std::uint64_t fired_ = 0;
-    // What an arrival writes and a waiting poll watches, on a cache line of their own: a poll that wrote
-    // anything else on it (its count of messages returned, say) would take the line from the appender, and
-    // the appender take it back, on every message.
-    alignas(64) std::atomic<std::uint64_t> generation_{0};
-    std::atomic<int> sleepers_{0};  // the rest of the line is the class's padding (it ends here)
+    detail::EventCount events_;
+    std::atomic<std::uint64_t> fired_{0};  // the highest poll ticket whose timeout passed
+    // What an arrival writes and a waiting poll watches, on a cache line of its own: a poll that wrote
+    // anything else on it would take the line from the appender, and the appender take it back, on every
+    // message.
+    alignas(detail::kCacheLine) std::atomic<std::uint64_t> generation_{0};
   };
 
   void beforeStart(std::string_view what) const { detail::requireNotStarted(state_ == State::CREATED, what); }
@@ -410,54 +402,31 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   void onTimer(std::uint64_t ticket) noexcept override { waker_.timeout(ticket); }
 
   // RocketMQ RebalanceLitePullImpl: the same allocation as push consumers.
-  void rebalanceLocked() {
-    std::set<MessageQueue> want;
-    const std::vector<std::string> cids = core_.consumerIds(group_);
-    for (const auto& [topic, filter] : subscriptions_) {
-      const std::vector<MessageQueue> all = core_.queuesOrNone(topic);
-      if (model_ == MessageModel::BROADCASTING) {
-        want.insert(all.begin(), all.end());
-      } else {
-        for (auto& mq : strategy_->allocate(group_, instanceName_, all, cids))
-          want.insert(std::move(mq));
-      }
-    }
-    applyLocked(want);
-  }
+  void rebalanceLocked() { applyLocked(rebalancer_->wanted(subscriptions_)); }
 
   // Takes up the queues in `want` and lets the others go (committing them first with autoCommit).
   void applyLocked(const std::set<MessageQueue>& want) {
     static const detail::TagFilter kAll;
-    for (auto it = queues_.begin(); it != queues_.end();) {
-      if (want.contains(it->first)) {
-        ++it;
-        continue;
-      }
-      if (autoCommit_)
-        core_.offsetSlot(offsetGroup_, it->first).store(it->second.pullOffset, std::memory_order_release);
-      it->second.cq->removeListener(waker_);
-      it = queues_.erase(it);
-    }
-    for (const MessageQueue& mq : want) {
-      if (queues_.contains(mq)) continue;
-      detail::ConsumeQueue* cq = core_.consumeQueue(mq);
-      if (cq == nullptr) continue;
-      std::int64_t start;
-      if (assigned_ && core_.queryConsumerOffset(offsetGroup_, mq) < 0) {
-        // Assign mode has no group start to go by: ConsumeFromWhere is read now (RocketMQ
-        // computePullFromWhere: the end for LAST_OFFSET).
-        start = consumeFromWhere_ == ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET ? core_.minOffset(mq)
-                : consumeFromWhere_ == ConsumeFromWhere::CONSUME_FROM_TIMESTAMP
-                    ? core_.searchOffset(mq, consumeTimestamp_)
-                    : core_.maxOffset(mq);
-      } else {
-        start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_);
-      }
-      auto sub = subscriptions_.find(mq.topic);
-      const detail::TagFilter* filter = sub == subscriptions_.end() ? &kAll : &sub->second;
-      queues_.emplace(mq, QueueState{cq, filter, start, false});
-      cq->addListener(waker_);
-    }
+    detail::Rebalancer<Core>::reconcile(
+        queues_, want,
+        [&](const MessageQueue&, QueueState& q) {
+          if (autoCommit_) q.offset.overwrite(q.pullOffset);
+          core_.unlisten(q.cq, waker_);
+        },
+        [&](const MessageQueue& mq) {
+          const detail::QueueHandle cq = core_.consumeQueue(mq);
+          if (!cq) return true;
+          // Assign mode has no group start to go by: a queue with no committed offset starts as a group
+          // joining it would (RocketMQ computePullFromWhere: the end for LAST_OFFSET).
+          const std::int64_t start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_,
+                                                       /*joining=*/assigned_);
+          auto sub = subscriptions_.find(mq.topic);
+          const detail::TagFilter* filter = sub == subscriptions_.end() ? &kAll : &sub->second;
+          queues_.emplace(
+              mq, QueueState{cq, filter, start, detail::QueueOffset(core_.offsetSlot(offsetGroup_, mq))});
+          core_.listen(cq, waker_);
+          return true;
+        });
     order_.clear();
     for (auto& [mq, q] : queues_)
       order_.push_back(&q);
@@ -471,8 +440,8 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     commitLocked();
   }
   void commitLocked() {
-    for (const auto& [mq, q] : queues_)
-      core_.offsetSlot(offsetGroup_, mq).store(q.pullOffset, std::memory_order_release);
+    for (auto& [mq, q] : queues_)
+      q.offset.overwrite(q.pullOffset);
     lastCommit_ = detail::coarseSteadyMillis(core_.clock());
   }
 
@@ -486,17 +455,17 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
       if (q.paused) continue;
       // Nothing stored past the pull offset: no need for the store lock (which a waiting poll would
       // otherwise take from the appenders on every look).
-      if (q.cq->publishedMax.load(std::memory_order_acquire) <= q.pullOffset) continue;
-      const std::int64_t next = core_.pull(*q.cq, q.pullOffset, pullBatchSize_, *q.filter, pins_);
+      if (q.cq.publishedEnd() <= q.pullOffset) continue;
+      const std::int64_t next = core_.pull(q.cq, q.pullOffset, pullBatchSize_, *q.filter, pulled_);
       try {
-        out.resize(pins_.records.size());
-        for (std::size_t k = 0; k < pins_.records.size(); ++k)
-          core_.toConsumerMessage(out[k], *pins_.records[k]);
+        out.resize(pulled_.size());
+        for (std::size_t k = 0; k < pulled_.size(); ++k)
+          core_.toConsumerMessage(out[k], pulled_, k);
       } catch (...) {
-        pins_.release();  // a Body copy or an allocation threw: nothing was taken, the caller sees why
+        pulled_.release();  // a Body copy or an allocation threw: nothing was taken, the caller sees why
         throw;
       }
-      pins_.release();
+      pulled_.release();
       q.pullOffset = next;
     }
     return out;
@@ -517,7 +486,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   }
   std::vector<MessageQueue> ownedQueues() const { return assignment(); }
 
-  detail::BrokerCore<Body, Clock>& core_;
+  Core& core_;
   const std::string group_;
   std::string instanceName_;
   std::string offsetGroup_;
@@ -544,7 +513,8 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   std::int64_t lastCommit_ = 0;
   std::size_t turn_ = 0;
   std::uint64_t tickets_ = 0;
-  detail::PinnedRecords pins_;  // scratch for pullLocked, kept for its capacity
+  detail::PullBuffer pulled_;                           // scratch for pullLocked, kept for its capacity
+  std::optional<detail::Rebalancer<Core>> rebalancer_;  // fixed at start()
   Waker waker_;
   detail::TargetHandle target_;
   std::atomic<std::uint64_t> polled_{0};

@@ -383,10 +383,10 @@ class BasicProducer {
   // queue count is read afresh, since a topic may grow.
   detail::TopicRoute checkedRoute(const Message& msg) {
     const auto now = [this] { return core_.clock().nowMillis(); };
-    detail::TopicEntry* last = lastTopic_.load(std::memory_order_acquire);
-    if (last != nullptr && last->name == msg.getTopic()) {
+    const detail::TopicRef last = lastTopic_.load(std::memory_order_acquire);
+    if (last && last.name() == msg.getTopic()) {
       detail::checkMessageContent(msg, limits(), now);
-      return detail::TopicRoute{last, last->queueNums.load(std::memory_order_acquire)};
+      return detail::TopicRoute{last, last.queueNums()};
     }
     detail::checkMessage(msg, limits(), now);
     const detail::TopicRoute route = routeFor(msg.getTopic());
@@ -440,7 +440,7 @@ class BasicProducer {
   SendResult result(const detail::PutResult& r, const detail::TopicRoute& route, int qid,
                     const detail::MessageId& id) const {
     return SendResult(r.status, id, detail::makeOffsetMessageId(core_.identity(), r.commitLogOffset),
-                      route.topic->name, core_.brokerName(), qid, r.queueOffset);
+                      route.topic.name(), core_.brokerName(), qid, r.queueOffset);
   }
   SendResult batchResult(const detail::PutResult& r, const detail::TopicRoute& route, int qid,
                          const std::vector<detail::MessageId>& ids) const {
@@ -502,7 +502,7 @@ class BasicProducer {
         return make(r, qid);
       }
       if (!retryable(r.code) && r.code != ResponseCode::ACCESS_BROKER_TIMEOUT) {
-        throwFor(r, route.topic->name);
+        throwFor(r, route.topic.name());
       }
       last = std::move(r);
       haveLast = true;
@@ -511,12 +511,12 @@ class BasicProducer {
     if (haveLast && last.ok()) return make(last, lastQueue);
     if (spent > timeout.count() || last.code == ResponseCode::ACCESS_BROKER_TIMEOUT) {
       throw MQClientException(ResponseCode::REQUEST_TIMEOUT_EXCEPTION,
-                              "send to topic \"" + route.topic->name + "\" timed out after " +
+                              "send to topic \"" + route.topic.name() + "\" timed out after " +
                                   std::to_string(spent) + " ms (sendMsgTimeout " +
                                   std::to_string(timeout.count()) + " ms)" +
                                   (haveLast ? "; last error: " + std::string(nameOf(last.code)) : ""));
     }
-    throw MQClientException(last.code, "send to topic \"" + route.topic->name + "\" failed " +
+    throw MQClientException(last.code, "send to topic \"" + route.topic.name() + "\" failed " +
                                            std::to_string(attempts) +
                                            " times; last error: " + std::string(nameOf(last.code)) +
                                            (last.remark.empty() ? "" : " (" + last.remark + ")"));
@@ -576,8 +576,8 @@ class BasicProducer {
   std::atomic<int> activeAsync_{0};
   // Written on every send, on a cache line of its own: another object's fields (a consumer answering on
   // another thread, say) cannot share it.
-  alignas(64) std::atomic<std::uint32_t> sendWhichQueue_{0};
-  std::atomic<detail::TopicEntry*> lastTopic_{nullptr};  // see checkedRoute
+  alignas(detail::kCacheLine) std::atomic<std::uint32_t> sendWhichQueue_{0};
+  std::atomic<detail::TopicRef> lastTopic_{};  // see checkedRoute
   std::mutex lifecycle_;  // serialises start() and shutdown(); guards joining_ and stopped_
   std::condition_variable stoppedCv_;
   bool joining_ = false;  // a shutdown() is joining the callback thread

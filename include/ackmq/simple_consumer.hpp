@@ -18,6 +18,7 @@
 #include <ackmq/broker.hpp>
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/client/consumer_common.hpp>
+#include <ackmq/detail/client/rebalancer.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -74,6 +75,8 @@ struct SimpleConsumerStats {
 /// setters: call before start().
 template <class Broker>
 class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private detail::TimerTarget {
+  using Core = detail::BrokerCore<typename Broker::body_type, typename Broker::clock_type>;
+
  public:
   using Body = typename Broker::body_type;
   using Clock = typename Broker::clock_type;
@@ -127,14 +130,10 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
           "simple consumer of group " + group_ + " subscribes to nothing: call subscribe before start()");
     }
     target_ = core_.timers().registerTarget(*this);
-    detail::MemberSpec spec;
-    spec.group = group_;
-    spec.clientId = clientId_;
-    spec.subscriptions = subscriptions_;
-    spec.kind = detail::ListenerKind::POP;
-    spec.endpoint = this;
+    const detail::Rebalancer<Core> member(core_, group_, clientId_, MessageModel::CLUSTERING, nullptr, false);
     try {
-      core_.registerConsumer(spec, group_, ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0);
+      core_.registerConsumer(member.spec(subscriptions_, detail::ListenerKind::POP, *this), group_,
+                             ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0);
     } catch (...) {
       core_.timers().unregisterTarget(target_);
       throw;
@@ -224,19 +223,19 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   // gain queues while the poll waits (created by its first send), so the poll refreshes it before each look.
   struct Listening final : detail::ArrivalListener {
     BasicSimpleConsumer& c;
-    std::vector<detail::ConsumeQueue*> queues;
+    std::vector<detail::PopSource> sources;
     explicit Listening(BasicSimpleConsumer& consumer) : c(consumer) {}
     Listening(const Listening&) = delete;
     Listening& operator=(const Listening&) = delete;
     ~Listening() {
-      for (auto* q : queues)
-        q->removeListener(*this);
+      for (const auto& src : sources)
+        c.core_.unlisten(src, *this);
     }
     void refresh() {
       for (const auto& src : c.core_.popSources(c.group_, c.subscriptions_)) {
-        if (std::find(queues.begin(), queues.end(), src.queue) != queues.end()) continue;
-        src.queue->addListener(*this);
-        queues.push_back(src.queue);
+        if (std::find(sources.begin(), sources.end(), src) != sources.end()) continue;
+        c.core_.listen(src, *this);
+        sources.push_back(src);
       }
     }
     // ArrivalListener: waking the long polls takes a lock, so all of it waits for the follow-up.
@@ -284,22 +283,21 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
       rotate(0, firstRetry);
       rotate(firstRetry, sources.size());
     }
-    detail::PinnedRecords pins;
-    std::vector<detail::PoppedRecord> popped;
-    core_.popMessages(group_, clientId_, ordered, maxMessageNum, invisible.count(), pins, popped);
+    detail::PopBuffer popped;
+    core_.popMessages(group_, clientId_, ordered, maxMessageNum, invisible.count(), popped);
     std::vector<View> out(popped.size());
     for (std::size_t i = 0; i < popped.size(); ++i) {
-      core_.toConsumerView(out[i], *popped[i].record);
-      out[i].receiptHandle_ = std::move(popped[i].receiptHandle);
+      core_.toConsumerView(out[i], popped, i);
+      out[i].receiptHandle_ = popped.takeReceiptHandle(i);
     }
-    pins.release();
+    popped.release();
     received_.fetch_add(out.size(), std::memory_order_relaxed);
     return out;
   }
 
   std::size_t retryStart(const std::vector<detail::PopSource>& sources) const {
     for (std::size_t i = 0; i < sources.size(); ++i) {
-      if (sources[i].queue->topic->kind == detail::TopicKind::RETRY) return i;
+      if (sources[i].isRetry()) return i;
     }
     return sources.size();
   }
@@ -352,7 +350,7 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
     return s;
   }
 
-  detail::BrokerCore<Body, Clock>& core_;
+  Core& core_;
   const std::string group_;
   std::string clientId_;
   std::map<std::string, detail::TagFilter> subscriptions_;

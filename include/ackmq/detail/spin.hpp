@@ -6,23 +6,13 @@
 #include <cstdint>
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include <ackmq/detail/platform.hpp>
 
 namespace ackmq::detail {
 
 /// How many polls a thread makes before it parks: a few microseconds, short enough that an idle consumer
 /// costs nothing measurable, long enough to catch the next message of a steady stream.
 inline constexpr int kSpinPolls = 256;
-
-inline void cpuRelax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
 
 /// Polls `ready` up to kSpinPolls times; true as soon as it holds.
 template <class Ready>
@@ -58,16 +48,12 @@ bool pollUntil(Ready&& ready) {
   return spinUntil(ready) || yieldUntil(ready);
 }
 
-/// A mutex for short critical sections under contention (the store lock: an append of a few hundred
-/// nanoseconds, or a run of them; a process queue's bookkeeping). lock() watches the lock before it sleeps
-/// (pollUntil: a few microseconds of spinning, then up to kPollBudget yielding the processor between looks),
-/// so a thread that finds it taken usually gets it without a sleep and a wake-up in the kernel, and unlock()
-/// calls into the kernel only when a thread does sleep. It watches with plain loads, not attempts, so the
-/// holder keeps its cache line until it lets go. (Drepper's "Futexes Are Tricky", mutex 3, on C++20's atomic
-/// wait, a futex on Linux.) The yielding matters where threads outnumber cores: the holder may be waiting
-/// for this very core, and a sleeper costs the holder a wake-up call on its way out; in a retry storm on two
-/// cores, where the timer thread's re-puts and the listener's send-backs take the store lock in turns, it
-/// halved the futex calls and took about 8% off the time per delivery.
+/// A mutex for short critical sections under contention (the store lock; a process queue's bookkeeping).
+/// lock() watches the lock before it sleeps (pollUntil), so a thread that finds it taken usually gets it
+/// without a sleep and a wake-up in the kernel, and unlock() calls into the kernel only when a thread does
+/// sleep. It watches with plain loads, not attempts, so the holder keeps its cache line until it lets go
+/// (Drepper's "Futexes Are Tricky", mutex 3, on C++20's atomic wait). The yielding matters where threads
+/// outnumber cores: the holder may be waiting for this very core.
 class SpinThenBlockMutex {
  public:
   void lock() noexcept {

@@ -19,6 +19,9 @@
 #include <ackmq/broker_config.hpp>
 #include <ackmq/clock.hpp>
 #include <ackmq/consumer_types.hpp>
+#include <ackmq/detail/broker/arrivals.hpp>
+#include <ackmq/detail/broker/client_api.hpp>
+#include <ackmq/detail/broker/config_check.hpp>
 #include <ackmq/detail/broker/faults.hpp>
 #include <ackmq/detail/broker/group_registry.hpp>
 #include <ackmq/detail/broker/page_warmer.hpp>
@@ -36,13 +39,6 @@
 
 namespace ackmq::detail {
 
-/// A resolved topic: what a producer needs to pick a queue. Valid for the broker's lifetime.
-struct TopicRoute {
-  TopicEntry* topic = nullptr;
-  int queueNums = 0;
-  explicit operator bool() const noexcept { return topic != nullptr && queueNums > 0; }
-};
-
 /// The broker's answer to a send request.
 struct PutResult {
   ResponseCode code = ResponseCode::SUCCESS;
@@ -55,24 +51,28 @@ struct PutResult {
 
 /// Thread safety: thread-safe.
 template <class Body, class Clock>
-class BrokerCore final : private ArrivalSink, private TimerTarget {
+class BrokerCore final : private TimerTarget {
  public:
+  using body_type = Body;
+  using clock_type = Clock;
   using Message = BasicMessage<Body>;
   using MessageExt = BasicMessageExt<Body>;
 
   BrokerCore(Clock& clock, BrokerConfig config)
-      : config_(checked(std::move(config))),
+      : config_(checkedConfig(std::move(config))),
         clock_(clock),
         identity_(newIdentity()),
         store_(StoreOptions{config_.commitLogSegmentBytes, config_.maxStoreBytes,
                             static_cast<std::int64_t>(config_.fileReservedTime.count()) * 3'600'000,
                             config_.storeFullPolicy}),
+        arrivals_(store_.storeLock()),
         timers_(clock),
-        schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), *this),
-        retry_(store_, schedule_, clock, *this),
-        pop_(store_, timers_, clock, *this, identity_),
+        schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), arrivals_),
+        retry_(store_, schedule_, clock, arrivals_),
+        pop_(store_, timers_, clock, arrivals_, identity_),
         cleanupTarget_(timers_.registerTarget(*this)) {
-    store_.setPageWarmer(&warmer_);
+    // A ManualClock broker owns no thread: the warmer's would be the only one.
+    if (config_.warmMappedFileEnable && !Clock::isManual) store_.setPageWarmer(&warmer_);
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
   }
   BrokerCore(const BrokerCore&) = delete;
@@ -111,7 +111,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       if (!config_.autoCreateTopicEnable) return {};
       t = &ensureTopic(topic, config_.defaultTopicQueueNums);
     }
-    return TopicRoute{t, t->queueNums.load(std::memory_order_acquire)};
+    return TopicRoute{TopicRef(t), t->queueNums.load(std::memory_order_acquire)};
   }
 
   /// Creates `topic` with `queueNums` queues, or grows it to that many. Idempotent; never shrinks a topic.
@@ -184,7 +184,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     if (refused(fault, result)) return result;
     if (!admissible(msg, result)) return result;
 
-    TopicEntry& topic = *route.topic;
+    TopicEntry& topic = *route.topic.t_;
     const auto& props = msg.getProperties();
     RecordSource<Body> src;
     src.tags = msg.getTags();
@@ -239,7 +239,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       s.bornTimestamp = bornTimestamp;
       s.flag = m.getFlag();
     }
-    const AppendResult r = appendAndTell(*route.topic, queueId, srcs, clock_.nowMillis());
+    const AppendResult r = appendAndTell(*route.topic.t_, queueId, srcs, clock_.nowMillis());
     finish(r, fault, result);
     return result;
   }
@@ -251,9 +251,9 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   int retryMaxTimes() const noexcept { return config_.retryMaxTimes; }
 
   /// HEART_BEAT from a new member: creates the group's retry topic (CLUSTERING), fixes where a group new to a
-  /// topic starts (DECISIONS #2: the queues' ends as they stand now, for CONSUME_FROM_LAST_OFFSET), then
-  /// joins the group, which tells every member to rebalance. `offsetGroup` keys the member's offsets: the
-  /// group, or one instance of a broadcasting group.
+  /// topic starts (for CONSUME_FROM_LAST_OFFSET the queues' ends as they stand now: RocketMQ may replay all
+  /// history here), then joins the group, which tells every member to rebalance. `offsetGroup` keys the
+  /// member's offsets: the group, or one instance of a broadcasting group.
   void registerConsumer(const MemberSpec& spec, std::string_view offsetGroup, ConsumeFromWhere where,
                         std::int64_t consumeTimestamp) {
     if (!running()) {
@@ -277,18 +277,8 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       if (t == nullptr || store_.offsets().hasAny(offsetGroup, topic)) continue;
       const int n = t->queueNums.load(std::memory_order_acquire);
       for (int q = 0; q < n; ++q) {
-        std::int64_t start;
-        switch (where) {
-          case ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET:
-            start = store_.minOffset(*t, q);
-            break;
-          case ConsumeFromWhere::CONSUME_FROM_TIMESTAMP:
-            start = store_.offsetForTimestamp(*t, q, consumeTimestamp);
-            break;
-          default:
-            start = store_.maxOffset(*t, q);
-            break;
-        }
+        const MessageQueue mq(t->name, config_.brokerName, q);
+        const std::int64_t start = startOffset(offsetGroup, mq, where, consumeTimestamp, /*joining=*/true);
         std::int64_t none = -1;
         // Only where nothing is committed yet: a member starting at the same time may already consume.
         store_.offsets().slot(offsetGroup, *t, q).compare_exchange_strong(none, start);
@@ -310,21 +300,29 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
       for (const auto& [topic, filter] : subscriptions) {
         const std::string name = pass == 0 ? topic : popRetryTopic(group, topic);
         for (const MessageQueue& mq : queuesOrNone(name)) {
-          ConsumeQueue* cq = consumeQueue(mq);
+          ConsumeQueue* cq = queueOf(mq);
           if (cq == nullptr) continue;
-          out.push_back(PopSource{cq, pass == 0 ? &filter : &kAll, &offsetSlot(group, mq),
-                                  startOffset(group, mq, ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0)});
+          out.push_back(
+              PopSource{cq, pass == 0 ? &filter : &kAll, &slotOf(group, mq),
+                        startOffset(group, mq, ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0, false)});
         }
       }
     }
     return out;
   }
 
-  /// POP_MESSAGE. The records stay pinned in `pins` until the caller has copied them.
+  /// POP_MESSAGE into `out`, whose records the caller copies with toConsumerView before releasing it.
   void popMessages(std::string_view group, std::string_view clientId, const std::vector<PopSource>& sources,
-                   int maxNums, std::int64_t invisibleMillis, PinnedRecords& pins,
-                   std::vector<PoppedRecord>& out) {
-    pop_.pop(group, clientId, sources, maxNums, invisibleMillis, config_.retryMaxTimes + 1, pins, out);
+                   int maxNums, std::int64_t invisibleMillis, PopBuffer& out) {
+    pop_.pop(group, clientId, sources, maxNums, invisibleMillis, config_.retryMaxTimes + 1, out.pins,
+             out.popped);
+  }
+  /// Starts telling `listener` of arrivals in `source`'s queue (a long poll).
+  void listen(const PopSource& source, ArrivalListener& listener) {
+    arrivals_.listen(*source.queue, listener);
+  }
+  void unlisten(const PopSource& source, ArrivalListener& listener) {
+    arrivals_.unlisten(*source.queue, listener);
   }
   ResponseCode ackMessage(std::string_view group, std::string_view receiptHandle) {
     return pop_.ack(group, receiptHandle);
@@ -339,10 +337,10 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   std::pair<std::uint64_t, std::uint64_t> popRevivals(std::string_view group) const {
     return pop_.revivals(group);
   }
-  /// The message a consumer sees for `record`, as toConsumerMessage.
+  /// The message a simple consumer sees for popped record i, as toConsumerMessage.
   template <class Out>
-  void toConsumerView(Out& out, const RecordHeader& record) const {
-    materializeInto(static_cast<MessageExt&>(out), record, config_.brokerName, identity_,
+  void toConsumerView(Out& out, const PopBuffer& popped, std::size_t i) const {
+    materializeInto(static_cast<MessageExt&>(out), *popped.popped[i].record, config_.brokerName, identity_,
                     TopicView::ORIGINAL);
   }
 
@@ -353,48 +351,57 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
 
   std::vector<std::string> consumerIds(std::string_view group) const { return groups_.clientIds(group); }
 
-  /// The consume queue of `mq`, or nullptr.
-  ConsumeQueue* consumeQueue(const MessageQueue& mq) {
-    TopicEntry* t = store_.findTopic(mq.topic);
-    if (t == nullptr || mq.queueId < 0 || mq.queueId >= t->queueNums.load(std::memory_order_acquire))
-      return nullptr;
-    return store_.locked([&](typename MessageStore<Body>::Locked& l) { return l.queue(*t, mq.queueId); });
-  }
-
+  /// The consume queue of `mq`; empty when there is none.
+  QueueHandle consumeQueue(const MessageQueue& mq) { return QueueHandle(queueOf(mq)); }
   /// The committed-offset slot of (group, mq); the queue must exist.
-  OffsetTable::Slot& offsetSlot(std::string_view group, const MessageQueue& mq) {
-    TopicEntry* t = store_.findTopic(mq.topic);
-    return store_.offsets().slot(group, *t, mq.queueId);
+  OffsetSlot offsetSlot(std::string_view group, const MessageQueue& mq) {
+    return OffsetSlot(slotOf(group, mq));
   }
 
-  /// Where a member that just took `mq` starts (RocketMQ RebalancePushImpl.computePullFromWhere): the
-  /// committed offset; else, for a queue created after the group first started, its beginning (or, with
-  /// CONSUME_FROM_TIMESTAMP, the first message at or after the timestamp; the retry topic then starts at its
-  /// end); never below the queue's minimum.
+  /// Starts telling `listener` of arrivals in `queue`; after unlisten returns it is not told again. Not from
+  /// inside an arrival notification.
+  void listen(QueueHandle queue, ArrivalListener& listener) { arrivals_.listen(*queue.q_, listener); }
+  void unlisten(QueueHandle queue, ArrivalListener& listener) { arrivals_.unlisten(*queue.q_, listener); }
+
+  /// Where a member starts reading `mq` (RocketMQ RebalancePushImpl.computePullFromWhere), the one rule for
+  /// every consumer: the group's committed offset, never below the queue's minimum; else as `where` says.
+  /// `joining`: the group is new to the queue as it first starts (or a lite pull consumer assigns it), and
+  /// CONSUME_FROM_LAST_OFFSET means the queue's end as it stands now (RocketMQ's broker may answer 0 here
+  /// and replay all history). Otherwise the queue appeared after the group started (a topic auto-created
+  /// by its first send), and LAST means its beginning, so that "subscribe, then send" receives everything.
+  /// With CONSUME_FROM_TIMESTAMP the first message at or after the timestamp; a retry topic taken later
+  /// starts at its end.
   std::int64_t startOffset(std::string_view group, const MessageQueue& mq, ConsumeFromWhere where,
-                           std::int64_t consumeTimestamp) {
+                           std::int64_t consumeTimestamp, bool joining) {
     const std::int64_t committed = store_.offsets().query(group, mq.topic, mq.queueId);
     const std::int64_t min = minOffset(mq);
     if (committed >= 0) return std::max(committed, min);
-    if (where == ConsumeFromWhere::CONSUME_FROM_TIMESTAMP) {
-      return MixAll::isRetryTopic(mq.topic) ? maxOffset(mq) : searchOffset(mq, consumeTimestamp);
+    switch (where) {
+      case ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET:
+        return min;
+      case ConsumeFromWhere::CONSUME_FROM_TIMESTAMP:
+        return MixAll::isRetryTopic(mq.topic) && !joining ? maxOffset(mq)
+                                                          : searchOffset(mq, consumeTimestamp);
+      case ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET:
+        break;
     }
-    return min;
+    return joining ? maxOffset(mq) : min;
   }
 
-  /// PULL_MESSAGE: up to `maxNums` records of `cq` from `offset` whose tag `filter` accepts, read without
-  /// the store lock and valid until out.release(), which the caller must call before it sends anything.
-  /// Returns the offset to pull from next; an offset below the queue's minimum moves up to it.
-  std::int64_t pull(ConsumeQueue& cq, std::int64_t offset, int maxNums, const TagFilter& filter,
-                    PinnedRecords& out) {
+  /// PULL_MESSAGE: up to `maxNums` records of `queue` from `offset` whose tag `filter` accepts, into `out`,
+  /// read without the store lock and valid until out.release(), which the caller must call before it sends
+  /// anything. Returns the offset to pull from next; an offset below the queue's minimum moves up to it.
+  std::int64_t pull(QueueHandle queue, std::int64_t offset, int maxNums, const TagFilter& filter,
+                    PullBuffer& out) {
+    ConsumeQueue& cq = *queue.q_;
     if (cq.stalled.load(std::memory_order_acquire)) return offset;
-    return store_.read(cq, offset, maxNums, kMaxPullScan, out,
+    return store_.read(cq, offset, maxNums, kMaxPullScan, out.pins_,
                        [&](const RecordHeader& h) { return filter.matches(h.tags()); });
   }
 
-  /// The message a consumer sees for `record`: a retry copy shows its original topic.
-  void toConsumerMessage(MessageExt& out, const RecordHeader& record) const {
-    materializeInto(out, record, config_.brokerName, identity_, TopicView::ORIGINAL);
+  /// The message a consumer sees for record i of a pull: a retry copy shows its original topic.
+  void toConsumerMessage(MessageExt& out, const PullBuffer& pulled, std::size_t i) const {
+    materializeInto(out, *pulled.pins_.records[i], config_.brokerName, identity_, TopicView::ORIGINAL);
   }
 
   /// CONSUMER_SEND_MSG_BACK for the copy at `commitLogOffset`, which the consumer has consumed
@@ -442,13 +449,13 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
 
   /// Fault injection: pulls from `mq` find nothing while `stalled`.
   void stallQueue(const MessageQueue& mq, bool stalled) {
-    ConsumeQueue* cq = consumeQueue(mq);
+    ConsumeQueue* cq = queueOf(mq);
     if (cq == nullptr) {
       throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
                               "stallQueue: no such queue: " + mq.toString());
     }
     cq->stalled.store(stalled, std::memory_order_release);
-    if (!stalled) cq->notifyArrival();
+    if (!stalled) Arrivals::notify(*cq);
   }
 
   // --------------------------------------------------------------------------------------------- queries
@@ -530,10 +537,22 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     return store_.offsets().snapshot(group);
   }
   FaultState& faults() noexcept { return faults_; }
+  /// The store lock, for tests of what runs under it.
+  SpinThenBlockMutex& storeLock() noexcept { return store_.storeLock(); }
 
  private:
-  static constexpr int kMaxQueueNums = 1024;
   static constexpr std::int64_t kMaxPullScan = 4096;  // entries one pull examines at most, matching or not
+
+  ConsumeQueue* queueOf(const MessageQueue& mq) {
+    TopicEntry* t = store_.findTopic(mq.topic);
+    if (t == nullptr || mq.queueId < 0 || mq.queueId >= t->queueNums.load(std::memory_order_acquire))
+      return nullptr;
+    return store_.locked([&](typename MessageStore<Body>::Locked& l) { return l.queue(*t, mq.queueId); });
+  }
+  OffsetTable::Slot& slotOf(std::string_view group, const MessageQueue& mq) {
+    TopicEntry* t = store_.findTopic(mq.topic);
+    return store_.offsets().slot(group, *t, mq.queueId);
+  }
 
   // A producer's append. The arrival is told under the store lock (see ArrivalListener): a consumer that is
   // looking for work takes it from there, and only one that must be woken costs a follow-up after the lock.
@@ -543,32 +562,10 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     AppendResult r = store_.appendAllWith(
         topic, queueId, srcs, storeTs, [] {},
         [&](const AppendResult& stored) noexcept {
-          followUp = stored.ok() && stored.queue->noteArrivalLocked();
+          followUp = stored.ok() && Arrivals::noteLocked(*stored.queue);
         });
-    if (followUp) r.queue->followUpArrival();
+    if (followUp) Arrivals::followUp(*r.queue);
     return r;
-  }
-
-  static BrokerConfig checked(BrokerConfig c) {
-    auto bad = [](const std::string& what) { throw MQClientException(ResponseCode::MESSAGE_ILLEGAL, what); };
-    checkName("BrokerConfig.brokerName", c.brokerName, kMaxTopicLength, ResponseCode::MESSAGE_ILLEGAL);
-    if (c.defaultTopicQueueNums < 1 || c.defaultTopicQueueNums > kMaxQueueNums) {
-      bad("BrokerConfig.defaultTopicQueueNums " + std::to_string(c.defaultTopicQueueNums) +
-          " is out of range 1.." + std::to_string(kMaxQueueNums));
-    }
-    if (c.maxMessageSize == 0) bad("BrokerConfig.maxMessageSize must be positive");
-    if (c.commitLogSegmentBytes < 4096) {
-      bad("BrokerConfig.commitLogSegmentBytes " + std::to_string(c.commitLogSegmentBytes) + " is below 4096");
-    }
-    if (c.maxStoreBytes < c.commitLogSegmentBytes) {
-      bad("BrokerConfig.maxStoreBytes " + std::to_string(c.maxStoreBytes) +
-          " is below commitLogSegmentBytes " + std::to_string(c.commitLogSegmentBytes));
-    }
-    if (c.fileReservedTime.count() <= 0) bad("BrokerConfig.fileReservedTime must be positive");
-    if (c.cleanResourceInterval.count() <= 0) bad("BrokerConfig.cleanResourceInterval must be positive");
-    if (c.timerMaxDelay.count() <= 0) bad("BrokerConfig.timerMaxDelay must be positive");
-    if (c.retryMaxTimes < 0) bad("BrokerConfig.retryMaxTimes must not be negative");
-    return c;
   }
 
   static std::uint64_t newIdentity() {
@@ -658,9 +655,6 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
     return out;
   }
 
-  // ArrivalSink: messages became visible in `queue`: wake the consumers that own it.
-  void onArrived(ConsumeQueue& queue) noexcept override { queue.notifyArrival(); }
-
   // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService); it also arms any
   // delay level whose timer the timer service could not take.
   void onTimer(std::uint64_t) noexcept override {
@@ -674,6 +668,7 @@ class BrokerCore final : private ArrivalSink, private TimerTarget {
   const std::uint64_t identity_;
   std::atomic<bool> running_{true};
   MessageStore<Body> store_;
+  Arrivals arrivals_;
   PageWarmer warmer_;  // after store_: destroyed, and its thread joined, before the store's memory goes
   FaultState faults_;
   TimerService<Clock> timers_;

@@ -64,7 +64,8 @@ class GroupRegistry {
  public:
   /// Adds a member and tells every member of the group (the newcomer included) to rebalance. Throws
   /// MQClientException if the member's subscription, message model or listener kind differs from the group's
-  /// (DECISIONS #5), or its clientId is already in the group. Returns true if the group had no member.
+  /// (RocketMQ accepts it, and the members then silently lose the messages the others filter), or its
+  /// clientId is already in the group. Returns true if the group had no member.
   bool join(const MemberSpec& spec) {
     bool first = false;
     {

@@ -35,6 +35,9 @@
 
 namespace ackmq::detail {
 
+template <class Body, class Clock>
+class BrokerCore;
+
 /// The pop retry topic of (group, topic) (RocketMQ KeyBuilder.buildPopRetryTopic, V1 separator).
 inline std::string popRetryTopic(std::string_view group, std::string_view topic) {
   std::string t = MixAll::getRetryTopic(group);
@@ -49,12 +52,32 @@ struct PopSource {
   const TagFilter* filter;
   OffsetTable::Slot* slot;
   std::int64_t startOffset;  // where a group new to the queue begins
+
+  /// A pop retry queue (read after the subscribed queues, and first every fifth receive).
+  bool isRetry() const noexcept { return queue->topic->kind == TopicKind::RETRY; }
+  friend bool operator==(const PopSource& a, const PopSource& b) noexcept { return a.queue == b.queue; }
 };
 
 /// A popped message: where it is stored, and the handle to ack it with.
 struct PoppedRecord {
   const RecordHeader* record;
   std::string receiptHandle;
+};
+
+/// POP_MESSAGE's answer: the popped records, kept from reclamation until release(), which the consumer
+/// calls once it has copied them (BrokerCore::toConsumerView).
+class PopBuffer {
+ public:
+  std::size_t size() const noexcept { return popped.size(); }
+  /// The receipt handle of popped message i, moved out.
+  std::string takeReceiptHandle(std::size_t i) noexcept { return std::move(popped[i].receiptHandle); }
+  void release() noexcept { pins.release(); }
+
+ private:
+  template <class, class>
+  friend class BrokerCore;
+  PinnedRecords pins;
+  std::vector<PoppedRecord> popped;
 };
 
 /// Thread safety: thread-safe.

@@ -101,7 +101,7 @@ class RetryService {
 
   /// The consumer's fallback when a send-back fails: the consumer sends its own copy of the message to
   /// %RETRY%<group> as a normal message (RocketMQ sendMessageBackAsNormalMessage). The copy keeps the delay
-  /// level the listener chose (DECISIONS #8; RocketMQ always uses 3 + reconsumeTimes here, issue #3731).
+  /// level the listener chose (RocketMQ always uses 3 + reconsumeTimes here, issue #3731).
   SendBackResult sendRetryMessage(TopicEntry& retry, TopicEntry& dlq, const BasicMessageExt<Body>& msg,
                                   int delayLevel, int maxReconsumeTimes) {
     std::string props;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <ackmq/clock.hpp>
+#include <ackmq/detail/broker/arrivals.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/store/message_store.hpp>
 #include <ackmq/detail/store/record.hpp>
@@ -31,15 +32,6 @@
 #include <ackmq/status.hpp>
 
 namespace ackmq::detail {
-
-/// Told when messages become visible in a queue, so it can wake the consumers that own it.
-class ArrivalSink {
- public:
-  virtual void onArrived(ConsumeQueue& queue) noexcept = 0;
-
- protected:
-  ~ArrivalSink() = default;
-};
 
 /// Whether `name` is one of the properties that route a delayed message: its delay (level, deliver time or
 /// delay) and, once parked, its real topic and queue. A re-put copy, and a retry copy, leave them behind

@@ -2,16 +2,18 @@
 // ackmq internals: what the three consumer kinds (push, simple, lite pull) check and name alike.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include <unistd.h>
-
-#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/detail/broker/client_api.hpp>
+#include <ackmq/detail/platform.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
+#include <ackmq/message_queue.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq::detail {
@@ -20,7 +22,7 @@ namespace ackmq::detail {
 /// pid; the sequence tells apart several consumers of one process).
 inline std::string defaultInstanceName(std::string_view kind) {
   static std::atomic<std::uint64_t> instances{0};
-  return std::string(kind) + std::to_string(::getpid()) + "#" + std::to_string(instances.fetch_add(1));
+  return std::string(kind) + std::to_string(processId()) + "#" + std::to_string(instances.fetch_add(1));
 }
 
 /// Adds or replaces the subscription to `topic` with "*" or "TagA || TagB". A DLQ topic may be subscribed
@@ -44,5 +46,29 @@ inline void requireRunning(bool running, bool created, std::string_view consumer
                                                   " of group " + group +
                                                   (created ? " is not started" : " is shut down"));
 }
+
+/// How <ackmq/testing.hpp> reaches a consumer's state (each consumer kind befriends it).
+struct ConsumerAccess {
+  template <class C>
+  static bool awaitIdle(C& c, std::chrono::milliseconds timeout) {
+    return c.awaitIdle(timeout);
+  }
+  template <class C>
+  static auto stats(const C& c) {
+    return c.stats();
+  }
+  template <class C>
+  static std::vector<MessageQueue> ownedQueues(const C& c) {
+    return c.ownedQueues();
+  }
+  template <class C>
+  static std::map<MessageQueue, std::int64_t> committedOffsets(const C& c) {
+    std::map<MessageQueue, std::int64_t> out;
+    for (const auto& [key, offset] : c.core_.committedOffsets(c.offsetGroup_)) {
+      out.emplace(MessageQueue(key.first, c.core_.brokerName(), key.second), offset);
+    }
+    return out;
+  }
+};
 
 }  // namespace ackmq::detail

@@ -19,10 +19,10 @@
 #include <new>
 #include <vector>
 
+#include <ackmq/detail/broker/client_api.hpp>
+#include <ackmq/detail/client/offset_store.hpp>
+#include <ackmq/detail/platform.hpp>
 #include <ackmq/detail/spin.hpp>
-#include <ackmq/detail/store/consume_queue.hpp>
-#include <ackmq/detail/store/offset_table.hpp>
-#include <ackmq/detail/store/tag_filter.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_queue.hpp>
 
@@ -94,20 +94,20 @@ class EntryRun {
 /// own, and the shared_ptr's counts, which make_shared places before the object, on the line before it. So
 /// an arrival moves one line from the consumer to the appender and back, not three.
 template <class Body>
-class alignas(64) ProcessQueue final : public ArrivalListener,
-                                       public std::enable_shared_from_this<ProcessQueue<Body>> {
+class alignas(kCacheLine) ProcessQueue final : public ArrivalListener,
+                                               public std::enable_shared_from_this<ProcessQueue<Body>> {
  public:
   using Entry = ConsumeEntry<Body>;
 
-  ProcessQueue(MessageQueue queue, ConsumeQueue& consumeQueue, OffsetTable::Slot& offsetSlot,
+  ProcessQueue(MessageQueue queue, QueueHandle consumeQueue, OffsetSlot offsetSlot,
                const TagFilter& tagFilter, QueueWaker<ProcessQueue>& waker, std::int64_t startOffset)
       : mq(std::move(queue)),
         cq(consumeQueue),
-        slot(offsetSlot),
         filter(tagFilter),
         waker_(waker),
         pullOffset(startOffset),
-        pulledEnd_(startOffset) {}
+        pulledEnd_(startOffset),
+        offset_(offsetSlot) {}
 
   // ArrivalListener: called by the broker as messages arrive in this queue. A queue paused by flow control
   // has nothing to pull until consumption releases it, and the release marks it dirty and wakes the
@@ -129,8 +129,7 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   }
 
   const MessageQueue mq;
-  ConsumeQueue& cq;
-  OffsetTable::Slot& slot;
+  const QueueHandle cq;
   const TagFilter& filter;
 
  private:
@@ -142,7 +141,7 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   std::atomic<bool> dropped{false};       // rebalanced away or shut down: results are discarded
   // Pulling paused until consumption frees room; written under `mutex`, read by arrivals without it.
   std::atomic<bool> flowControlled{false};
-  alignas(64) std::int64_t pullOffset;  // next offset to pull; dispatcher only
+  alignas(kCacheLine) std::int64_t pullOffset;  // next offset to pull; dispatcher only
 
   // ------------------------------------------------------------------------- under `mutex` (lock it first)
   SpinThenBlockMutex mutex;
@@ -260,10 +259,7 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   /// Commits `offset` unless the queue was dropped (RocketMQ updateOffset with increaseOnly).
   void commitLocked(std::int64_t offset) {
     if (dropped.load(std::memory_order_acquire)) return;
-    if (offset > committed_) {
-      committed_ = offset;
-      slot.store(offset, std::memory_order_release);
-    }
+    offset_.commitIncreasing(offset);
   }
 
   std::deque<Entry*>& window() noexcept { return window_; }
@@ -272,8 +268,7 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
   std::int64_t span() const noexcept {
     return window_.empty() ? 0 : window_.back()->offset - window_.front()->offset;
   }
-  void setCommitted(std::int64_t o) noexcept { committed_ = o; }
-  std::int64_t committed() const noexcept { return committed_; }
+  std::int64_t committed() const noexcept { return offset_.committed(); }
 
  private:
   bool inWindow(const Entry* e) const {
@@ -296,7 +291,7 @@ class alignas(64) ProcessQueue final : public ArrivalListener,
 
   std::deque<Entry*> window_;
   std::int64_t pulledEnd_;
-  std::int64_t committed_ = -1;
+  QueueOffset offset_;
   std::size_t cachedCount_ = 0;
   std::size_t cachedBytes_ = 0;
   std::vector<std::unique_ptr<Entry>> storage_;

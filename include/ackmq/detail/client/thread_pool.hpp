@@ -2,7 +2,7 @@
 // ackmq internals: the clients' thread pool.
 //
 // The pool keeps `minThreads` threads once started and grows towards `maxThreads` whenever work waits and no
-// thread is idle, so both settings do what their names say (DECISIONS #4; RocketMQ's executor, with its
+// thread is idle, so both settings do what their names say (RocketMQ's executor, with its
 // unbounded queue, never grows past the minimum: issues #281, #1752). Extra threads retire after
 // `keepAlive` without work; a keepAlive of zero keeps them until shutdown (used with ManualClock, so that no
 // library thread ever waits on wall time).
@@ -17,8 +17,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -26,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include <ackmq/detail/client/event_count.hpp>
+#include <ackmq/detail/platform.hpp>
 #include <ackmq/detail/spin.hpp>
 
 namespace ackmq::detail {
@@ -49,13 +52,14 @@ class WorkerPool {
         idleWork_(std::move(idleWork)) {}
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
+  /// Runs shutdown(true), joining every thread. Not from one of the pool's own threads: a thread cannot join
+  /// itself, and the pool does not leave threads behind; that misuse ends the process with a message.
   ~WorkerPool() {
-    shutdown(true);
-    // Only when the pool is destroyed from one of its own tasks does a handle remain: that thread is the
-    // caller, which cannot join itself, so it is released to finish the task it is running.
-    for (auto& t : threads_) {
-      if (t.joinable()) t.detach();
+    if (onPoolThread()) {
+      std::fputs("ackmq: a thread pool was destroyed from one of its own threads\n", stderr);
+      std::abort();
     }
+    shutdown(true);
   }
 
   /// Queues a task. False when the pool is closed (the task is not run).
@@ -110,8 +114,8 @@ class WorkerPool {
     if (!drain) tasks_.clear();
     queuedHint_.store(tasks_.size(), std::memory_order_relaxed);
     stopping_ = true;
-    stopHint_.store(true, std::memory_order_relaxed);
-    cv_.notify_all();
+    stopHint_.store(true, std::memory_order_seq_cst);
+    events_.notifyAll();
   }
 
   /// close(drain), then joins every pool thread but the calling one. Idempotent.
@@ -163,7 +167,7 @@ class WorkerPool {
     const std::size_t spun = std::min<std::size_t>(waiting, lookers);
     const std::size_t wake = std::min<std::size_t>(waiting - spun, static_cast<std::size_t>(idle_));
     for (std::size_t i = 0; i < wake; ++i)
-      cv_.notify_one();
+      events_.notifyOne();
     for (std::size_t unserved = waiting - spun - wake; unserved > 0 && live_ < max_; --unserved) {
       ++live_;
       threads_.emplace_back([this] { work(); });
@@ -193,17 +197,8 @@ class WorkerPool {
       if (stopping_) break;
       lookers_.fetch_add(1, std::memory_order_seq_cst);
       lock.unlock();
-      look();
+      const bool timedOut = !awaitWork();
       lock.lock();
-      if (!tasks_.empty() || stopping_) continue;
-      ++idle_;
-      bool timedOut = false;
-      if (keepAlive_.count() > 0 && live_ > min_) {
-        timedOut = !cv_.wait_for(lock, keepAlive_, [&] { return stopping_ || !tasks_.empty(); });
-      } else {
-        cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      }
-      --idle_;
       if (timedOut && live_ > min_ && tasks_.empty()) {
         retire();
         break;
@@ -213,19 +208,49 @@ class WorkerPool {
     currentPool() = nullptr;
   }
 
-  // Looks a little longer before sleeping: work that arrives within tens of microseconds (the next pull of a
-  // busy queue, the next message of a conversation) is taken without a futex wake-up on either side. Called
-  // counted among the lookers, without the lock; returns uncounted, to take the lock and look at the queue.
-  // Meanwhile runs, without the lock, whatever task the idle work it is offered hands it.
-  void look() {
+  // Waits for a task or the stop, counted among the lookers on entry. It looks a little before sleeping
+  // (look()): work that arrives within tens of microseconds (the next pull of a busy queue, the next message
+  // of a conversation) is taken without a futex wake-up on either side. Then it sleeps, counted idle, until
+  // a submit or the stop notifies it; an extra thread sleeps at most keepAlive. False when keepAlive passed
+  // with nothing to do.
+  bool awaitWork() {
+    const auto ready = [this] {
+      return queuedHint_.load(std::memory_order_seq_cst) != 0 || stopHint_.load(std::memory_order_seq_cst);
+    };
+    bool counted = false;
+    const auto sleeping = [&] {
+      std::lock_guard lock(mutex_);
+      ++idle_;  // a submit that finds no looker wakes an idle thread before it starts another
+      counted = true;
+    };
+    bool woken = true;
+    if (keepAlive_.count() > 0) {
+      woken = spinThenParkUntil(
+          events_, ready, [this] { return look(); }, sleeping, std::chrono::steady_clock::now() + keepAlive_);
+    } else {
+      spinThenPark(
+          events_, ready, [this] { return look(); }, sleeping);
+    }
+    if (counted) {
+      std::lock_guard lock(mutex_);
+      --idle_;
+    }
+    return woken || live() <= min_;
+  }
+
+  // The look before sleeping: watches for a task, the stop or an offer of idle work (pollUntil), and runs,
+  // without the lock, whatever task the idle work it is offered hands it. Called counted among the lookers;
+  // returns uncounted: true when a task or the stop came, false when the watch ran out.
+  bool look() {
     for (;;) {
-      pollUntil([this] {
+      const bool seen = pollUntil([this] {
         return queuedHint_.load(std::memory_order_relaxed) != 0 ||
                stopHint_.load(std::memory_order_relaxed) || idleOffer_.load(std::memory_order_relaxed);
       });
       lookers_.fetch_sub(1, std::memory_order_seq_cst);
       Task mine{};
-      if (!(idleOffer_.exchange(false, std::memory_order_seq_cst) && idleWork_(mine))) return;
+      if (!(idleOffer_.exchange(false, std::memory_order_seq_cst) && idleWork_(mine)))
+        return seen && !idleOnly();
       // A submitter that still counted this thread as looking left its tasks to it (dispatchLocked): they
       // are handed on before this thread busies itself. Queued (seq_cst) before the lookers were counted,
       // so either the submitter saw this thread leave or this load sees the task.
@@ -237,6 +262,14 @@ class WorkerPool {
       mine = Task{};   // what it holds goes before the thread looks again
       lookers_.fetch_add(1, std::memory_order_seq_cst);
     }
+  }
+  // The watch saw only an offer that was withdrawn or came to nothing: no task, no stop.
+  bool idleOnly() const noexcept {
+    return queuedHint_.load(std::memory_order_seq_cst) == 0 && !stopHint_.load(std::memory_order_seq_cst);
+  }
+  int live() {
+    std::lock_guard lock(mutex_);
+    return live_;
   }
 
   // Moves this thread's handle to retired_. The thread holds the lock from here until it returns, so
@@ -267,10 +300,10 @@ class WorkerPool {
   const IdleWork idleWork_;
   // What offerIdleWork writes and reads, on a cache line of its own: the appending thread that offers and
   // the looking thread that takes the offer share this line and no other of the pool's.
-  alignas(64) std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it
-  std::atomic<int> lookers_{0};                     // threads looking for tasks without the lock (look())
-  alignas(64) mutable std::mutex mutex_;            // guards everything below
-  std::condition_variable cv_;
+  alignas(kCacheLine) std::atomic<bool> idleOffer_{false};  // offerIdleWork's offer, until a looker takes it
+  std::atomic<int> lookers_{0};                   // threads looking for tasks without the lock (look())
+  EventCount events_;                             // idle threads sleep on it
+  alignas(kCacheLine) mutable std::mutex mutex_;  // guards everything below
   std::deque<Task> tasks_;
   std::vector<std::thread> threads_;
   std::vector<std::thread> retired_;  // threads that left after keepAlive, joined by the next caller

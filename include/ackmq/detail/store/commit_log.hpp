@@ -90,11 +90,8 @@ class PageWarmSink {
 /// The bytes of one segment, from the C++ allocator (the CommitLog keeps one reclaimed segment's memory for
 /// the next, see popOldest). A large segment is aligned to 2 MiB and, on Linux, asks for transparent huge
 /// pages, which the page warmer faults in ahead of the writer. Under a hypervisor that shadows the guest's
-/// page tables, the first access through each page exits to the host: with 4 KiB pages that is paid 512
-/// times per 2 MiB, whatever else the kernel does, and faulting in and touching fresh memory measured
-/// 1.4-2.0 s/GiB; with huge pages it measured 0.06-0.16 s/GiB when the host had the memory at hand and
-/// 1.8 s/GiB when it had first to fault in a block of its own, so never much worse and often an order of
-/// magnitude better. A kernel that ignores the advice gives small pages, which work too. Not
+/// page tables, the first access through each page exits to the host: with huge pages that is paid once
+/// per 2 MiB instead of 512 times. A kernel that ignores the advice gives small pages, which work too. Not
 /// value-initialised: pages are touched only as records are written.
 class SegmentMemory {
  public:
@@ -102,7 +99,7 @@ class SegmentMemory {
   explicit SegmentMemory(std::size_t bytes)
       : data_(static_cast<std::byte*>(::operator new (bytes, std::align_val_t{alignmentFor(bytes)}))),
         size_(bytes) {
-    adviseHugePages(data_, bytes);
+    adviseWholeHugePages(data_, bytes);
   }
   SegmentMemory(SegmentMemory&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
   SegmentMemory& operator=(SegmentMemory&& o) noexcept {
@@ -124,7 +121,8 @@ class SegmentMemory {
 
   void release() noexcept {
     if (data_ == nullptr) return;
-    ::operator delete (data_, size_, std::align_val_t{alignmentFor(size_)});
+    // The unsized aligned form: clang does not declare sized deallocation without -fsized-deallocation.
+    ::operator delete (data_, std::align_val_t{alignmentFor(size_)});
     data_ = nullptr;
   }
 
@@ -134,7 +132,7 @@ class SegmentMemory {
 
 /// One segment of the CommitLog. The fields every append writes share the first cache line, and the counters
 /// other threads change are apart from them.
-struct alignas(64) Segment {
+struct alignas(kCacheLine) Segment {
   std::size_t used = 0;
   std::uint32_t records = 0;
   std::int64_t lastStoreTimestamp = 0;
@@ -154,7 +152,7 @@ struct alignas(64) Segment {
 
   // Parked delayed messages (SCHEDULE_TOPIC_XXXX) not yet re-put: the segment may not be reclaimed while
   // any remain, or a timer would fire for a message that is gone.
-  alignas(64) std::atomic<std::int32_t> pendingParked{0};
+  alignas(kCacheLine) std::atomic<std::int32_t> pendingParked{0};
   // Readers copying records out of this segment (with the store lock, or after a take under it);
   // reclamation waits for zero.
   std::atomic<std::int32_t> pins{0};

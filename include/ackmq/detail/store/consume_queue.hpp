@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include <ackmq/detail/spin.hpp>
@@ -18,27 +17,14 @@ namespace ackmq::detail {
 
 struct Segment;
 
-/// Told when messages arrive in a queue (a consumer that owns it), in two steps. onArrival runs first, on a
-/// send under the store lock: it records the fact and may hand it to a thread that is looking for work, but
-/// must not block, take a lock or call into the broker. When it returns true, onArrivalFollowUp runs once
-/// the store lock is released, under the queue's listener lock: there it may wake a sleeping thread or pull.
-/// A send thus takes no lock of the queue's own for a consumer whose thread is looking, the usual case in a
-/// conversation or a steady stream.
-class ArrivalListener {
- public:
-  virtual bool onArrival() noexcept = 0;
-  virtual void onArrivalFollowUp() noexcept = 0;
-
- protected:
-  ~ArrivalListener() = default;
-};
+struct ArrivalList;  // the broker's list of the consumers listening to a queue (detail/broker/arrivals.hpp)
 
 /// Thread safety: written under the broker's store lock. Readers may also look without it, from inside the
 /// store's read gate (see read_gate.hpp): publishedMax (acquire) bounds what is published, minOffset
 /// (acquire) where the queue starts, and at(offset) for an offset between the two, publishedMax read first.
 /// The entries live in chunks of 512; a chunk the queue no longer covers is retired, not freed, until the
 /// store has waited out the readers that might still look at it (freeRetired).
-struct alignas(64) ConsumeQueue {
+struct alignas(kCacheLine) ConsumeQueue {
   ConsumeQueue() = default;
   ConsumeQueue(const ConsumeQueue&) = delete;
   ConsumeQueue& operator=(const ConsumeQueue&) = delete;
@@ -67,50 +53,11 @@ struct alignas(64) ConsumeQueue {
   const Segment* lastSegment = nullptr;
   std::size_t lastSegmentSlot = 0;
 
-  // Consumers to tell of arrivals. The list changes under both the store lock (storeLock, when the store
-  // set it) and listenerMutex, so that either one lets a thread walk it. listenerCount lets an arrival skip
-  // the walk when nobody listens.
-  SpinThenBlockMutex* storeLock = nullptr;
-  SpinThenBlockMutex listenerMutex;
-  std::vector<ArrivalListener*> listeners;
-  std::atomic<int> listenerCount{0};
+  // The consumers to tell of arrivals: set once, under the store lock, by the broker's arrival service; the
+  // store only carries it.
+  std::atomic<ArrivalList*> arrivals{nullptr};
   // Fault injection: while set, pulls from this queue find nothing.
   std::atomic<bool> stalled{false};
-
-  /// Not with the store lock held.
-  void addListener(ArrivalListener& l) {
-    changeListeners([&] { listeners.push_back(&l); });
-  }
-  /// After this returns, `l` is not called again. Not with the store lock held.
-  void removeListener(ArrivalListener& l) {
-    changeListeners([&] { std::erase(listeners, &l); });
-  }
-
-  /// Messages arrived; the store lock is held (an append). Runs each listener's first step and returns true
-  /// when one asked for its follow-up, which the caller then runs with followUpArrival() once it has
-  /// released the store lock.
-  bool noteArrivalLocked() noexcept {
-    if (listenerCount.load(std::memory_order_relaxed) == 0) return false;
-    bool followUp = false;
-    for (ArrivalListener* l : listeners)
-      followUp |= l->onArrival();
-    return followUp;
-  }
-  /// The follow-ups noteArrivalLocked asked for, without the store lock. A listener added meanwhile may be
-  /// asked too: a follow-up is a no-op for a listener that did not ask for one.
-  void followUpArrival() noexcept {
-    std::lock_guard lock(listenerMutex);
-    for (ArrivalListener* l : listeners)
-      l->onArrivalFollowUp();
-  }
-  /// Messages arrived, told without the store lock (a re-put from the timer, a stall's end): both steps.
-  void notifyArrival() noexcept {
-    if (listenerCount.load(std::memory_order_acquire) == 0) return;
-    std::lock_guard lock(listenerMutex);
-    for (ArrivalListener* l : listeners) {
-      if (l->onArrival()) l->onArrivalFollowUp();
-    }
-  }
 
   /// The next offset to be written (RocketMQ getMaxOffsetInQueue). Store lock.
   std::int64_t maxOffset() const noexcept { return nextOffset; }
@@ -129,7 +76,7 @@ struct alignas(64) ConsumeQueue {
     const Directory* d = dir_.load(std::memory_order_acquire);
     if (d == nullptr) return;
     const Chunk* c = d->slot(offset >> kChunkShift).load(std::memory_order_acquire);
-    if (c != nullptr) __builtin_prefetch(&c->entries[static_cast<std::size_t>(offset) & (kChunkEntries - 1)]);
+    if (c != nullptr) prefetchRead(&c->entries[static_cast<std::size_t>(offset) & (kChunkEntries - 1)]);
   }
 
   /// Starts fetching the record appended last (lastRecord), at most its first 8 cache lines, without waiting.
@@ -142,7 +89,7 @@ struct alignas(64) ConsumeQueue {
     const std::size_t lines =
         std::min(kMaxLines, (reinterpret_cast<std::uintptr_t>(first) % kLine + bytes + kLine - 1) / kLine);
     for (std::size_t k = 0; k < lines; ++k)
-      __builtin_prefetch(first + k * kLine);
+      prefetchRead(first + k * kLine);
   }
 
   /// Appends an entry at nextOffset. Store lock.
@@ -204,15 +151,6 @@ struct alignas(64) ConsumeQueue {
   }
 
  private:
-  template <class F>
-  void changeListeners(F&& change) {
-    std::unique_lock<SpinThenBlockMutex> store;
-    if (storeLock != nullptr) store = std::unique_lock(*storeLock);
-    std::lock_guard lock(listenerMutex);
-    change();
-    listenerCount.store(static_cast<int>(listeners.size()), std::memory_order_release);
-  }
-
   static constexpr int kChunkShift = 9;
   static constexpr std::size_t kChunkEntries = std::size_t{1} << kChunkShift;
 

@@ -108,7 +108,6 @@ class MessageStore {
     t.queueAt.reserve(static_cast<std::size_t>(queueNums));  // then push_back below cannot throw
     while (static_cast<int>(t.queues.size()) < queueNums) {
       ConsumeQueue& q = t.queues.emplace_back();
-      q.storeLock = &mutex_;
       q.topic = &t;
       q.queueId = static_cast<int>(t.queues.size()) - 1;
       t.queueAt.push_back(&q);
@@ -118,6 +117,9 @@ class MessageStore {
   }
 
   std::vector<TopicEntry*> topics() const { return topics_.all(); }
+
+  /// The store lock, for a broker service whose bookkeeping an append reads under it (the arrival lists).
+  SpinThenBlockMutex& storeLock() noexcept { return mutex_; }
 
   OffsetTable& offsets() noexcept { return offsets_; }
   const OffsetTable& offsets() const noexcept { return offsets_; }
@@ -266,8 +268,7 @@ class MessageStore {
     // processor holds publishedMax, the entry and the record, and each load that needs one of them waits for
     // a transfer. Loaded one after the other (publishedMax, then the entry it covers, then the record the
     // entry points to), that is three transfers in a row; here the entry and the record are asked for first
-    // (the record by the hint beside publishedMax), so that the three overlap. A ping-pong round trip on two
-    // cores took 15% less time.
+    // (the record by the hint beside publishedMax), so that the three overlap.
     queue.prefetchEntry(offset);
     // publishedMax before minOffset and the entries: what it publishes is visible, chunks included, and a
     // minimum raised meanwhile only shortens the walk.
@@ -622,7 +623,7 @@ class MessageStore {
   const StoreOptions options_;
   // The store lock, and the counters every append updates under it, in one cache line: the next appender,
   // often on another processor, takes over one line, not two.
-  alignas(64) mutable SpinThenBlockMutex mutex_;  // guards log_, every ConsumeQueue's entries, stats_
+  alignas(kCacheLine) mutable SpinThenBlockMutex mutex_;  // guards log_, every ConsumeQueue's entries, stats_
   StoreStats stats_;
   ReadGate gate_;  // lock-free readers (read()); reclamation waits them out
   TopicTable topics_;

@@ -4,7 +4,8 @@
 // the group has none.
 //
 // Each offset lives in its own atomic slot with a stable address, so a consumer resolves its slot once and
-// commits with one store per consume result (DECISIONS #3) without taking the table's lock.
+// commits with one store per consume result (not every 5 s as RocketMQ's clients do: fewer duplicates after a
+// rebalance or restart) without taking the table's lock.
 
 #include <atomic>
 #include <cstdint>

@@ -72,10 +72,10 @@ class ReadGate {
     return slot;
   }
 
-  struct alignas(64) Slot {
+  struct alignas(kCacheLine) Slot {
     std::array<std::atomic<std::int64_t>, 2> n{};  // readers inside, by epoch parity
   };
-  alignas(64) std::atomic<std::uint64_t> epoch_{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> epoch_{0};
   std::array<Slot, kSlots> slots_{};
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // ackmq internals: subscription expressions ("*", "TagA || TagB"), parsed as RocketMQ FilterAPI does, and
-// matched exactly: RocketMQ matches hash codes on the broker and drops collisions silently on the client
-// (DECISIONS #7); here a tag matches only an equal tag.
+// matched exactly: RocketMQ matches hash codes on the broker and drops collisions silently on the client;
+// here a tag matches only an equal tag, so nothing is lost to a collision.
 
 #include <algorithm>
 #include <string>

@@ -1,0 +1,38 @@
+#pragma once
+// ackmq internals: the checks a BrokerConfig passes at the broker's construction. A bad field throws
+// MQClientException naming the field and the rule, before the broker exists.
+
+#include <string>
+
+#include <ackmq/broker_config.hpp>
+#include <ackmq/detail/validators.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+inline constexpr int kMaxQueueNums = 1024;  // queues of one topic at most
+
+/// `c`, if every field is within its rule.
+inline BrokerConfig checkedConfig(BrokerConfig c) {
+  auto bad = [](const std::string& what) { throw MQClientException(ResponseCode::MESSAGE_ILLEGAL, what); };
+  checkName("BrokerConfig.brokerName", c.brokerName, kMaxTopicLength, ResponseCode::MESSAGE_ILLEGAL);
+  if (c.defaultTopicQueueNums < 1 || c.defaultTopicQueueNums > kMaxQueueNums) {
+    bad("BrokerConfig.defaultTopicQueueNums " + std::to_string(c.defaultTopicQueueNums) +
+        " is out of range 1.." + std::to_string(kMaxQueueNums));
+  }
+  if (c.maxMessageSize == 0) bad("BrokerConfig.maxMessageSize must be positive");
+  if (c.commitLogSegmentBytes < 4096) {
+    bad("BrokerConfig.commitLogSegmentBytes " + std::to_string(c.commitLogSegmentBytes) + " is below 4096");
+  }
+  if (c.maxStoreBytes < c.commitLogSegmentBytes) {
+    bad("BrokerConfig.maxStoreBytes " + std::to_string(c.maxStoreBytes) + " is below commitLogSegmentBytes " +
+        std::to_string(c.commitLogSegmentBytes));
+  }
+  if (c.fileReservedTime.count() <= 0) bad("BrokerConfig.fileReservedTime must be positive");
+  if (c.cleanResourceInterval.count() <= 0) bad("BrokerConfig.cleanResourceInterval must be positive");
+  if (c.timerMaxDelay.count() <= 0) bad("BrokerConfig.timerMaxDelay must be positive");
+  if (c.retryMaxTimes < 0) bad("BrokerConfig.retryMaxTimes must not be negative");
+  return c;
+}
+
+}  // namespace ackmq::detail
