@@ -27,6 +27,7 @@
 using namespace std::chrono_literals;
 using ackmq::ConsumeConcurrentlyStatus;
 using ackmq::ConsumeOrderlyStatus;
+using ackmq::MessageQueue;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualProducer;
 using ackmq::testing::ManualPushConsumer;
@@ -233,6 +234,58 @@ TEST_SUITE("lifecycle") {
       CAPTURE(round);
       Watchdog watchdog("round " + std::to_string(round), 60s);
       shutdownFromListener(seed, round, true);
+    }
+  }
+
+  // Until the fix of defect 5 lands, ThreadSanitizer reports a data race here: the listener that calls
+  // shutdown() records itself as the one to finish it, and the other listener thread, returning, reads that
+  // record unsynchronised. The other call is released by a relaxed flag, which orders nothing, so that the
+  // consumer's own synchronisation is all there is between the two.
+  TEST_CASE(
+      "a listener may shut its consumer down while another listener call of the same consumer is returning" *
+      doctest::timeout(ackmq_stress::timeoutSeconds())) {
+    for (int round = 0; round < kRounds; ++round) {
+      CAPTURE(round);
+      Watchdog watchdog("round " + std::to_string(round), 60s);
+      ackmq::ManualClock clock;
+      ManualBroker broker(clock);
+      broker.createTopic("Life", 2);
+      Consumed consumed;
+      {
+        std::atomic<int> entered{0};
+        std::atomic<bool> shutDown{false};
+        std::latch calledShutdown(1);
+        ManualPushConsumer first(broker, "life-racing");
+        first.subscribe("Life", "*");
+        first.setConsumeThreadMin(2);
+        first.setConsumeThreadMax(2);
+        first.registerMessageListener(ackmq::MessageListenerConcurrently{
+            [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+              for (const auto& m : msgs)
+                consumed.add(m.getBody());
+              const int me = entered.fetch_add(1);
+              if (me == 0) {
+                while (entered.load() < 2)  // both calls are inside the listener
+                  std::this_thread::yield();
+                first.shutdown();
+                shutDown.store(true, std::memory_order_relaxed);
+                calledShutdown.count_down();
+              } else if (me == 1) {
+                while (!shutDown.load(std::memory_order_relaxed))
+                  std::this_thread::yield();
+              }
+              return ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+            }});
+        first.start();
+        REQUIRE(ackmq::testing::awaitIdle(first));
+        ManualProducer producer(broker, "lifecycle-producers");
+        producer.start();
+        for (int q = 0; q < 2; ++q)
+          producer.send(ackmq::Message("Life", "", std::to_string(q)), MessageQueue("Life", "broker-a", q));
+        producer.send(ackmq::Message("Life", "", "2"), MessageQueue("Life", "broker-a", 0));
+        calledShutdown.wait();  // the listener, not the destructor, shuts the consumer down
+      }
+      successorReceivesTheRest(broker, "life-racing", false, consumed, 3);
     }
   }
 
