@@ -604,7 +604,10 @@ TEST_SUITE("stress") {
       std::lock_guard l(mu);
       REQUIRE(attempts.size() == static_cast<std::size_t>(kMessages));
       for (const auto& [body, times] : attempts) {
-        INFO(body);
+        std::string seen;
+        for (int t : times)
+          seen += " " + std::to_string(t);
+        INFO(body << " delivered with reconsumeTimes" << seen);
         CHECK(times == expected);
       }
     }
