@@ -343,7 +343,7 @@ TEST_SUITE("lifecycle") {
     CAPTURE(seed);
     for (int round = 0; round < kRounds; ++round) {
       CAPTURE(round);
-      Watchdog watchdog("round " + std::to_string(round), 30s);
+      Watchdog watchdog("round " + std::to_string(round), 10s);
       ackmq::ManualClock clock;
       ManualBroker broker(clock);
       std::latch inCallback(1);

@@ -1,5 +1,6 @@
-// Inputs the fuzz targets (tests/fuzz) found, each kept as an ordinary test. A case that shows a library
-// defect not yet fixed is skipped (doctest::skip), with what it found; run it with --no-skip.
+// Inputs the fuzz targets (tests/fuzz) found, each kept as an ordinary test (built into bad_input_test). A
+// case that shows a library defect not yet fixed is skipped (doctest::skip), with what it found; run it with
+// --no-skip.
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/store/tag_filter.hpp>
 
