@@ -87,7 +87,7 @@ struct Storm {
     return id < plainCount() && mix(seed, static_cast<std::uint64_t>(id), 1) % 40 == 0;
   }
 
-  // Each poison message's deliveries, for the report of a failure.
+  // Each poison message's deliveries and each message's orderly consumptions, for the report of a failure.
   std::mutex traceMu;
   std::map<int, std::string> traces;
   void trace(int id, const std::string& what) {
@@ -217,8 +217,12 @@ void makeOrderlyMember(Storm& s, ManualBroker& broker, Member& m, const std::str
         }
         if (throwIt) throw std::runtime_error("listener failure");  // counts as a suspend
         if (fail) return ConsumeOrderlyStatus::SUSPEND_CURRENT_QUEUE_A_MOMENT;
-        for (const auto& msg : msgs)
-          s.successes[1][std::stoi(msg.getBody())].fetch_add(1);
+        for (const auto& msg : msgs) {
+          const int id = std::stoi(msg.getBody());
+          s.successes[1][id].fetch_add(1);
+          s.trace(id, "orderly " + m.consumer->getInstanceName() + " consumed it from " +
+                          msg.getMessageQueue().toString() + "@" + std::to_string(msg.getQueueOffset()));
+        }
         return ConsumeOrderlyStatus::SUCCESS;
       }});
 }
@@ -501,6 +505,7 @@ void runStorm(std::uint64_t seed) {
     }
     // An orderly queue's old owner commits its last batch before it lets the queue go (README, Guarantees):
     // nothing is consumed twice in the hand-over.
+    INFO("its orderly consumptions:" << s.traces[id]);
     CHECK(s.successes[1][id].load() == 1);
   }
   // Every poison message reached the dead-letter queue, and nothing else did. A concurrently consumed queue
