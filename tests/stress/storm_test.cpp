@@ -350,8 +350,8 @@ void produceOrdered(Storm& s, ManualBroker& broker) {
 }
 
 void runStorm(std::uint64_t seed) {
-  Storm s(seed, 4, ackmq_stress::scaled(1'000, 10'000), 8, ackmq_stress::scaled(125, 1'000),
-          ackmq_stress::scaled(20, 200));
+  Storm s(seed, 4, ackmq_stress::scaled(1'000, 50'000), 8, ackmq_stress::scaled(125, 5'000),
+          ackmq_stress::scaled(20, 500));
   ackmq::ManualClock clock;
   ManualBroker broker(clock);
   broker.createTopic(kTopic, 8);
@@ -546,7 +546,7 @@ TEST_SUITE("stress") {
       "stored message, poison messages and nothing else reach %DLQ%, orderly queues never overlap or skip, "
       "and the counters add up" *
       doctest::timeout(ackmq_stress::timeoutSeconds())) {
-    const int rounds = ackmq_stress::scaled(1, 5);
+    const int rounds = ackmq_stress::scaled(1, 10);
     for (int r = 0; r < rounds; ++r) {
       const std::uint64_t seed = ackmq_stress::seed("storm");
       CAPTURE(seed);
