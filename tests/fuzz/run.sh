@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with clang (-fsanitize=fuzzer,address,undefined) and runs each for a bounded time
 # from its seed corpus in tests/fuzz/<target>/. Inputs it finds that crash are written to
-# build-fuzz/crashes/<target>/; turn each into a regression test (tests/fuzz/regressions/).
+# build-fuzz/crashes/<target>/; turn each into a regression test (suite "fuzz_regressions" at the end of
+# tests/bad_input/bad_input_test.cpp).
 #
 #   tests/fuzz/run.sh [seconds per target, default 20] [target ...]
 #   ACKMQ_FUZZ_JOBS=2 tests/fuzz/run.sh 60     # build parallelism (default 2)
