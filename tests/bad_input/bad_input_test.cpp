@@ -548,7 +548,7 @@ TEST_SUITE("fuzz_regressions") {
   // fuzz_tag_filter, input "*||": the expression names the literal tag "*" (RocketMQ FilterAPI splits it the
   // same way), but the filter prints as "*", the spelling of subscribe-to-everything, so toString() is not
   // the canonical spelling it claims to be (two different filters print the same).
-  TEST_CASE("a filter of the literal tag * prints a spelling that parses back to it" * doctest::skip(true)) {
+  TEST_CASE("a filter of the literal tag * prints a spelling that parses back to it" * doctest::timeout(10)) {
     const auto filter = ackmq::detail::TagFilter::parse("*||");
     CHECK_FALSE(filter.matchesAll());
     CHECK(ackmq::detail::TagFilter::parse(filter.toString()) == filter);
@@ -558,7 +558,7 @@ TEST_SUITE("fuzz_regressions") {
   // fuzz_delay_levels, input "999999999999d": twelve digits pass the length check, and 999999999999 days in
   // ms overflow std::int64_t (undefined behaviour, reported by UBSan) instead of being refused.
   TEST_CASE("BrokerConfig.messageDelayLevel refuses a level too long to count in milliseconds" *
-            doctest::skip(true)) {
+            doctest::timeout(10)) {
     for (const char* spec : {"999999999999d", "1s 999999999999d", "106751991168d", "2562047788016h"}) {
       INFO(spec);
       ackmq::ManualClock clock;
@@ -580,7 +580,7 @@ TEST_SUITE("fuzz_regressions") {
   // happens to be refused as negative).
   TEST_CASE(
       "a send refuses a hugely negative delayTimeSec or deliverTimeMs as negative, without overflowing" *
-      doctest::skip(true)) {
+      doctest::timeout(10)) {
     ackmq::ManualClock clock;
     ackmq::testing::ManualBroker broker(clock);
     ackmq::testing::ManualProducer producer(broker, "fuzz-regressions");

@@ -20,12 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const std::string canonical = filter.toString();
-  // A filter of the literal tag "*" (from "*||") prints as "*", which parses to everything: the regression
-  // test "a filter of the literal tag * prints a spelling that parses back to it" holds that case.
-  if (!filter.matchesAll() && filter.matches("*")) return 0;
   FUZZ_CHECK(ackmq::detail::TagFilter::parse(canonical) == filter);
   FUZZ_CHECK(filter.matches("") == filter.matchesAll());
   if (filter.matchesAll()) return 0;
+  if (canonical == "*||") return 0;  // the literal tag "*" alone has a spelling of its own
   // Every tag of the canonical spelling matches, in sorted order without repeats; none contains the
   // separator or edge blanks; a tag that is not among them does not match.
   std::vector<std::string> tags;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -123,9 +124,11 @@ void checkMessageContent(const BasicMessage<Body>& msg, const MessageLimits& lim
     }
   }
   const std::int64_t maxDelay = limits.timerMaxDelayMillis;
-  auto checkDelay = [&](std::string_view name, std::int64_t millis, std::int64_t raw) {
+  // The sign first: the delay in ms is computed only from a value that cannot overflow doing so.
+  auto checkDelay = [&](std::string_view name, std::int64_t raw, auto&& millisOf) {
     if (raw < 0)
       illegal(ResponseCode::MESSAGE_ILLEGAL, "message " + std::string(name) + " must not be negative");
+    const std::int64_t millis = millisOf(raw);
     if (millis > maxDelay) {
       illegal(ResponseCode::MESSAGE_ILLEGAL, "message " + std::string(name) + " asks for a delay of " +
                                                  std::to_string(millis) + " ms; timerMaxDelay is " +
@@ -133,16 +136,15 @@ void checkMessageContent(const BasicMessage<Body>& msg, const MessageLimits& lim
     }
   };
   if (props.contains(MessageConst::PROPERTY_TIMER_DELIVER_MS)) {
-    const std::int64_t t = msg.getDeliverTimeMs();
-    checkDelay("deliverTimeMs", t - now(), t);
+    checkDelay("deliverTimeMs", msg.getDeliverTimeMs(), [&](std::int64_t t) { return t - now(); });
   }
   if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_MS)) {
-    const std::int64_t d = msg.getDelayTimeMs();
-    checkDelay("delayTimeMs", d, d);
+    checkDelay("delayTimeMs", msg.getDelayTimeMs(), [](std::int64_t d) { return d; });
   }
   if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_SEC)) {
-    const std::int64_t d = msg.getDelayTimeSec();
-    checkDelay("delayTimeSec", d > maxDelay / 1000 ? maxDelay + 1 : d * 1000, d);
+    checkDelay("delayTimeSec", msg.getDelayTimeSec(), [&](std::int64_t d) {
+      return d > maxDelay / 1000 ? std::numeric_limits<std::int64_t>::max() : d * 1000;
+    });
   }
 }
 

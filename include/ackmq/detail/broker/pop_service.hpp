@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -238,7 +239,10 @@ class PopService final : private TimerTarget {
       return {nullptr, {}};
     const auto id = MessageId::parse(receiptHandle.substr(bar1 + 1, bar2 - bar1 - 1));
     const std::int64_t generation = parseInt64(receiptHandle.substr(bar2 + 1), -1);
-    if (!id || id->hi != identity_ || generation < 0) return {nullptr, {}};
+    // A generation past 32 bits names no handle ever given out (it must not wrap onto one that was).
+    if (!id || id->hi != identity_ || generation < 0 ||
+        generation > std::numeric_limits<std::uint32_t>::max())
+      return {nullptr, {}};
     auto git = groups_.find(std::string(group));
     if (git == groups_.end()) return {nullptr, {}};
     auto it = git->second.inFlight.find(id->lo);

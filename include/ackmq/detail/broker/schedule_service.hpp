@@ -79,7 +79,7 @@ inline std::vector<std::int64_t> parseDelayLevels(std::string_view spec) {
     if (digits == 0 || digits > 12) fail(token);
     const std::int64_t n = parseInt64(token.substr(0, digits), -1);
     const std::string_view unit = token.substr(digits);
-    std::int64_t scale;
+    std::int64_t scale = 0;
     if (unit == "ms") {
       scale = 1;
     } else if (unit == "s") {
@@ -93,7 +93,8 @@ inline std::vector<std::int64_t> parseDelayLevels(std::string_view spec) {
     } else {
       fail(token);
     }
-    if (n <= 0) fail(token);
+    // A level must count in milliseconds: twelve digits of days do not.
+    if (n <= 0 || n > std::numeric_limits<std::int64_t>::max() / scale) fail(token);
     levels.push_back(n * scale);
   }
   if (levels.empty()) fail(spec);

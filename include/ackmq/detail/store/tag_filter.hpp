@@ -55,9 +55,11 @@ class TagFilter {
     return false;
   }
 
-  /// A canonical spelling: "*", or the tags sorted and joined by " || ". Equal filters print the same.
+  /// A canonical spelling: "*", or the tags sorted and joined by " || ". Equal filters print the same, and
+  /// a spelling parses back to its filter: a list of the literal tag "*" alone prints "*||".
   std::string toString() const {
     if (all_) return "*";
+    if (tags_.size() == 1 && tags_.front() == "*") return "*||";
     std::string s;
     for (const auto& t : tags_) {
       if (!s.empty()) s += " || ";
