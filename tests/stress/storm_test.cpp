@@ -555,7 +555,7 @@ TEST_SUITE("stress") {
   }
 
   TEST_CASE(
-      "a concurrently consumed message that always fails is delivered 17 times with reconsumeTimes 0..16 and "
+      "a concurrently consumed message that always fails climbs the ladder one count per delivery and is "
       "dead-lettered once, even when send-backs fail and it is reconsumed locally" *
       doctest::timeout(ackmq_stress::timeoutSeconds())) {
     const std::uint64_t seed = ackmq_stress::seed("poison with failing send-backs");
@@ -602,9 +602,11 @@ TEST_SUITE("stress") {
     }
     REQUIRE(ackmq::testing::advanceAndSettle(clock, 24h, c));
 
-    std::vector<int> expected;
-    for (int i = 0; i <= 16; ++i)
-      expected.push_back(i);
+    // One count rules every path: each delivery counts one more than the last, from 0. The ladder ends after
+    // the delivery with reconsumeTimes 16; only when storing the dead-letter copy itself fails is the message
+    // consumed once more locally (as RocketMQ does), the count still climbing by one.
+    std::map<std::string, std::size_t> deliveries;
+    std::size_t total = 0;
     {
       std::lock_guard l(mu);
       REQUIRE(attempts.size() == static_cast<std::size_t>(kMessages));
@@ -613,19 +615,24 @@ TEST_SUITE("stress") {
         for (int t : times)
           seen += " " + std::to_string(t);
         INFO(body << " delivered with reconsumeTimes" << seen);
-        CHECK(times == expected);
+        CHECK(times.size() >= 17);
+        for (std::size_t i = 0; i < times.size(); ++i)
+          CHECK(times[i] == static_cast<int>(i));
+        deliveries[body] = times.size();
+        total += times.size();
       }
     }
     const auto dlq = ackmq::testing::topicMessages(broker, ackmq::MixAll::getDLQTopic("poison-group"));
     CHECK(dlq.size() == static_cast<std::size_t>(kMessages));
     std::set<std::string> bodies;
     for (const auto& m : dlq) {
-      CHECK(m.getReconsumeTimes() == 17);  // as on the send-back path: the copy carries reconsumeTimes + 1
+      // As on the send-back path: the copy carries the last delivery's reconsumeTimes + 1.
+      CHECK(m.getReconsumeTimes() == static_cast<int>(deliveries[m.getBody()]));
       bodies.insert(m.getBody());
     }
     CHECK(bodies.size() == static_cast<std::size_t>(kMessages));
     const ConsumerStats st = ackmq::testing::consumerStats(c);
-    CHECK(st.delivered == 17u * kMessages);
+    CHECK(st.delivered == total);
     CHECK(st.delivered == st.succeeded + st.failed);
     CHECK(st.failed == st.retried + st.deadLettered + st.reconsumedLocally + st.dropped);
     CHECK(st.deadLettered == static_cast<std::uint64_t>(kMessages));
