@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include <ackmq/detail/platform.hpp>
 #include <ackmq/detail/prefault.hpp>
 #include <ackmq/detail/store/record.hpp>
 
@@ -121,6 +122,11 @@ class SegmentMemory {
 
   void release() noexcept {
     if (data_ == nullptr) return;
+    // A large segment's pages go back to the system here, whatever the allocator does with the block:
+    // glibc raises its mmap threshold as large blocks are freed, and a block it then keeps in its heap
+    // would stay resident. The block starts on a page and only its whole pages are released, so no
+    // neighbour's bytes are touched.
+    if (size_ >= kHugePageBytes) (void)releasePages(data_, size_ / kPageBytes * kPageBytes);
     // The unsized aligned form: clang does not declare sized deallocation without -fsized-deallocation.
     ::operator delete (data_, std::align_val_t{alignmentFor(size_)});
     data_ = nullptr;
