@@ -230,6 +230,7 @@ TEST_SUITE("broker") {
     fails({.maxMessageSize = 0}, "maxMessageSize");
     fails({.maxStoreBytes = 1000, .commitLogSegmentBytes = 4096}, "maxStoreBytes");
     fails({.commitLogSegmentBytes = 100}, "commitLogSegmentBytes");
+    fails({.commitLogSegmentBytes = std::size_t{128} << 20}, "maxConsumedHistoryBytes");
   }
 
   TEST_CASE("shutdown is idempotent, refuses later sends and keeps what is stored" * doctest::timeout(10)) {

@@ -23,7 +23,8 @@ namespace ackmq {
 /// A message is stored in the CommitLog and indexed in its queue before send() returns, and is visible to
 /// consumers from that moment (RocketMQ dispatches asynchronously; here there is nothing to wait for). A
 /// message with a delay level or deliver time is parked in SCHEDULE_TOPIC_XXXX and re-put into its queue when
-/// due, on the broker's clock. Memory is bounded by BrokerConfig::maxStoreBytes.
+/// due, on the broker's clock. Memory is bounded by BrokerConfig::maxStoreBytes, and messages every group has
+/// consumed take no more than BrokerConfig::maxConsumedHistoryBytes of it.
 ///
 /// With SystemClock the broker owns one timer thread; with ManualClock it owns none, and
 /// ManualClock::advance() runs its timers.
@@ -88,7 +89,9 @@ class BasicBroker {
 
   /// The message with this id. An offset id (SendResult::getOffsetMsgId, MessageExt::getOffsetMsgId) names
   /// one physical copy; a msgId (UNIQ_KEY) finds the newest retained copy (the dead-letter copy of a message
-  /// that went there, say). nullopt when nothing matches.
+  /// that went there, say). nullopt when nothing matches: never stored, or reclaimed. Once every group has
+  /// consumed a message it is kept only as history, up to BrokerConfig::maxConsumedHistoryBytes and
+  /// fileReservedTime; a message older than broker.minOffset(queue) is gone for good.
   std::optional<MessageExt> viewMessage(std::string_view msgId) const { return core_.viewMessage(msgId); }
 
   /// Up to `maxNum` retained messages of `topic` that carry `key` among their keys, oldest first.

@@ -40,6 +40,11 @@ struct BrokerConfig {
   /// Size of one CommitLog segment, the unit of reclamation (RocketMQ mappedFileSizeCommitLog is 1 GiB on
   /// disk; in memory a smaller unit reclaims sooner). At least 4096.
   std::size_t commitLogSegmentBytes = std::size_t{16} << 20;
+  /// Consumed history kept, in bytes: segments every group has committed past (and that park no delayed
+  /// message) are reclaimed, oldest first, once they hold more than this, for replay from the first offset,
+  /// viewMessage and queryMessage. At least commitLogSegmentBytes: history goes a segment at a time, so a
+  /// smaller bound would keep none. Above maxStoreBytes it changes nothing: maxStoreBytes bounds everything.
+  std::size_t maxConsumedHistoryBytes = std::size_t{64} << 20;
   /// A segment whose newest message is older than this is reclaimed whether or not it was consumed
   /// (RocketMQ fileReservedTime), unless it still parks a delayed message.
   std::chrono::hours fileReservedTime{72};

@@ -159,7 +159,8 @@ std::string queueLockHolder(const BasicBroker<Body, Clock>& broker, std::string_
   return detail::BrokerAccess::core(broker).groups().lockHolder(group, mq);
 }
 
-/// The store's counters: bytes and segments held, messages stored, segments reclaimed, messages dropped.
+/// The store's counters: bytes and segments held (consumed history apart from backlog), messages stored,
+/// segments reclaimed, messages dropped.
 template <class Body, class Clock>
 StoreStats storeStats(const BasicBroker<Body, Clock>& broker) {
   return detail::BrokerAccess::core(broker).storeStats();

@@ -64,7 +64,7 @@ class BrokerCore final : private TimerTarget {
         identity_(newIdentity()),
         store_(StoreOptions{config_.commitLogSegmentBytes, config_.maxStoreBytes,
                             static_cast<std::int64_t>(config_.fileReservedTime.count()) * 3'600'000,
-                            config_.storeFullPolicy}),
+                            config_.storeFullPolicy, config_.maxConsumedHistoryBytes}),
         arrivals_(store_.storeLock()),
         timers_(clock),
         schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), arrivals_),

@@ -28,6 +28,10 @@ inline BrokerConfig checkedConfig(BrokerConfig c) {
     bad("BrokerConfig.maxStoreBytes " + std::to_string(c.maxStoreBytes) + " is below commitLogSegmentBytes " +
         std::to_string(c.commitLogSegmentBytes));
   }
+  if (c.maxConsumedHistoryBytes < c.commitLogSegmentBytes) {
+    bad("BrokerConfig.maxConsumedHistoryBytes " + std::to_string(c.maxConsumedHistoryBytes) +
+        " is below commitLogSegmentBytes " + std::to_string(c.commitLogSegmentBytes));
+  }
   if (c.fileReservedTime.count() <= 0) bad("BrokerConfig.fileReservedTime must be positive");
   if (c.cleanResourceInterval.count() <= 0) bad("BrokerConfig.cleanResourceInterval must be positive");
   if (c.timerMaxDelay.count() <= 0) bad("BrokerConfig.timerMaxDelay must be positive");

@@ -323,6 +323,8 @@ class CommitLog {
 
   /// Whether a reclaimed segment's memory is waiting to be reused.
   bool hasSpare() const noexcept { return spare_.get() != nullptr; }
+  /// Bytes the spare holds, counted in allocatedBytes().
+  std::size_t spareBytes() const noexcept { return hasSpare() ? segmentBytes_ : 0; }
 
  private:
   // The warmer keeps up to this many bytes past the write position resident, asked for half at a time.

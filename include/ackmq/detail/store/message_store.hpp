@@ -1,7 +1,8 @@
 #pragma once
 // ackmq internals: the message store. The CommitLog, the ConsumeQueues, the topic table and the offset table
 // under one store lock (RocketMQ's put-message lock), with bounded memory: segments are reclaimed when
-// expired, or when the store is full and every group has consumed them.
+// expired, when the consumed history passes its bound, or when the store is full and every group has
+// consumed them.
 //
 // The store has no threads and knows nothing of groups or clients; the broker's services drive it.
 
@@ -26,6 +27,7 @@
 #include <ackmq/detail/store/offset_table.hpp>
 #include <ackmq/detail/store/read_gate.hpp>
 #include <ackmq/detail/store/record.hpp>
+#include <ackmq/detail/store/retention.hpp>
 #include <ackmq/detail/store/topic_table.hpp>
 #include <ackmq/status.hpp>
 
@@ -36,6 +38,7 @@ struct StoreOptions {
   std::size_t maxStoreBytes = std::size_t{1} << 30;
   std::int64_t fileReservedMillis = 72LL * 3600 * 1000;
   StoreFullPolicy fullPolicy = StoreFullPolicy::REJECT_NEW;
+  std::size_t maxConsumedHistoryBytes = std::size_t{64} << 20;
 };
 
 /// Counters of the store, for inspection.
@@ -46,6 +49,13 @@ struct StoreStats {
   std::uint64_t reclaimedSegments = 0;  ///< segments freed
   std::uint64_t droppedMessages = 0;    ///< unconsumed messages lost to StoreFullPolicy::DROP_OLDEST
   std::uint64_t rejectedAppends = 0;    ///< appends refused because the store was full
+  /// Bytes of the sealed segments at the front that every group has consumed: the history kept for replay,
+  /// bounded by maxConsumedHistoryBytes (for a moment more, until the next segment opens or clean-up runs).
+  std::size_t retainedConsumedBytes = 0;
+  /// Bytes of every other segment: from the first one some group has not consumed (or that parks a delayed
+  /// message) to the active one. Bounded only by maxStoreBytes.
+  std::size_t backlogBytes = 0;
+  std::size_t residentSegments = 0;  ///< segments whose memory is held: every segment, and the spare
 };
 
 /// The outcome of an append.
@@ -235,10 +245,11 @@ class MessageStore {
     log_.setWarmer(sink);
   }
 
-  /// Reclaims every sealed segment past fileReservedTime (RocketMQ CleanCommitLogService). Returns how many.
+  /// Reclaims every sealed segment past fileReservedTime (RocketMQ CleanCommitLogService), then consumed
+  /// history beyond its bound (messages consumed since the last segment was opened). Returns how many.
   std::size_t reclaimExpired(std::int64_t now) {
     std::lock_guard lock(mutex_);
-    std::size_t n = 0;
+    std::size_t n = trimHistory(false);
     while (log_.segments().size() > 1) {
       Segment& s = log_.segments().front();
       if (s.pins.load(std::memory_order_acquire) != 0 || s.pendingParked.load(std::memory_order_acquire) != 0)
@@ -247,7 +258,7 @@ class MessageStore {
       reclaimOldest(false);
       ++n;
     }
-    return n;
+    return n + trimHistory(false);
   }
 
   // ------------------------------------------------------------------------------------------------ reads
@@ -376,6 +387,11 @@ class MessageStore {
     StoreStats s = stats_;
     s.allocatedBytes = log_.allocatedBytes();
     s.segments = log_.segments().size();
+    ConsumedPrefix history;
+    extendConsumedPrefix(history, log_.segments(), offsets_);
+    s.retainedConsumedBytes = history.bytes;
+    s.backlogBytes = log_.allocatedBytes() - log_.spareBytes() - history.bytes;
+    s.residentSegments = s.segments + (log_.hasSpare() ? 1 : 0);
     return s;
   }
 
@@ -445,7 +461,12 @@ class MessageStore {
           }
           return;
         }
-        if (!log_.fitsActive(size)) log_.openSegment(size);
+        if (!log_.fitsActive(size)) {
+          // The history bound is kept here, where a segment is opened, not on every append. Only before
+          // the first record: a sealed segment holding this append's unpublished records must stay.
+          if (written.size() == 0) trimHistory(true);
+          log_.openSegment(size);
+        }
       }
       const std::size_t pos = log_.reserve(size);
       Segment& seg = log_.active();
@@ -589,12 +610,29 @@ class MessageStore {
 
   bool reclaimable(const Segment& s, std::int64_t now) const {
     if (s.pendingParked.load(std::memory_order_acquire) != 0) return false;
-    if (s.lastStoreTimestamp + options_.fileReservedMillis <= now) return true;
-    for (const auto& [cq, last] : s.queueLastOffsets) {
-      if (cq->topic->kind == TopicKind::SCHEDULE) continue;  // every parked copy here was re-put
-      if (!offsets_.consumedThrough(*cq->topic, cq->queueId, last)) return false;
+    return s.lastStoreTimestamp + options_.fileReservedMillis <= now || segmentConsumed(s, offsets_);
+  }
+
+  // Reclaims consumed segments from the front while they hold more than maxConsumedHistoryBytes: history
+  // kept for replay and lookups, bounded apart from the backlog. A segment a reader pins waits for the next
+  // try. `sealing`: the active segment is about to be sealed, its records all published, and counts as
+  // history already, so that the bound holds once the next segment is open. Store lock. Returns how many
+  // were reclaimed.
+  std::size_t trimHistory(bool sealing) {
+    const std::size_t bound = options_.maxConsumedHistoryBytes;
+    ConsumedPrefix p;
+    extendConsumedPrefix(p, log_.segments(), offsets_, bound, sealing);
+    std::size_t n = 0;
+    while (p.bytes > bound && log_.segments().size() > 1) {  // never the active segment
+      Segment& oldest = log_.segments().front();
+      if (oldest.pins.load(std::memory_order_acquire) != 0) break;
+      p.bytes -= oldest.capacity;
+      --p.segments;
+      reclaimOldest(false);
+      ++n;
+      extendConsumedPrefix(p, log_.segments(), offsets_, bound, sealing);
     }
-    return true;
+    return n;
   }
 
   // Unpublishes the oldest segment's entries from their queues, waits out the readers that might still be
