@@ -136,15 +136,16 @@ double ackmqThroughput(const AckmqThroughputRun& run) {
 
 double ackmqSteadyThroughput(std::size_t messages) {
   AckmqPipeline pipeline({.messages = messages});
-  // Unmeasured passes until the store has reached maxStoreBytes and reclaimed a segment: from then on every
-  // segment it opens reuses a reclaimed one's memory, as in a bus that has run for a while. At the default
-  // bound (1 GiB) that is about 5.8M messages of 100 bytes, whatever the pass size.
+  // Unmeasured passes until the store has reclaimed a segment: from then on every segment it opens reuses a
+  // reclaimed one's memory, as in a bus that has run for a while. At the defaults that is once the consumed
+  // history passes maxConsumedHistoryBytes (64 MiB), about 400k messages of 100 bytes, whatever the pass
+  // size.
   const ackmq::BrokerConfig defaults;
   const std::uint64_t limit = 4 * defaults.maxStoreBytes / kBodyBytes;  // far more than the bound needs
   while (pipeline.storeStats().reclaimedSegments == 0) {
     if (pipeline.sent() > limit) {
       fail("ackmq store reclaimed no segment after " + std::to_string(pipeline.sent()) +
-           " messages (maxStoreBytes " + std::to_string(defaults.maxStoreBytes) + ")");
+           " messages (maxConsumedHistoryBytes " + std::to_string(defaults.maxConsumedHistoryBytes) + ")");
     }
     (void)pipeline.pass();
   }
@@ -240,8 +241,8 @@ void runE2E(const Options& opt) {
       "enqueue(std::move(body)) / wait_dequeue\n");
   std::printf(
       "  ackmq-steady: the same on a bus that has been running: one broker, producer and consumer carry "
-      "unmeasured passes until the store is at maxStoreBytes (1 GiB) and reuses reclaimed memory, then one "
-      "measured pass\n");
+      "unmeasured passes until the store has reclaimed consumed history (maxConsumedHistoryBytes) and reuses "
+      "reclaimed memory, then one measured pass\n");
   if (!kHaveZmq) notice(kNoZmq);
   if (!kHaveMoodycamel) notice(kNoMoodycamel);
 

@@ -42,8 +42,8 @@
 //                listener thread, CONSUME_SUCCESS) vs ZeroMQ inproc PUSH/PULL (unbounded HWM) and moodycamel
 //                BlockingConcurrentQueue<std::string> (enqueue(std::move) / wait_dequeue). msgs_per_s.
 //                Also ackmq-steady: the same pass on a bus that has been running (one broker, producer
-//                and consumer; unmeasured passes until the store is at maxStoreBytes and reuses reclaimed
-//                memory).
+//                and consumer; unmeasured passes until the store has reclaimed consumed history and reuses
+//                reclaimed memory).
 //   producer     2,000,000 sync sends with no consumer vs moodycamel ConcurrentQueue<std::string>::enqueue,
 //                one thread. sends_per_s.
 //   latency      ping-pong, one message in flight: 20,000 round trips after 1,000 warm-up; ackmq (Ping topic,
@@ -58,6 +58,9 @@
 //                all, one advanceTo) vs std::priority_queue min-heap (push all, pop all). ns_per_timer.
 //   memory       resident bytes per retained message, 1,000,000 messages: ackmq broker with no consumer vs
 //                std::deque<std::string>; each measured in a fresh child process. bytes_per_message.
+//   memory_passed resident memory after 5,000,000 messages passed through a consumer: ackmq broker at the
+//                defaults with one push consumer vs moodycamel BlockingConcurrentQueue<std::string> and
+//                ZeroMQ inproc PUSH/PULL, one receiving thread each; fresh child process each. resident_mib.
 //   fanout       the same 1,000,000 stored messages consumed by 1 group vs by 4 groups (one consumer and one
 //                listener thread each). ns_per_delivery = elapsed / (messages x groups).
 //   orderly      1,000,000 messages: MessageListenerOrderly (16 queues, round-robin send, 2 listener threads)
@@ -96,6 +99,8 @@ constexpr Scenario kScenarios[] = {
     {"retry", "cost per delivery: retry storm to the DLQ vs success path (ManualClock)", bench::runRetry},
     {"timer_wheel", "TimerWheel vs std::priority_queue, 1M random timers", bench::runTimerWheel},
     {"memory", "resident bytes per retained message vs std::deque<std::string>", bench::runMemory},
+    {"memory_passed", "resident memory after 5M messages consumed, vs moodycamel and zmq",
+     bench::runMemoryPassed},
     {"fanout", "cost per delivery, 4 consumer groups vs 1", bench::runFanout},
     {"orderly", "orderly vs concurrent end-to-end throughput", bench::runOrderly},
 };

@@ -16,6 +16,7 @@ void runLatency(const Options& opt);
 void runRetry(const Options& opt);
 void runTimerWheel(const Options& opt);
 void runMemory(const Options& opt);
+void runMemoryPassed(const Options& opt);
 void runFanout(const Options& opt);
 void runOrderly(const Options& opt);
 
@@ -42,8 +43,9 @@ struct AckmqThroughputRun {
 };
 double ackmqThroughput(const AckmqThroughputRun& run);
 /// Scenario e2e's ackmq case on a bus that has been running: the same broker, producer and consumer carry
-/// unmeasured passes of `messages` until the store is at its bound (maxStoreBytes) and reuses reclaimed
-/// segments' memory, then one measured pass. Returns messages per second.
+/// unmeasured passes of `messages` until the store has reclaimed a segment (consumed history past
+/// maxConsumedHistoryBytes) and reuses reclaimed segments' memory, then one measured pass. Returns messages
+/// per second.
 double ackmqSteadyThroughput(std::size_t messages);
 
 /// The memory scenario measures each system in a fresh child process (the same binary, re-executed with
