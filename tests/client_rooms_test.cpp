@@ -104,7 +104,7 @@ TEST_SUITE("event count") {
 }
 
 TEST_SUITE("offset store") {
-  TEST_CASE("commits only move a queue's offset forward; an overwrite may move it back" *
+  TEST_CASE("commits only move a queue's offset forward, though an overwrite may move it back" *
             doctest::timeout(10)) {
     ackmq::ManualClock clock;
     ackmq::testing::ManualBroker broker(clock);
