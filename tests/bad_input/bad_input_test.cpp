@@ -612,4 +612,30 @@ TEST_SUITE("fuzz_regressions") {
     }
     CHECK(ackmq::testing::storeStats(broker).storedMessages == 0);
   }
+
+  // Found by reading the receipt-handle parser: the generation was compared after a cast to 32 bits.
+  TEST_CASE("a receipt handle whose generation lies 2^32 past the live one is refused" *
+            doctest::timeout(10)) {
+    ackmq::ManualClock clock;
+    ackmq::testing::ManualBroker broker(clock);
+    ackmq::testing::ManualProducer producer(broker, "handles");
+    producer.start();
+    ackmq::testing::ManualSimpleConsumer consumer(broker, "handle-group");
+    consumer.subscribe("Handles", "*");
+    consumer.start();
+    producer.send(ackmq::Message("Handles", "", "x"));
+    auto msgs = consumer.receive(1, std::chrono::seconds(30));
+    REQUIRE(msgs.size() == 1);
+    const std::string& handle = msgs[0].getReceiptHandle();
+    const std::size_t colon = handle.rfind(':');
+    REQUIRE(colon != std::string::npos);
+    const std::uint64_t generation = std::stoull(handle.substr(colon + 1));
+    const std::string forged =
+        handle.substr(0, colon + 1) + std::to_string(generation + (std::uint64_t{1} << 32));
+    auto& core = ackmq::detail::BrokerAccess::core(broker);
+    CHECK(core.ackMessage("handle-group", forged) == ackmq::ResponseCode::INVALID_RECEIPT_HANDLE);
+    CHECK(ackmq::testing::consumerStats(consumer).inFlight == 1);
+    consumer.ack(msgs[0]);  // the real handle still works
+    CHECK(ackmq::testing::consumerStats(consumer).inFlight == 0);
+  }
 }
