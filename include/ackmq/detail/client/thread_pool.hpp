@@ -165,7 +165,8 @@ class WorkerPool {
     const std::size_t lookers =
         static_cast<std::size_t>(std::max(lookers_.load(std::memory_order_seq_cst), 0));
     const std::size_t spun = std::min<std::size_t>(waiting, lookers);
-    const std::size_t wake = std::min<std::size_t>(waiting - spun, static_cast<std::size_t>(idle_));
+    const std::size_t idle = static_cast<std::size_t>(std::max(idle_.load(std::memory_order_seq_cst), 0));
+    const std::size_t wake = std::min<std::size_t>(waiting - spun, idle);
     for (std::size_t i = 0; i < wake; ++i)
       events_.notifyOne();
     for (std::size_t unserved = waiting - spun - wake; unserved > 0 && live_ < max_; --unserved) {
@@ -217,10 +218,11 @@ class WorkerPool {
     const auto ready = [this] {
       return queuedHint_.load(std::memory_order_seq_cst) != 0 || stopHint_.load(std::memory_order_seq_cst);
     };
+    // Counted idle before the last look (seq_cst, as the queue's hint is stored): a submit that finds no
+    // looker either sees this thread idle and notifies it, or this thread's look sees the task.
     bool counted = false;
     const auto sleeping = [&] {
-      std::lock_guard lock(mutex_);
-      ++idle_;  // a submit that finds no looker wakes an idle thread before it starts another
+      idle_.fetch_add(1, std::memory_order_seq_cst);
       counted = true;
     };
     bool woken = true;
@@ -231,10 +233,7 @@ class WorkerPool {
       spinThenPark(
           events_, ready, [this] { return look(); }, sleeping);
     }
-    if (counted) {
-      std::lock_guard lock(mutex_);
-      --idle_;
-    }
+    if (counted) idle_.fetch_sub(1, std::memory_order_seq_cst);
     return woken || live() <= min_;
   }
 
@@ -308,7 +307,7 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   std::vector<std::thread> retired_;  // threads that left after keepAlive, joined by the next caller
   int live_ = 0;
-  int idle_ = 0;
+  std::atomic<int> idle_{0};  // threads asleep (or about to be) in awaitWork; read by submitters
   std::atomic<std::size_t> queuedHint_{0};  // tasks_.size(), readable without the lock
   std::atomic<bool> stopHint_{false};       // stopping_, readable without the lock
   bool closed_ = false;
