@@ -9,27 +9,14 @@
 #include <chrono>
 #include <string>
 
+#include "support/fixtures.hpp"
+
 using namespace std::chrono_literals;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualProducer;
 
-namespace {
-
-template <class F>
-std::string errorOf(F&& f) {
-  try {
-    f();
-  } catch (const ackmq::MQException& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-bool mentions(const std::string& text, std::string_view what) {
-  return text.find(what) != std::string::npos;
-}
-
-}  // namespace
+using ackmq_test::errorOf;
+using ackmq_test::mentions;
 
 TEST_SUITE("broker") {
   TEST_CASE("createTopic creates the queues, is idempotent, grows and never shrinks" * doctest::timeout(10)) {

@@ -15,25 +15,23 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.hpp"
+
 using namespace std::chrono_literals;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualLitePullConsumer;
 using ackmq::testing::ManualProducer;
+using ackmq_test::World;
 
 namespace {
 
-struct World {
-  ackmq::ManualClock clock;
-  ManualBroker broker{clock};
-  ManualProducer producer{broker, "producer"};
-  World() { producer.start(); }
-  void sendTo(int queue, int n, const std::string& prefix = "m") {
-    for (int i = 0; i < n; ++i) {
-      producer.send(ackmq::Message("T", "", prefix + std::to_string(i)),
+// Sends n messages "<prefix>0", "<prefix>1", ... to queue `queue` of topic T.
+void sendTo(World& w, int queue, int n, const std::string& prefix = "m") {
+  for (int i = 0; i < n; ++i) {
+    w.producer.send(ackmq::Message("T", "", prefix + std::to_string(i)),
                     ackmq::MessageQueue("T", "broker-a", queue));
-    }
   }
-};
+}
 
 const ackmq::MessageQueue q0("T", "broker-a", 0);
 const ackmq::MessageQueue q1("T", "broker-a", 1);
@@ -57,8 +55,8 @@ TEST_SUITE("lite_pull_consumer") {
     c.setPullBatchSize(3);
     c.start();
     CHECK(c.assignment().size() == 2);
-    w.sendTo(0, 5, "a");
-    w.sendTo(1, 2, "b");
+    sendTo(w, 0, 5, "a");
+    sendTo(w, 1, 2, "b");
     std::vector<std::string> all;
     for (int i = 0; i < 5; ++i) {
       auto got = c.poll(0ms);
@@ -83,7 +81,7 @@ TEST_SUITE("lite_pull_consumer") {
     c.subscribe("T", "*");
     c.setAutoCommit(false);
     c.start();
-    w.sendTo(0, 4);
+    sendTo(w, 0, 4);
     CHECK(c.poll(0ms).size() == 4);
     CHECK(c.committed(q0) == 0);  // the group's start, fixed when it first started
     c.commitSync();
@@ -101,7 +99,7 @@ TEST_SUITE("lite_pull_consumer") {
     c.subscribe("T", "*");
     c.setAutoCommitIntervalMillis(5000);
     c.start();
-    w.sendTo(0, 3);
+    sendTo(w, 0, 3);
     CHECK(c.poll(0ms).size() == 3);
     CHECK(c.committed(q0) == 0);
     w.clock.advance(4999ms);
@@ -115,8 +113,8 @@ TEST_SUITE("lite_pull_consumer") {
   TEST_CASE("assign mode polls exactly the assigned queues" * doctest::timeout(30)) {
     World w;
     w.broker.createTopic("T", 2);
-    w.sendTo(0, 2, "zero");
-    w.sendTo(1, 2, "one");
+    sendTo(w, 0, 2, "zero");
+    sendTo(w, 1, 2, "one");
     ManualLitePullConsumer c(w.broker, "g");
     c.setConsumeFromWhere(ackmq::ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET);
     c.assign({q1});
@@ -133,7 +131,7 @@ TEST_SUITE("lite_pull_consumer") {
             doctest::timeout(30)) {
     World w;
     w.broker.createTopic("T", 1);
-    w.sendTo(0, 5);
+    sendTo(w, 0, 5);
     ManualLitePullConsumer c(w.broker, "g");
     c.assign({q0});
     c.start();
@@ -156,8 +154,8 @@ TEST_SUITE("lite_pull_consumer") {
     c.subscribe("T", "*");
     c.start();
     c.pause({q0});
-    w.sendTo(0, 2, "zero");
-    w.sendTo(1, 2, "one");
+    sendTo(w, 0, 2, "zero");
+    sendTo(w, 1, 2, "one");
     std::vector<std::string> got;
     for (int i = 0; i < 4; ++i) {
       for (auto& b : bodies(c.poll(0ms)))
@@ -183,7 +181,7 @@ TEST_SUITE("lite_pull_consumer") {
     CHECK(a->assignment().size() == 2);
     CHECK(b.assignment().size() == 2);
     for (int q = 0; q < 4; ++q)
-      w.sendTo(q, 3);
+      sendTo(w, q, 3);
     std::size_t total = 0;
     for (int i = 0; i < 8; ++i)
       total += a->poll(0ms).size() + b.poll(0ms).size();
@@ -192,7 +190,7 @@ TEST_SUITE("lite_pull_consumer") {
     b.poll(0ms);
     CHECK(b.assignment().size() == 4);
     for (int q = 0; q < 4; ++q)
-      w.sendTo(q, 1, "late");
+      sendTo(w, q, 1, "late");
     std::size_t late = 0;
     for (int i = 0; i < 8; ++i)
       late += b.poll(0ms).size();
@@ -212,7 +210,7 @@ TEST_SUITE("lite_pull_consumer") {
     CHECK(timedOut.get().empty());
     auto arrives = std::async(std::launch::async, [&] { return c.poll(10s); });
     CHECK(arrives.wait_for(50ms) == std::future_status::timeout);
-    w.sendTo(0, 1, "now");
+    sendTo(w, 0, 1, "now");
     CHECK(bodies(arrives.get()) == std::vector<std::string>{"now0"});
   }
 

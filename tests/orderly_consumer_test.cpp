@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.hpp"
+
 using namespace std::chrono_literals;
 using ackmq::ConsumeOrderlyContext;
 using ackmq::ConsumeOrderlyStatus;
@@ -27,6 +29,7 @@ using ackmq::testing::awaitIdle;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualProducer;
 using ackmq::testing::ManualPushConsumer;
+using ackmq_test::World;
 
 namespace {
 
@@ -88,13 +91,6 @@ ackmq::BasicMessageListenerOrderly<std::string> checkedListener(OrderChecker& ch
     return SUCCESS;
   };
 }
-
-struct World {
-  ackmq::ManualClock clock;
-  ManualBroker broker{clock};
-  ManualProducer producer{broker, "producer"};
-  World() { producer.start(); }
-};
 
 }  // namespace
 

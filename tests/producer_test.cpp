@@ -17,24 +17,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.hpp"
+
 using namespace std::chrono_literals;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualProducer;
+using ackmq_test::errorOf;
+using ackmq_test::mentions;
+using ackmq_test::World;
 
 namespace {
-
-template <class F>
-std::string errorOf(F&& f) {
-  try {
-    f();
-  } catch (const ackmq::MQException& e) {
-    return e.what();
-  }
-  return "no error";
-}
-bool mentions(const std::string& text, std::string_view what) {
-  return text.find(what) != std::string::npos;
-}
 
 // What an async send reported, and on which thread.
 struct Outcome {
@@ -68,12 +60,9 @@ struct Outcome {
   }
 };
 
-struct Fixture {
-  ackmq::ManualClock clock;
-  ManualBroker broker{clock};
-  ManualProducer producer{broker, "producer-group"};
-  Fixture() { producer.start(); }
-  std::size_t stored(std::string_view topic) { return ackmq::testing::topicMessages(broker, topic).size(); }
+// The producer group is "producer-group".
+struct Fixture : World {
+  Fixture() : World({}, "producer-group") {}
 };
 
 }  // namespace

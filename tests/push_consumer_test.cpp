@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.hpp"
+
 using namespace std::chrono_literals;
 using ackmq::ConsumeConcurrentlyContext;
 using ackmq::ConsumeConcurrentlyStatus;
@@ -28,124 +30,14 @@ using ackmq::testing::awaitIdle;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualProducer;
 using ackmq::testing::ManualPushConsumer;
-
-namespace {
-
-constexpr auto SUCCESS = ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
-constexpr auto LATER = ConsumeConcurrentlyStatus::RECONSUME_LATER;
-
-// What a listener saw.
-struct Delivery {
-  std::string topic;
-  std::string body;
-  std::string msgId;
-  std::string tags;
-  int reconsumeTimes;
-  std::int64_t at;  // the clock when delivered
-  ackmq::MessageQueue queue;
-};
-
-struct Recorder {
-  std::mutex mu;
-  std::vector<Delivery> deliveries;
-  void add(const ackmq::MessageExt& m, std::int64_t now, const ackmq::MessageQueue& q) {
-    std::lock_guard l(mu);
-    deliveries.push_back(
-        {m.getTopic(), m.getBody(), m.getMsgId(), m.getTags(), m.getReconsumeTimes(), now, q});
-  }
-  std::vector<Delivery> all() {
-    std::lock_guard l(mu);
-    return deliveries;
-  }
-  std::size_t size() {
-    std::lock_guard l(mu);
-    return deliveries.size();
-  }
-  std::multiset<std::string> bodies() {
-    std::lock_guard l(mu);
-    std::multiset<std::string> out;
-    for (const auto& d : deliveries)
-      out.insert(d.body);
-    return out;
-  }
-};
-
-// A ManualClock world with one producer.
-struct World {
-  ackmq::ManualClock clock;
-  ManualBroker broker;
-  ManualProducer producer{broker, "producer"};
-  explicit World(ackmq::BrokerConfig config = {}) : broker(clock, std::move(config)) { producer.start(); }
-  ackmq::SendResult send(const std::string& topic, const std::string& body, const std::string& tags = "") {
-    return producer.send(ackmq::Message(topic, tags, body));
-  }
-};
-
-// A consumer of topic T (one queue) with a 1 min consume timeout, whose listener has taken one message and
-// holds it until `release`; later calls return at once. Every call succeeds.
-struct HeldMessage {
-  World w;
-  ManualPushConsumer c{w.broker, "g"};
-  std::latch in{1}, release{1};
-  std::atomic<int> calls{0};
-  const ackmq::MessageQueue q{"T", "broker-a", 0};
-  explicit HeldMessage(int minThreads = 2, int maxThreads = 4) {
-    w.broker.createTopic("T", 1);
-    c.subscribe("T", "*");
-    c.setConsumeTimeout(std::chrono::minutes(1));
-    c.setConsumeThreadMin(minThreads);
-    c.setConsumeThreadMax(maxThreads);
-    c.registerMessageListener(ackmq::MessageListenerConcurrently{[this](auto&, auto&) {
-      if (calls++ == 0) {
-        in.count_down();
-        release.wait();
-      }
-      return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
-    }});
-    c.start();
-    w.send("T", "held");
-    in.wait();
-  }
-};
-
-// A body object whose copy (construction or assignment) throws while `refused` holds its value.
-struct Fragile {
-  static inline std::atomic<int> refused{-1};
-  int v = 0;
-  Fragile() = default;
-  explicit Fragile(int x) : v(x) {}
-  Fragile(const Fragile& o) : v(o.v) {
-    if (v == refused.load()) throw std::runtime_error("Fragile: copy refused");
-  }
-  Fragile& operator=(const Fragile& o) {
-    if (o.v == refused.load()) throw std::runtime_error("Fragile: copy refused");
-    v = o.v;
-    return *this;
-  }
-};
-
-// A consumer with a small pool, recording every delivery and answering with `answer`.
-template <class Answer>
-void listen(ManualPushConsumer& c, ackmq::ManualClock& clock, Recorder& rec, Answer answer) {
-  c.setConsumeThreadMin(2);
-  c.setConsumeThreadMax(4);
-  c.registerMessageListener(ackmq::MessageListenerConcurrently{
-      [&clock, &rec, answer](const MessageExtList& msgs, ConsumeConcurrentlyContext& ctx) mutable {
-        for (const auto& m : msgs)
-          rec.add(m, clock.nowMillis(), ctx.getMessageQueue());
-        return answer(msgs, ctx);
-      }});
-}
-
-std::int64_t sumOffsets(const std::map<ackmq::MessageQueue, std::int64_t>& offsets, std::string_view topic) {
-  std::int64_t sum = 0;
-  for (const auto& [mq, o] : offsets) {
-    if (mq.topic == topic) sum += o;
-  }
-  return sum;
-}
-
-}  // namespace
+using ackmq_test::Fragile;
+using ackmq_test::HeldMessage;
+using ackmq_test::LATER;
+using ackmq_test::listen;
+using ackmq_test::Recorder;
+using ackmq_test::SUCCESS;
+using ackmq_test::sumOffsets;
+using ackmq_test::World;
 
 TEST_SUITE("push_consumer") {
   TEST_CASE("a message that always fails is delivered 17 times on the back-off ladder, then sits in the DLQ" *

@@ -16,19 +16,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.hpp"
+
 using namespace std::chrono_literals;
 using ackmq::testing::ManualBroker;
 using ackmq::testing::ManualProducer;
 using ackmq::testing::ManualSimpleConsumer;
+using ackmq_test::World;
 
 namespace {
-
-struct World {
-  ackmq::ManualClock clock;
-  ManualBroker broker{clock};
-  ManualProducer producer{broker, "producer"};
-  World() { producer.start(); }
-};
 
 std::unique_ptr<ManualSimpleConsumer> simple(World& w, const std::string& group,
                                              const std::string& topic = "T", const std::string& expr = "*") {
