@@ -228,7 +228,7 @@ class RetryService {
       char digits[16];
       const auto end = std::to_chars(digits, digits + sizeof digits, level).ptr;
       encodeProperty(encoded, MessageConst::PROPERTY_DELAY_TIME_LEVEL,
-                     std::string_view(digits, end - digits));
+                     std::string_view(digits, static_cast<std::size_t>(end - digits)));
       ScheduleService<Body, Clock>::addDestination(encoded, retry.name, kRetryQueueId);
       topic = &retry;
     }

@@ -216,7 +216,8 @@ class ScheduleService final : private TimerTarget {
     encodeProperty(encoded, MessageConst::PROPERTY_REAL_TOPIC, realTopic);
     char digits[16];
     const auto end = std::to_chars(digits, digits + sizeof digits, realQueueId).ptr;
-    encodeProperty(encoded, MessageConst::PROPERTY_REAL_QUEUE_ID, std::string_view(digits, end - digits));
+    encodeProperty(encoded, MessageConst::PROPERTY_REAL_QUEUE_ID,
+                   std::string_view(digits, static_cast<std::size_t>(end - digits)));
   }
 
  private:
@@ -295,7 +296,8 @@ class ScheduleService final : private TimerTarget {
   // (RocketMQ DeliverDelayedMessageTimerTask.executeOnTimeUp).
   void fireLevel(std::size_t index, std::vector<ConsumeQueue*>& arrived, std::vector<std::uint64_t>& again) {
     Arming next;
-    for (bool more = true; more;) {
+    bool more = true;
+    while (more) {
       arrived.clear();
       store_.locked([&](typename MessageStore<Body>::Locked& locked) {
         Level& level = levels_[index];

@@ -70,8 +70,8 @@ class SegmentHashIndex {
 
 inline std::uint64_t hashKey(std::string_view key) noexcept {
   std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (unsigned char c : key) {
-    h ^= c;
+  for (const char c : key) {
+    h ^= static_cast<unsigned char>(c);
     h *= 0x100000001b3ULL;
   }
   return h ^ (h >> 29);
