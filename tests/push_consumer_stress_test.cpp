@@ -100,7 +100,7 @@ TEST_SUITE("push_consumer_stress") {
     auto missing = [&](int g) {
       int n = 0;
       for (int i = 0; i < kMessages; ++i)
-        n += successes[static_cast<std::size_t>(g)][i].load() == 0;
+        n += successes[static_cast<std::size_t>(g)][static_cast<std::size_t>(i)].load() == 0;
       return n;
     };
     auto settle = [&] {

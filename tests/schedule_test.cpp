@@ -322,7 +322,7 @@ TEST_SUITE("schedule") {
     m.setDelayTimeLevel(1);
     producer.send(m, q);
     // Fill the store, to the last byte, with messages group g has not consumed yet.
-    for (std::size_t size : {300, 1}) {
+    for (std::size_t size : {std::size_t{300}, std::size_t{1}}) {
       CHECK_THROWS_AS(
           [&] {
             for (;;)
