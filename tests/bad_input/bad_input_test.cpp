@@ -22,6 +22,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -126,7 +127,9 @@ std::vector<std::pair<std::string, std::function<void(ManualProducer&, const ack
 // Every send form refuses `msg` with MESSAGE_ILLEGAL naming `field`, and stores nothing.
 void everyFormRefuses(const char* what, const ackmq::Message& msg, std::string_view field) {
   Env env;
-  for (const auto& [name, send] : sendForms()) {
+  for (const auto& form : sendForms()) {
+    const std::string& name = form.first;
+    const auto& send = form.second;
     INFO(what << ", " << name);
     checkRefused(
         what, [&] { send(env.producer, msg); }, Side::CLIENT, ResponseCode::MESSAGE_ILLEGAL, field);
@@ -206,7 +209,9 @@ TEST_SUITE("bad_input") {
   TEST_CASE("a producer refuses every send before start() and after shutdown(), and cannot start again") {
     Env env;
     ManualProducer p(env.broker, "lifecycle");
-    for (const auto& [name, send] : sendForms()) {
+    for (const auto& form : sendForms()) {
+      const std::string& name = form.first;
+      const auto& send = form.second;
       INFO(name << " before start()");
       checkRefused(
           name.c_str(), [&] { send(p, good()); }, Side::CLIENT, ResponseCode::CLIENT_STATE_ILLEGAL,
@@ -216,7 +221,9 @@ TEST_SUITE("bad_input") {
     p.start();  // idempotent
     p.shutdown();
     p.shutdown();  // idempotent
-    for (const auto& [name, send] : sendForms()) {
+    for (const auto& form : sendForms()) {
+      const std::string& name = form.first;
+      const auto& send = form.second;
       INFO(name << " after shutdown()");
       checkRefused(
           name.c_str(), [&] { send(p, good()); }, Side::CLIENT, ResponseCode::CLIENT_STATE_ILLEGAL,
@@ -285,7 +292,9 @@ TEST_SUITE("bad_input") {
     p.setMaxMessageSize(16);
     p.start();
     const ackmq::Message big("Good", "", std::string(17, 'b'));
-    for (const auto& [name, send] : sendForms()) {
+    for (const auto& form : sendForms()) {
+      const std::string& name = form.first;
+      const auto& send = form.second;
       INFO(name);
       checkRefused(
           name.c_str(), [&] { send(p, big); }, Side::CLIENT, ResponseCode::MESSAGE_ILLEGAL, "maxMessageSize");
@@ -356,7 +365,11 @@ TEST_SUITE("bad_input") {
         {"a negative queue id", env.queue(-1), ResponseCode::MESSAGE_ILLEGAL, "queueId"},
         {"a queue id past the topic's queues", env.queue(4), ResponseCode::MESSAGE_ILLEGAL, "queueId"},
     };
-    for (const auto& [what, mq, code, field] : bad) {
+    for (const auto& row : bad) {
+      const char* what = std::get<0>(row);
+      const MessageQueue& mq = std::get<1>(row);
+      const ResponseCode code = std::get<2>(row);
+      const std::string_view field = std::get<3>(row);
       INFO(what);
       checkRefused(
           "send", [&] { (void)env.producer.send(good(), mq); }, Side::CLIENT, code, field);
@@ -388,7 +401,9 @@ TEST_SUITE("bad_input") {
     ManualBroker broker(clock, {.autoCreateTopicEnable = false});
     ManualProducer p(broker, "no-auto");
     p.start();
-    for (const auto& [name, send] : sendForms()) {
+    for (const auto& form : sendForms()) {
+      const std::string& name = form.first;
+      const auto& send = form.second;
       if (name.find("queue") != std::string::npos || name.find("ordered") != std::string::npos) continue;
       INFO(name);
       checkRefused(

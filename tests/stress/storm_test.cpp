@@ -175,7 +175,7 @@ void makeConcurrentMember(Storm& s, ManualBroker& broker, Member& m, const std::
           if (h % 2 == 0) throw std::runtime_error("listener failure");
           return ConsumeConcurrentlyStatus::RECONSUME_LATER;
         }
-        s.successes[0][id].fetch_add(1);
+        s.successes[0][static_cast<std::size_t>(id)].fetch_add(1);
         return ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
       }});
 }
@@ -206,7 +206,8 @@ void makeOrderlyMember(Storm& s, ManualBroker& broker, Member& m, const std::str
               if (seq > s.highestSeq[key] + 1) ++s.skips;
               s.highestSeq[key] = std::max(s.highestSeq[key], seq);
             }
-            const auto attempt = static_cast<std::uint64_t>(s.orderlyAttempts[id].fetch_add(1));
+            const auto attempt =
+                static_cast<std::uint64_t>(s.orderlyAttempts[static_cast<std::size_t>(id)].fetch_add(1));
             const std::uint64_t h = mix(s.seed, static_cast<std::uint64_t>(id), attempt, 5);
             if (attempt < 3 && h % 10 == 0) {
               fail = true;
@@ -219,7 +220,7 @@ void makeOrderlyMember(Storm& s, ManualBroker& broker, Member& m, const std::str
         if (fail) return ConsumeOrderlyStatus::SUSPEND_CURRENT_QUEUE_A_MOMENT;
         for (const auto& msg : msgs) {
           const int id = std::stoi(msg.getBody());
-          s.successes[1][id].fetch_add(1);
+          s.successes[1][static_cast<std::size_t>(id)].fetch_add(1);
           s.trace(id, "orderly " + m.consumer->getInstanceName() + " consumed it from " +
                           msg.getMessageQueue().toString() + "@" + std::to_string(msg.getQueueOffset()));
         }
@@ -480,9 +481,10 @@ void runStorm(std::uint64_t seed) {
 
   // Let every retry and suspend come due, with the remaining members settling after each timer.
   auto consumedEverywhere = [&] {
-    for (const auto& [id, copies] : stored) {
-      if (!s.poison(id) && s.successes[0][id].load() == 0) return false;
-      if (s.successes[1][id].load() == 0) return false;
+    for (const auto& entry : stored) {
+      const int id = entry.first;
+      if (!s.poison(id) && s.successes[0][static_cast<std::size_t>(id)].load() == 0) return false;
+      if (s.successes[1][static_cast<std::size_t>(id)].load() == 0) return false;
     }
     return ackmq::testing::topicMessages(broker, ackmq::MixAll::getDLQTopic(kConcurrentGroup)).size() >=
            static_cast<std::size_t>(poisonStored);
@@ -496,17 +498,18 @@ void runStorm(std::uint64_t seed) {
   for (int round = 0; round < 8 && !consumedEverywhere(); ++round)
     REQUIRE(ackmq::testing::advanceAndSettle(clock, 3h, settle));
 
-  for (const auto& [id, copies] : stored) {
+  for (const auto& entry : stored) {
+    const int id = entry.first;
     INFO("message " << id);
     if (s.poison(id)) {
-      CHECK(s.successes[0][id].load() == 0);
+      CHECK(s.successes[0][static_cast<std::size_t>(id)].load() == 0);
     } else {
-      CHECK(s.successes[0][id].load() >= 1);
+      CHECK(s.successes[0][static_cast<std::size_t>(id)].load() >= 1);
     }
     // An orderly queue's old owner commits its last batch before it lets the queue go (README, Guarantees):
     // nothing is consumed twice in the hand-over.
     INFO("its orderly consumptions:" << s.traces[id]);
-    CHECK(s.successes[1][id].load() == 1);
+    CHECK(s.successes[1][static_cast<std::size_t>(id)].load() == 1);
   }
   // Every poison message reached the dead-letter queue, and nothing else did. A concurrently consumed queue
   // that changes owner is read again from its committed offset (at least once): a poison message the old
@@ -610,7 +613,9 @@ TEST_SUITE("stress") {
     {
       std::lock_guard l(mu);
       REQUIRE(attempts.size() == static_cast<std::size_t>(kMessages));
-      for (const auto& [body, times] : attempts) {
+      for (const auto& entry : attempts) {
+        const std::string& body = entry.first;
+        const std::vector<int>& times = entry.second;
         std::string seen;
         for (int t : times)
           seen += " " + std::to_string(t);
