@@ -68,7 +68,6 @@ class ConsumeConcurrently final : private TimerTarget {
   /// (their messages stay unconsumed for the next owner).
   void stop() {
     core_.timers().unregisterTarget(target_);
-    std::lock_guard lock(deferredMutex_);
     deferred_.clear();
   }
 
@@ -224,7 +223,8 @@ class ConsumeConcurrently final : private TimerTarget {
     // RocketMQ submitConsumeRequestLater: they stay in the process queue, holding the offset back, and are
     // consumed again after 5 s on the broker's clock.
     if (!retryLocally.empty())
-      core_.timers().scheduleAfter(kLocalRetryMillis, target_, defer(owner, std::move(retryLocally)));
+      core_.timers().scheduleAfter(kLocalRetryMillis, target_,
+                                   deferred_.add(Deferred{owner, std::move(retryLocally)}));
   }
 
   // CONSUMER_SEND_MSG_BACK for every item, in one request to the broker; an item the broker refuses, or
@@ -288,14 +288,9 @@ class ConsumeConcurrently final : private TimerTarget {
       core_.timers().scheduleAfter(settings_.consumeTimeout.count(), target_, kScanExpired);
       return;
     }
-    Deferred d;
-    {
-      std::lock_guard lock(deferredMutex_);
-      auto it = deferred_.find(id);
-      if (it == deferred_.end()) return;
-      d = std::move(it->second);
-      deferred_.erase(it);
-    }
+    std::optional<Deferred> taken = deferred_.take(id);
+    if (!taken) return;
+    Deferred& d = *taken;
     auto pq = d.pq.lock();
     if (!pq || pq->dropped.load()) return;
     {
@@ -306,13 +301,6 @@ class ConsumeConcurrently final : private TimerTarget {
       }
     }
     tasks_.submit(Task{std::move(pq), EntryRun<Entry>(std::move(d.entries)), false});
-  }
-
-  std::uint64_t defer(std::shared_ptr<Pq> pq, std::vector<Entry*> entries) {
-    std::lock_guard lock(deferredMutex_);
-    const std::uint64_t id = nextDeferred_++;
-    deferred_.emplace(id, Deferred{std::move(pq), std::move(entries)});
-    return id;
   }
 
   // RocketMQ ProcessQueue.cleanExpiredMsg: the head messages held by the listener longer than consumeTimeout
@@ -375,9 +363,7 @@ class ConsumeConcurrently final : private TimerTarget {
   std::optional<Listener> listener_;  // set at start()
   int maxReconsume_ = 16;
   TargetHandle target_;
-  std::mutex deferredMutex_;  // guards deferred_ and nextDeferred_
-  std::unordered_map<std::uint64_t, Deferred> deferred_;
-  std::uint64_t nextDeferred_ = 1;
+  TimerBook<Deferred> deferred_;  // failed messages waiting for their local re-consume
 };
 
 }  // namespace ackmq::detail

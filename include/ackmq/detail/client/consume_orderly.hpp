@@ -55,7 +55,6 @@ class ConsumeOrderly final : private TimerTarget {
   /// No resume timer runs after this returns.
   void stop() {
     core_.timers().unregisterTarget(target_);
-    std::lock_guard lock(resumeMutex_);
     resumes_.clear();
   }
 
@@ -164,7 +163,7 @@ class ConsumeOrderly final : private TimerTarget {
                                                                 : settings_.suspendCurrentQueueTimeMillis;
       millis = std::clamp(millis, 10L, 30'000L);  // RocketMQ ConsumeMessageOrderlyService
       pq.suspended = true;  // the strand stays "consuming": nothing else runs for this queue until resumed
-      core_.timers().scheduleAfter(millis, target_, deferResume(owner));
+      core_.timers().scheduleAfter(millis, target_, resumes_.add(owner));
       return false;
     }
     return true;
@@ -206,26 +205,14 @@ class ConsumeOrderly final : private TimerTarget {
 
   // TimerTarget: a suspended queue's time is up: its strand resumes.
   void onTimer(std::uint64_t id) noexcept override {
-    std::shared_ptr<Pq> pq;
-    {
-      std::lock_guard lock(resumeMutex_);
-      auto it = resumes_.find(id);
-      if (it == resumes_.end()) return;
-      pq = it->second.lock();
-      resumes_.erase(it);
-    }
+    const auto owner = resumes_.take(id);
+    std::shared_ptr<Pq> pq = owner ? owner->lock() : nullptr;
     if (!pq || pq->dropped.load()) return;
     {
       std::lock_guard lock(pq->mutex);
       pq->suspended = false;
     }
     tasks_.submit(Task{std::move(pq), {}, true});
-  }
-  std::uint64_t deferResume(const std::shared_ptr<Pq>& pq) {
-    std::lock_guard lock(resumeMutex_);
-    const std::uint64_t id = nextResume_++;
-    resumes_.emplace(id, pq);
-    return id;
   }
 
   Core& core_;
@@ -238,9 +225,7 @@ class ConsumeOrderly final : private TimerTarget {
   std::optional<Listener> listener_;  // set at start()
   int maxReconsume_ = 0;
   TargetHandle target_;
-  std::mutex resumeMutex_;  // guards resumes_ and nextResume_
-  std::unordered_map<std::uint64_t, std::weak_ptr<Pq>> resumes_;
-  std::uint64_t nextResume_ = 1;
+  TimerBook<std::weak_ptr<Pq>> resumes_;  // suspended queues waiting for their time
 };
 
 }  // namespace ackmq::detail

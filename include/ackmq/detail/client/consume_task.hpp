@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -61,6 +63,38 @@ class PullControl {
 
  protected:
   ~PullControl() = default;
+};
+
+/// What waits on the broker's clock, by timer id: a timer carries only the id, so that what it names (a
+/// queue, held weakly) need not outlive it. Thread safety: thread-safe.
+template <class T>
+class TimerBook {
+ public:
+  /// Files `item`; the id to schedule the timer with.
+  std::uint64_t add(T item) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t id = next_++;
+    items_.emplace(id, std::move(item));
+    return id;
+  }
+  /// The item filed under `id`, removed; nothing when it was taken or cleared already.
+  std::optional<T> take(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = items_.find(id);
+    if (it == items_.end()) return std::nullopt;
+    std::optional<T> out(std::move(it->second));
+    items_.erase(it);
+    return out;
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    items_.clear();
+  }
+
+ private:
+  std::mutex mutex_;  // guards items_ and next_
+  std::unordered_map<std::uint64_t, T> items_;
+  std::uint64_t next_ = 1;
 };
 
 /// The listener view of a run of entries: const references to the entries' messages, a few in place.

@@ -86,7 +86,6 @@ class PullService final : public ConsumerEndpoint,
       releasing_.clear();
     }
     core_.timers().unregisterTarget(target_);
-    std::lock_guard lock(retryMutex_);
     retries_.clear();
   }
 
@@ -256,24 +255,12 @@ class PullService final : public ConsumerEndpoint,
 
   // TimerTarget: a queue whose pull failed is pulled again.
   void onTimer(std::uint64_t id) noexcept override {
-    std::shared_ptr<Pq> pq;
-    {
-      std::lock_guard lock(retryMutex_);
-      auto it = retries_.find(id);
-      if (it == retries_.end()) return;
-      pq = it->second.lock();
-      retries_.erase(it);
-    }
-    if (pq && !pq->dropped.load()) requeue(*pq);
+    const auto owner = retries_.take(id);
+    if (!owner) return;
+    if (auto pq = owner->lock(); pq && !pq->dropped.load()) requeue(*pq);
   }
   void retryLater(const std::shared_ptr<Pq>& pq) {
-    std::uint64_t id;
-    {
-      std::lock_guard lock(retryMutex_);
-      id = nextRetry_++;
-      retries_.emplace(id, pq);
-    }
-    core_.timers().scheduleAfter(kPullRetryMillis, target_, id);
+    core_.timers().scheduleAfter(kPullRetryMillis, target_, retries_.add(pq));
   }
 
   // ------------------------------------------------------------------------------------------- dispatcher
@@ -571,9 +558,7 @@ class PullService final : public ConsumerEndpoint,
   // triggers another rebalance, so the member is not idle while any is waiting.
   std::size_t lockWaits_ = 0;
 
-  std::mutex retryMutex_;                                         // guards retries_ and nextRetry_
-  std::unordered_map<std::uint64_t, std::weak_ptr<Pq>> retries_;  // queues to pull again after a failure
-  std::uint64_t nextRetry_ = 1;
+  TimerBook<std::weak_ptr<Pq>> retries_;  // queues to pull again after a failed pull
 };
 
 }  // namespace ackmq::detail
