@@ -6,8 +6,10 @@
 
 #include <ackmq/broker.hpp>
 #include <ackmq/producer.hpp>
+#include <ackmq/push_consumer.hpp>
 #include <ackmq/testing.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -188,6 +190,35 @@ TEST_SUITE("retention") {
     CHECK(stats.retainedConsumedBytes == 2 * kSegment);
     CHECK(stats.segments == 3);
     CHECK(stats.residentSegments == 4);  // with the spare
+  }
+
+  TEST_CASE(
+      "history a push consumer catches up on is trimmed once it falls idle, with no segment opened and "
+      "no clean-up" *
+      doctest::timeout(30)) {
+    Bus bus(smallHistory(2));
+    bus.commit("g", 0);
+    for (int i = 0; i < 300; ++i)
+      bus.send();
+    const std::size_t segments = ackmq::testing::storeStats(bus.broker).segments;
+    REQUIRE(segments > 5);
+    ackmq::testing::ManualPushConsumer consumer(bus.broker, "g");
+    std::atomic<int> consumed{0};
+    consumer.subscribe("T", "*");
+    consumer.registerMessageListener(ackmq::MessageListenerConcurrently{
+        [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+          consumed += static_cast<int>(msgs.size());
+          return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+        }});
+    consumer.start();
+    REQUIRE(ackmq::testing::awaitIdle(consumer));
+    CHECK(consumed.load() == 300);
+    CHECK(bus.broker.queryConsumerOffset("g", bus.q) == 300);
+    const auto stats = ackmq::testing::storeStats(bus.broker);
+    CHECK(stats.reclaimedSegments == segments - 3);
+    CHECK(stats.retainedConsumedBytes == 2 * kSegment);
+    CHECK(stats.backlogBytes == kSegment);
+    consumer.shutdown();
   }
 
   TEST_CASE("a store no group tracks counts nothing consumed and keeps every message up to its bound" *

@@ -443,6 +443,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     for (auto& [mq, q] : queues_)
       q.offset.overwrite(q.pullOffset);
     lastCommit_ = detail::coarseSteadyMillis(core_.clock());
+    core_.consumerCaughtUp();  // consumed history over its bound goes now (one load while under it)
   }
 
   // One pull from the next queue (in turn) that has messages.

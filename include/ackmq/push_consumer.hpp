@@ -368,6 +368,9 @@ class BasicPushConsumer final {
       } else {
         concurrent_.run(t);
       }
+      // The last task ends while the dispatcher sleeps: the history it consumed is trimmed now (see
+      // consumerCaughtUp), before awaitIdle can see the consumer idle.
+      if (tasks_.pending() == 1 && pull_.parked()) core_.consumerCaughtUp();
       tasks_.finish();
     }
     // A listener that called shutdown() finishes it here, once its own result is processed.

@@ -399,6 +399,10 @@ class BrokerCore final : private TimerTarget {
                        [&](const RecordHeader& h) { return filter.matches(h.tags()); });
   }
 
+  /// A consumer has taken everything it was offered and is about to sleep: consumed history over its
+  /// bound is reclaimed now rather than at the next segment or clean-up. Cheap while under the bound.
+  void consumerCaughtUp() { store_.trimHistoryIfOver(); }
+
   /// The message a consumer sees for record i of a pull: a retry copy shows its original topic.
   void toConsumerMessage(MessageExt& out, const PullBuffer& pulled, std::size_t i) const {
     materializeInto(out, *pulled.pins_.records[i], config_.brokerName, identity_, TopicView::ORIGINAL);

@@ -219,6 +219,9 @@ class PullService final : public ConsumerEndpoint,
     return parked_.load(std::memory_order_seq_cst);
   }
 
+  /// Whether the dispatcher sleeps, or is about to.
+  bool parked() const noexcept { return parked_.load(std::memory_order_seq_cst); }
+
   /// Calls f(pq) for every queue owned, under the queues' lock.
   template <class F>
   void forEachQueue(F&& f) const {
@@ -328,6 +331,7 @@ class PullService final : public ConsumerEndpoint,
     spinThenPark(
         parkEvents_, [this] { return hasWork(); }, [this] { return pollForWork(); },
         [this] {
+          core_.consumerCaughtUp();  // before the idle signal: awaitIdle then sees the history trimmed
           parked_.store(true, std::memory_order_seq_cst);
           idle_.notify();  // no lock held: awaitIdle may now see the consumer idle
         });

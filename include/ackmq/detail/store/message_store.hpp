@@ -50,7 +50,8 @@ struct StoreStats {
   std::uint64_t droppedMessages = 0;    ///< unconsumed messages lost to StoreFullPolicy::DROP_OLDEST
   std::uint64_t rejectedAppends = 0;    ///< appends refused because the store was full
   /// Bytes of the sealed segments at the front that every group has consumed: the history kept for replay,
-  /// bounded by maxConsumedHistoryBytes (for a moment more, until the next segment opens or clean-up runs).
+  /// bounded by maxConsumedHistoryBytes (for a moment more: until a consumer that caught up falls idle or
+  /// commits, the next segment opens, or clean-up runs).
   std::size_t retainedConsumedBytes = 0;
   /// Bytes of every other segment: from the first one some group has not consumed (or that parks a delayed
   /// message) to the active one. Bounded only by maxStoreBytes.
@@ -261,6 +262,16 @@ class MessageStore {
     return n + trimHistory(false);
   }
 
+  /// Reclaims consumed history beyond its bound now, when the sealed segments hold more than the bound. A
+  /// consumer that has caught up calls it before it sleeps: history consumed in a burst is then given back
+  /// at once, not when the next segment opens or the periodic clean-up comes. One relaxed load while under
+  /// the bound, which is the steady state. Must not be called while holding records of a read.
+  void trimHistoryIfOver() {
+    if (sealedBytes_.load(std::memory_order_relaxed) <= options_.maxConsumedHistoryBytes) return;
+    std::lock_guard lock(mutex_);
+    trimHistory(false);
+  }
+
   // ------------------------------------------------------------------------------------------------ reads
 
   /// Takes up to `maxNums` records of `queue` from `offset` on for which `accept(record)` holds, scanning
@@ -466,6 +477,7 @@ class MessageStore {
           // the first record: a sealed segment holding this append's unpublished records must stay.
           if (written.size() == 0) trimHistory(true);
           log_.openSegment(size);
+          noteSealed();
         }
       }
       const std::size_t pos = log_.reserve(size);
@@ -655,7 +667,14 @@ class MessageStore {
     for (auto& [cq, last] : s.queueLastOffsets)
       cq->freeRetired();
     log_.popOldest();
+    noteSealed();
     ++stats_.reclaimedSegments;
+  }
+
+  // Publishes how many bytes the sealed segments hold, for trimHistoryIfOver's check without the lock.
+  void noteSealed() noexcept {
+    const std::size_t active = log_.segments().empty() ? 0 : log_.active().capacity;
+    sealedBytes_.store(log_.allocatedBytes() - log_.spareBytes() - active, std::memory_order_relaxed);
   }
 
   const StoreOptions options_;
@@ -663,7 +682,8 @@ class MessageStore {
   // often on another processor, takes over one line, not two.
   alignas(kCacheLine) mutable SpinThenBlockMutex mutex_;  // guards log_, every ConsumeQueue's entries, stats_
   StoreStats stats_;
-  ReadGate gate_;  // lock-free readers (read()); reclamation waits them out
+  ReadGate gate_;                            // lock-free readers (read()); reclamation waits them out
+  std::atomic<std::size_t> sealedBytes_{0};  // every segment's bytes but the active one's and the spare's
   TopicTable topics_;
   OffsetTable offsets_;
   CommitLog<Body> log_;
