@@ -1,5 +1,5 @@
-// The clients' internals that the consumers' tests reach only by their effect: the worker pool's idle work,
-// and the run of entries a consume request holds.
+// The clients' internals that the consumers' tests reach only by their effect: the worker pool's idle work
+// and its growth when tasks block, and the run of entries a consume request holds.
 #include <ackmq/broker.hpp>
 #include <ackmq/clock.hpp>
 #include <ackmq/detail/client/process_queue.hpp>
@@ -184,6 +184,68 @@ TEST_CASE("worker pool: without idle work, an offer is never taken") {
   CHECK(seen.await(1) != std::thread::id());
   CHECK_FALSE(pool.offerIdleWork());
   pool.shutdown(true);
+}
+
+TEST_CASE("worker pool: tasks that block each other get threads, up to the maximum and never beyond" *
+          doctest::timeout(30)) {
+  // Four tasks that can only finish together: the pool must notice its threads are blocked and add one
+  // per task. Eight such tasks with a maximum of four: four run at once, then the next four.
+  std::mutex mutex;
+  std::condition_variable cv;
+  int running = 0;
+  int peak = 0;
+  int released = 0;  // how many groups of four may leave
+  int done = 0;
+  ackmq::detail::WorkerPool<int> pool(1, 4, 0ms, [&](int& group) {
+    std::unique_lock lock(mutex);
+    peak = std::max(peak, ++running);
+    if (running == 4) {
+      released = std::max(released, group + 1);  // four at once: this task's group may leave
+      cv.notify_all();
+    }
+    cv.wait_for(lock, 20s, [&] { return released > group; });
+    --running;
+    ++done;
+    cv.notify_all();
+  });
+  for (int i = 0; i < 8; ++i)
+    pool.submit(i / 4);
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, 20s, [&] { return done == 8; }));
+    CHECK(released == 2);
+    CHECK(peak == 4);
+  }
+  CHECK(pool.threadCount() == 4);
+  pool.shutdown(true);
+}
+
+TEST_CASE("worker pool: a task queued behind a busy thread that blocks is taken by another thread" *
+          doctest::timeout(30)) {
+  Seen seen;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool release = false;
+  ackmq::detail::WorkerPool<int> pool(1, 2, 0ms, [&](int& task) {
+    seen.add(task);
+    if (task == 1) {
+      std::unique_lock lock(mutex);
+      cv.wait_for(lock, 20s, [&] { return release; });
+    }
+  });
+  pool.submit(1);
+  REQUIRE(seen.await(1) != std::thread::id());
+  pool.submit(2);  // waits behind task 1, whose thread is blocked: the supervisor adds a thread
+  const std::thread::id second = seen.await(2);
+  CHECK(second != std::thread::id());
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  cv.notify_all();
+  pool.shutdown(true);
+  CHECK(seen.count(1) == 1);
+  CHECK(seen.count(2) == 1);
 }
 
 TEST_CASE("entry run: a few entries in place, more on the heap, the same view either way") {

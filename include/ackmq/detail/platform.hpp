@@ -13,6 +13,8 @@
 #include <immintrin.h>
 #endif
 #if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 #if defined(__linux__)
@@ -53,6 +55,18 @@ inline std::uint32_t processId() noexcept {
   return static_cast<std::uint32_t>(::getpid());
 #else
   return 0;
+#endif
+}
+
+/// The processor time `thread` has used, in nanoseconds; -1 where the system cannot tell.
+inline std::int64_t threadCpuNanos([[maybe_unused]] std::thread& thread) noexcept {
+#if (defined(__unix__) || defined(__APPLE__)) && defined(_POSIX_THREAD_CPUTIME) && _POSIX_THREAD_CPUTIME >= 0
+  clockid_t id;
+  timespec ts;
+  if (::pthread_getcpuclockid(thread.native_handle(), &id) != 0 || ::clock_gettime(id, &ts) != 0) return -1;
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+#else
+  return -1;
 #endif
 }
 
