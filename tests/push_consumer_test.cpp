@@ -28,7 +28,56 @@ using ackmq_test::SUCCESS;
 using ackmq_test::sumOffsets;
 using ackmq_test::World;
 
+namespace {
+
+// A body that counts its copies (moves are free): what a message costs on its way to the listener.
+struct CountedBody {
+  static inline std::atomic<int> copies{0};
+  int value = 0;
+  CountedBody() = default;
+  explicit CountedBody(int v) : value(v) {}
+  CountedBody(const CountedBody& o) : value(o.value) { copies.fetch_add(1); }
+  CountedBody& operator=(const CountedBody& o) {
+    value = o.value;
+    copies.fetch_add(1);
+    return *this;
+  }
+  CountedBody(CountedBody&&) noexcept = default;
+  CountedBody& operator=(CountedBody&&) noexcept = default;
+};
+
+}  // namespace
+
 TEST_SUITE("push_consumer") {
+  TEST_CASE("a body is copied twice from send to listener: into the store, and out to the listener" *
+            doctest::timeout(30)) {
+    using Broker = ackmq::BasicBroker<CountedBody, ackmq::ManualClock>;
+    ackmq::ManualClock clock;
+    Broker broker(clock);
+    broker.createTopic("T", 1);
+    ackmq::BasicProducer<Broker> producer(broker, "p");
+    producer.start();
+    ackmq::BasicPushConsumer<Broker> consumer(broker, "g");
+    consumer.subscribe("T", "*");
+    std::atomic<int> seenCopies{-1};
+    std::atomic<int> seenValue{0};
+    consumer.registerMessageListener(ackmq::BasicMessageListenerConcurrently<CountedBody>{
+        [&](const ackmq::BasicMessageExtList<CountedBody>& msgs, ackmq::ConsumeConcurrentlyContext&) {
+          seenValue = msgs[0].getBody().value;
+          seenCopies = CountedBody::copies.load();
+          return SUCCESS;
+        }});
+    consumer.start();
+    ackmq::BasicMessage<CountedBody> m("T", "", CountedBody(42));
+    CountedBody::copies = 0;
+    producer.send(m);
+    CHECK(CountedBody::copies.load() == 1);  // the store's own copy
+    REQUIRE(awaitIdle(consumer));
+    CHECK(seenValue.load() == 42);
+    CHECK(seenCopies.load() == 2);  // and the one the listener reads
+    consumer.shutdown();
+  }
+
   TEST_CASE("the listener gets the stored messages by reference: no copy is made for it" *
             doctest::timeout(30)) {
     struct Counted {

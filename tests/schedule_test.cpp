@@ -312,6 +312,7 @@ TEST_SUITE("schedule") {
     ackmq::BrokerConfig c;
     c.commitLogSegmentBytes = 4096;
     c.maxStoreBytes = 3 * 4096;
+    c.storeFullPolicy = ackmq::StoreFullPolicy::REJECT_NEW;  // a full store refuses at once
     ManualBroker broker(clock, c);
     broker.createTopic("T", 1);
     const ackmq::MessageQueue q("T", "broker-a", 0);

@@ -11,7 +11,12 @@ namespace ackmq {
 /// are not yet consumed by every group. An in-process store must not grow without bound, nor lose data
 /// silently.
 enum class StoreFullPolicy {
-  /// Refuse the send with SYSTEM_BUSY (the producer retries, then throws). Nothing is lost. The default.
+  /// The send waits, within its sendMsgTimeout (on the broker's clock), for consumers to free room, and
+  /// fails with SYSTEM_BUSY only when that budget runs out. Nothing is lost; a producer faster than its
+  /// consumers is slowed to their pace. The default. (RocketMQ refuses at once: REJECT_NEW.)
+  WAIT,
+  /// Refuse the send with SYSTEM_BUSY at once (the producer retries on other queues, then throws). Nothing
+  /// is lost.
   REJECT_NEW,
   /// Reclaim the oldest segment anyway: its unconsumed messages are lost, and counted
   /// (testing::storeStats(broker).droppedMessages).
@@ -49,7 +54,7 @@ struct BrokerConfig {
   /// (RocketMQ fileReservedTime), unless it still parks a delayed message.
   std::chrono::hours fileReservedTime{72};
   /// What to do when the store is full of unconsumed messages.
-  StoreFullPolicy storeFullPolicy = StoreFullPolicy::REJECT_NEW;
+  StoreFullPolicy storeFullPolicy = StoreFullPolicy::WAIT;
   /// How often expired segments are looked for (RocketMQ cleanResourceInterval).
   std::chrono::milliseconds cleanResourceInterval{10'000};
   /// Longest delay a message may ask for with setDeliverTimeMs / setDelayTimeMs (RocketMQ 5 timerMaxDelaySec,

@@ -212,7 +212,9 @@ class BasicProducer {
     std::vector<detail::MessageId> ids(batch.size());
     for (auto& id : ids)
       id = detail::newUniqueMessageId();
-    const detail::PutResult r = core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis());
+    const detail::PutResult r =
+        waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
+                       [&] { return core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis()); });
     if (!r.ok()) throwFor(r, batch.front().getTopic());
     return batchResult(r, route, qid, ids);
   }
@@ -257,14 +259,12 @@ class BasicProducer {
   void sendOneway(const Message& msg) {
     Guard guard(*this);
     const detail::TopicRoute route = checkedRoute(msg);
-    (void)core_.send(route, selectQueue(route, -1), msg, detail::newUniqueMessageId(),
-                     core_.clock().nowMillis());
+    onewayTo(route, selectQueue(route, -1), msg);
   }
   void sendOneway(const Message& msg, const MessageQueue& mq) {
     Guard guard(*this);
     const detail::TopicRoute route = checkedRoute(msg);
-    (void)core_.send(route, checkQueue(route, msg, mq), msg, detail::newUniqueMessageId(),
-                     core_.clock().nowMillis());
+    onewayTo(route, checkQueue(route, msg, mq), msg);
   }
   template <class Selector, class Arg>
   requires MessageQueueSelector<Selector, Body, Arg>
@@ -272,8 +272,7 @@ class BasicProducer {
     Guard guard(*this);
     const detail::TopicRoute route = checkedRoute(msg);
     const MessageQueue mq = selector(core_.queuesOf(msg.getTopic()), msg, arg);
-    (void)core_.send(route, checkQueue(route, msg, mq), msg, detail::newUniqueMessageId(),
-                     core_.clock().nowMillis());
+    onewayTo(route, checkQueue(route, msg, mq), msg);
   }
 
   // ---------------------------------------------------------------------------------------------- settings
@@ -456,9 +455,42 @@ class BasicProducer {
     throw MQBrokerException(r.code, what);
   }
 
+  // A oneway send: no answer, but a full store slows it down as it does the other sends.
+  void onewayTo(const detail::TopicRoute& route, int qid, const Message& msg) {
+    const detail::MessageId id = detail::newUniqueMessageId();
+    (void)waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
+                         [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
+  }
+
+  // StoreFullPolicy::WAIT: while the store is full of unconsumed messages, `attempt` is made again each
+  // time a consumer commits (or after a short slice), until `timeout` from `begin` passes on the budget's
+  // clock, the producer stops, or the answer changes. Holds no lock while it waits. A result still marked
+  // storeFull means the budget ran out; its remark says how long the send waited.
+  template <class Attempt>
+  detail::PutResult waitingForRoom(std::int64_t begin, std::chrono::milliseconds timeout, Attempt&& attempt) {
+    detail::PutResult r = attempt();
+    if (!r.storeFull || !core_.waitsForRoom()) return r;
+    while (r.storeFull && budgetMillis() - begin < timeout.count() && state_.load() == State::RUNNING) {
+      core_.awaitRoom();
+      r = attempt();
+    }
+    if (r.storeFull) {
+      r.remark += "; the send waited " + std::to_string(budgetMillis() - begin) +
+                  " ms for consumers to free room (StoreFullPolicy::WAIT, budget " +
+                  std::to_string(timeout.count()) + " ms)";
+    }
+    return r;
+  }
+  static std::string failure(const std::string& topic, const detail::PutResult& r) {
+    return "send to topic \"" + topic + "\" failed: " + std::string(nameOf(r.code)) +
+           (r.remark.empty() ? "" : " (" + r.remark + ")");
+  }
+
   // One attempt, no retry.
   SendResult once(const detail::TopicRoute& route, int qid, const Message& msg, const detail::MessageId& id) {
-    const detail::PutResult r = core_.send(route, qid, msg, id, core_.clock().nowMillis());
+    const detail::PutResult r =
+        waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
+                       [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
     if (!r.ok()) throwFor(r, msg.getTopic());
     return result(r, route, qid, id);
   }
@@ -484,7 +516,9 @@ class BasicProducer {
     for (int i = 0; i < attempts; ++i) {
       if (i > 0 && budgetMillis() - begin > timeout.count()) break;
       const int qid = selectQueue(route, lastQueue);
-      detail::PutResult r = attempt(qid);
+      detail::PutResult r = waitingForRoom(begin, timeout, [&] { return attempt(qid); });
+      if (r.storeFull && core_.waitsForRoom())
+        throw MQClientException(r.code, failure(route.topic.name(), r));
       const std::int64_t after = budgetMillis() - begin;
       if (r.ok() && after > timeout.count()) {
         // The broker stored it, but too late: the sender has given up on this attempt (a remoting timeout).
@@ -534,7 +568,8 @@ class BasicProducer {
       for (int i = 0; i < attempts; ++i) {
         if (i > 0 && budgetMillis() - begin > timeout.count()) break;
         const int qid = selectQueue(route, lastQueue);
-        r = core_.send(route, qid, msg, id, core_.clock().nowMillis());
+        r = waitingForRoom(begin, timeout,
+                           [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
         lastQueue = qid;
         if (r.ok()) return result(r, route, qid, id);
         if (r.code != ResponseCode::CONNECT_BROKER_EXCEPTION) throwFor(r, msg.getTopic());

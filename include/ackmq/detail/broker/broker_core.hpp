@@ -27,6 +27,7 @@
 #include <ackmq/detail/broker/page_warmer.hpp>
 #include <ackmq/detail/broker/pop_service.hpp>
 #include <ackmq/detail/broker/retry_service.hpp>
+#include <ackmq/detail/broker/room_waiters.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/message_id.hpp>
@@ -46,6 +47,7 @@ struct PutResult {
   std::int64_t queueOffset = -1;
   std::int64_t commitLogOffset = -1;
   std::string remark;
+  bool storeFull = false;  // SYSTEM_BUSY because unconsumed messages fill the store: room may come
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
 };
 
@@ -325,7 +327,9 @@ class BrokerCore final : private TimerTarget {
     arrivals_.unlisten(*source.queue, listener);
   }
   ResponseCode ackMessage(std::string_view group, std::string_view receiptHandle) {
-    return pop_.ack(group, receiptHandle);
+    const ResponseCode code = pop_.ack(group, receiptHandle);
+    room_.notify();  // the ack may have moved the group's offset
+    return code;
   }
   std::optional<std::string> changeInvisibleTime(std::string_view group, std::string_view receiptHandle,
                                                  std::int64_t millis) {
@@ -355,7 +359,7 @@ class BrokerCore final : private TimerTarget {
   QueueHandle consumeQueue(const MessageQueue& mq) { return QueueHandle(queueOf(mq)); }
   /// The committed-offset slot of (group, mq); the queue must exist.
   OffsetSlot offsetSlot(std::string_view group, const MessageQueue& mq) {
-    return OffsetSlot(slotOf(group, mq));
+    return OffsetSlot(slotOf(group, mq), room_);
   }
 
   /// Starts telling `listener` of arrivals in `queue`; after unlisten returns it is not told again. Not from
@@ -398,6 +402,12 @@ class BrokerCore final : private TimerTarget {
     return store_.read(cq, offset, maxNums, kMaxPullScan, out.pins_,
                        [&](const RecordHeader& h) { return filter.matches(h.tags()); });
   }
+
+  /// StoreFullPolicy::WAIT: a send refused because the store is full waits for room (awaitRoom) within its
+  /// budget, rather than failing at once.
+  bool waitsForRoom() const noexcept { return config_.storeFullPolicy == StoreFullPolicy::WAIT; }
+  /// Sleeps until a consumer commits or a short slice passes (RoomWaiters), holding no lock.
+  void awaitRoom() { room_.await(); }
 
   /// A consumer has taken everything it was offered and is about to sleep: consumed history over its
   /// bound is reclaimed now rather than at the next segment or clean-up. Cheap while under the bound.
@@ -496,6 +506,7 @@ class BrokerCore final : private TimerTarget {
           "updateConsumerOffset offset " + std::to_string(offset) + " must not be negative");
     }
     store_.offsets().slot(group, *t, mq.queueId).store(offset, std::memory_order_release);
+    room_.notify();
   }
 
   /// The message with this id: an offset id names one physical copy; a msgId (UNIQ_KEY) finds the newest
@@ -626,6 +637,7 @@ class BrokerCore final : private TimerTarget {
 
   static void finish(const AppendResult& r, const FaultState::SendFault& fault, PutResult& result) {
     result.code = r.code;
+    result.storeFull = r.storeFull;
     if (!r.remark.empty()) result.remark = r.remark;  // a stored message has none: no string copy
     result.queueOffset = r.queueOffset;
     result.commitLogOffset = r.commitLogOffset;
@@ -663,6 +675,7 @@ class BrokerCore final : private TimerTarget {
   // delay level whose timer the timer service could not take.
   void onTimer(std::uint64_t) noexcept override {
     store_.reclaimExpired(clock_.nowMillis());
+    room_.notify();
     schedule_.rearmLevels();
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
   }
@@ -673,6 +686,7 @@ class BrokerCore final : private TimerTarget {
   std::atomic<bool> running_{true};
   MessageStore<Body> store_;
   Arrivals arrivals_;
+  RoomWaiters room_;   // senders waiting for room in a full store (StoreFullPolicy::WAIT)
   PageWarmer warmer_;  // after store_: destroyed, and its thread joined, before the store's memory goes
   FaultState faults_;
   TimerService<Clock> timers_;

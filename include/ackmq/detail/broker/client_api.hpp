@@ -11,6 +11,7 @@
 #include <string>
 
 #include <ackmq/detail/broker/arrivals.hpp>
+#include <ackmq/detail/broker/room_waiters.hpp>
 #include <ackmq/detail/store/consume_queue.hpp>
 #include <ackmq/detail/store/message_store.hpp>
 #include <ackmq/detail/store/offset_table.hpp>
@@ -49,13 +50,18 @@ class OffsetSlot {
  public:
   OffsetSlot() = default;
   std::int64_t load() const noexcept { return s_->load(std::memory_order_acquire); }
-  void store(std::int64_t offset) noexcept { s_->store(offset, std::memory_order_release); }
+  /// Commits `offset`, and tells senders waiting for room in a full store that some may have come.
+  void store(std::int64_t offset) noexcept {
+    s_->store(offset, std::memory_order_release);
+    if (room_ != nullptr) room_->notify();
+  }
 
  private:
   template <class, class>
   friend class BrokerCore;
-  explicit OffsetSlot(OffsetTable::Slot& s) noexcept : s_(&s) {}
+  OffsetSlot(OffsetTable::Slot& s, RoomWaiters& room) noexcept : s_(&s), room_(&room) {}
   OffsetTable::Slot* s_ = nullptr;
+  RoomWaiters* room_ = nullptr;
 };
 
 /// The records of a pull (PULL_MESSAGE's answer), readable until release(), which the puller must call

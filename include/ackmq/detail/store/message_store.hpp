@@ -37,7 +37,7 @@ struct StoreOptions {
   std::size_t segmentBytes = std::size_t{16} << 20;
   std::size_t maxStoreBytes = std::size_t{1} << 30;
   std::int64_t fileReservedMillis = 72LL * 3600 * 1000;
-  StoreFullPolicy fullPolicy = StoreFullPolicy::REJECT_NEW;
+  StoreFullPolicy fullPolicy = StoreFullPolicy::WAIT;
   std::size_t maxConsumedHistoryBytes = std::size_t{64} << 20;
 };
 
@@ -65,7 +65,8 @@ struct AppendResult {
   std::int64_t queueOffset = -1;
   std::int64_t commitLogOffset = -1;
   ConsumeQueue* queue = nullptr;
-  std::string remark;  // why, when refused
+  std::string remark;      // why, when refused
+  bool storeFull = false;  // refused because unconsumed messages fill maxStoreBytes (SYSTEM_BUSY)
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
 };
 
@@ -466,6 +467,7 @@ class MessageStore {
                             std::to_string(options_.maxStoreBytes);
           } else if (room == ResponseCode::SYSTEM_BUSY) {
             ++stats_.rejectedAppends;
+            result.storeFull = true;
             result.remark = "the store is full: " + std::to_string(log_.allocatedBytes()) +
                             " bytes hold messages not yet consumed by every group (maxStoreBytes " +
                             std::to_string(options_.maxStoreBytes) + ")";
