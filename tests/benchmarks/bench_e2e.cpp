@@ -27,6 +27,7 @@ class AckmqPipeline {
   explicit AckmqPipeline(const AckmqThroughputRun& run)
       : run_(run),
         group_(run.orderly ? "bench-orderly" : "bench-e2e"),
+        broker_(run.broker),
         producer_(broker_, "bench-producer"),
         consumer_(broker_, group_),
         nextOffset_(static_cast<std::size_t>(run.queues)) {
@@ -34,15 +35,17 @@ class AckmqPipeline {
     broker_.createTopic("Bench", run.queues);
     producer_.start();
     consumer_.subscribe("Bench", "*");
-    consumer_.setConsumeThreadMin(run.threads);
-    consumer_.setConsumeThreadMax(run.threads);
+    if (run.threads > 0) {
+      consumer_.setConsumeThreadMin(run.threads);
+      consumer_.setConsumeThreadMax(run.threads);
+    }
     if (run.orderly) {
       // Orderly self-check: every queue must be consumed 0, 1, 2, ... with nothing skipped or repeated. One
       // queue is consumed by one strand at a time, so its slot is never written concurrently.
       consumer_.registerMessageListener(ackmq::MessageListenerOrderly{
           [this](const ackmq::MessageExtList& msgs, ackmq::ConsumeOrderlyContext&) {
             for (const auto& m : msgs) {
-              if (m.getBody().size() != kBodyBytes) badBodies_.fetch_add(1, std::memory_order_relaxed);
+              if (m.getBody().size() != run_.bodyBytes) badBodies_.fetch_add(1, std::memory_order_relaxed);
               auto& next = nextOffset_[static_cast<std::size_t>(m.getQueueId())];
               if (m.getQueueOffset() != next.load(std::memory_order_relaxed))
                 outOfOrder_.fetch_add(1, std::memory_order_relaxed);
@@ -55,7 +58,7 @@ class AckmqPipeline {
       consumer_.registerMessageListener(ackmq::MessageListenerConcurrently{
           [this](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
             for (const auto& m : msgs) {
-              if (m.getBody().size() != kBodyBytes) badBodies_.fetch_add(1, std::memory_order_relaxed);
+              if (m.getBody().size() != run_.bodyBytes) badBodies_.fetch_add(1, std::memory_order_relaxed);
             }
             received_.load(std::memory_order_acquire)->arrive(msgs.size());
             return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
@@ -80,7 +83,7 @@ class AckmqPipeline {
     std::uint64_t notOk = 0;
     const auto t0 = Steady::now();
     for (std::size_t i = 0; i < n; ++i) {
-      const ackmq::SendResult r = producer_.send(ackmq::Message("Bench", "", makeBody()));
+      const ackmq::SendResult r = producer_.send(ackmq::Message("Bench", "", makeBody(run_.bodyBytes)));
       if (r.getSendStatus() != ackmq::SendStatus::SEND_OK) ++notOk;
     }
     if (!received.wait(kRunTimeout)) {
@@ -152,12 +155,10 @@ double ackmqSteadyThroughput(std::size_t messages) {
   return pipeline.pass();
 }
 
-namespace {
-
 #ifdef ACKMQ_BENCH_HAVE_ZMQ
 // ZeroMQ inproc PUSH/PULL with unbounded high-water marks: the caller sends each body as one message, one
 // receiver thread receives them all.
-double zmqThroughput(std::size_t n) {
+double zmqThroughput(std::size_t n, std::size_t bodyBytes) {
   zmq::context_t ctx(1);
   zmq::socket_t pull(ctx, zmq::socket_type::pull);
   pull.set(zmq::sockopt::rcvhwm, 0);
@@ -171,7 +172,7 @@ double zmqThroughput(std::size_t n) {
   std::thread receiver([&] {
     zmq::message_t msg;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!pull.recv(msg, zmq::recv_flags::none) || msg.size() != kBodyBytes) ++badBodies;
+      if (!pull.recv(msg, zmq::recv_flags::none) || msg.size() != bodyBytes) ++badBodies;
       received.arrive();
     }
   });
@@ -179,7 +180,7 @@ double zmqThroughput(std::size_t n) {
   std::uint64_t notSent = 0;
   const auto t0 = Steady::now();
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string body = makeBody();
+    const std::string body = makeBody(bodyBytes);
     if (!push.send(zmq::buffer(body), zmq::send_flags::none)) ++notSent;
   }
   const bool done = received.wait(kRunTimeout);
@@ -196,7 +197,7 @@ double zmqThroughput(std::size_t n) {
 #ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
 // moodycamel BlockingConcurrentQueue hand-off: the caller enqueues each body (moved), one consumer thread
 // wait_dequeues them all.
-double moodycamelThroughput(std::size_t n) {
+double moodycamelThroughput(std::size_t n, std::size_t bodyBytes) {
   moodycamel::BlockingConcurrentQueue<std::string> q;
   Completion received(n);
   std::uint64_t badBodies = 0;
@@ -204,7 +205,7 @@ double moodycamelThroughput(std::size_t n) {
     std::string item;
     for (std::size_t i = 0; i < n; ++i) {
       q.wait_dequeue(item);
-      if (item.size() != kBodyBytes) ++badBodies;
+      if (item.size() != bodyBytes) ++badBodies;
       received.arrive();
     }
   });
@@ -212,7 +213,7 @@ double moodycamelThroughput(std::size_t n) {
   std::uint64_t notQueued = 0;
   const auto t0 = Steady::now();
   for (std::size_t i = 0; i < n; ++i) {
-    std::string body = makeBody();
+    std::string body = makeBody(bodyBytes);
     if (!q.enqueue(std::move(body))) ++notQueued;
   }
   const bool done = received.wait(kRunTimeout);
@@ -226,8 +227,6 @@ double moodycamelThroughput(std::size_t n) {
   return static_cast<double>(n) / secondsBetween(t0, t1);
 }
 #endif
-
-}  // namespace
 
 void runE2E(const Options& opt) {
   const std::size_t n = scaled(2'000'000, opt);
@@ -251,10 +250,12 @@ void runE2E(const Options& opt) {
                           return Sample{{"msgs_per_s", ackmqThroughput({.messages = n})}};
                         }});
 #ifdef ACKMQ_BENCH_HAVE_ZMQ
-  contenders.push_back({"zmq", [n](int) { return Sample{{"msgs_per_s", zmqThroughput(n)}}; }});
+  contenders.push_back({"zmq", [n](int) { return Sample{{"msgs_per_s", zmqThroughput(n, kBodyBytes)}}; }});
 #endif
 #ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
-  contenders.push_back({"moodycamel", [n](int) { return Sample{{"msgs_per_s", moodycamelThroughput(n)}}; }});
+  contenders.push_back({"moodycamel", [n](int) {
+                          return Sample{{"msgs_per_s", moodycamelThroughput(n, kBodyBytes)}};
+                        }});
 #endif
   // Last in each round: whatever the machine does after it frees its gigabyte falls on the next round's
   // fresh-broker run of ackmq, not on a peer.

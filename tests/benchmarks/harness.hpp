@@ -32,6 +32,9 @@ inline constexpr std::size_t kBodyBytes = 100;
 inline std::string makeBody(char fill = 'x') {
   return std::string(kBodyBytes, fill);
 }
+inline std::string makeBody(std::size_t bytes, char fill = 'x') {
+  return std::string(bytes, fill);
+}
 
 /// How long a run may wait for its consumers before it is declared hung.
 inline constexpr std::chrono::seconds kRunTimeout{180};

@@ -65,6 +65,12 @@
 //                listener thread each). ns_per_delivery = elapsed / (messages x groups).
 //   orderly      1,000,000 messages: MessageListenerOrderly (16 queues, round-robin send, 2 listener threads)
 //                interleaved with scenario e2e's ackmq case at the same count. msgs_per_s, orderly/e2e.
+//   defaults     300,000 messages per body size (16 B, 100 B, 1 KiB, 4 KiB): scenario e2e's pipeline with the
+//                consumer at its defaults (no thread setting) vs setConsumeThreadMin/Max(1), ZeroMQ and
+//                moodycamel with the same bodies. msgs_per_s, one RESULT line per size.
+//   backpressure 300,000 messages into an 8 MiB store at the default StoreFullPolicy (WAIT), sent faster
+//                than a one-thread consumer spending ~2 us a message takes them, vs that consumer reading the
+//                same messages stored beforehand. Every send must succeed. msgs_per_s, at-bound/alone.
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -103,6 +109,10 @@ constexpr Scenario kScenarios[] = {
      bench::runMemoryPassed},
     {"fanout", "cost per delivery, 4 consumer groups vs 1", bench::runFanout},
     {"orderly", "orderly vs concurrent end-to-end throughput", bench::runOrderly},
+    {"defaults", "e2e at the consumer's defaults vs one thread, zmq, moodycamel; 16 B to 4 KiB bodies",
+     bench::runDefaults},
+    {"backpressure", "producer faster than its consumer, store at its bound: every send succeeds",
+     bench::runBackpressure},
 };
 
 [[noreturn]] void usage(const char* why) {

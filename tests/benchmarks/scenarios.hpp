@@ -1,6 +1,7 @@
 #pragma once
 // The scenarios of ackmq_bench, one function each (one source file each; e2e and orderly share one).
 
+#include <ackmq/broker_config.hpp>
 #include <ackmq/push_consumer.hpp>
 
 #include <cstddef>
@@ -19,6 +20,8 @@ void runMemory(const Options& opt);
 void runMemoryPassed(const Options& opt);
 void runFanout(const Options& opt);
 void runOrderly(const Options& opt);
+void runDefaults(const Options& opt);
+void runBackpressure(const Options& opt);
 
 /// A consumer's counters, for failure messages.
 inline std::string describe(const ackmq::ConsumerStats& s) {
@@ -35,11 +38,14 @@ inline std::string describe(const ackmq::ConsumerStats& s) {
 /// "Bench" (created with `queues` queues), one push consumer with `threads` listener threads acknowledges
 /// each. Timed from the first send until the consumer is idle (every acknowledgement committed). Returns
 /// messages per second. Shared by e2e (concurrent, 4 queues, 1 thread) and orderly (16 queues, 2 threads).
+/// `threads` 0 keeps the consumer's defaults (consumeThreadMin/Max); `broker` is the broker's configuration.
 struct AckmqThroughputRun {
   std::size_t messages = 0;
   int queues = 4;
   int threads = 1;
   bool orderly = false;
+  std::size_t bodyBytes = kBodyBytes;
+  ackmq::BrokerConfig broker{};
 };
 double ackmqThroughput(const AckmqThroughputRun& run);
 /// Scenario e2e's ackmq case on a bus that has been running: the same broker, producer and consumer carry
@@ -47,6 +53,14 @@ double ackmqThroughput(const AckmqThroughputRun& run);
 /// maxConsumedHistoryBytes) and reuses reclaimed segments' memory, then one measured pass. Returns messages
 /// per second.
 double ackmqSteadyThroughput(std::size_t messages);
+#ifdef ACKMQ_BENCH_HAVE_ZMQ
+/// ZeroMQ inproc PUSH/PULL (HWM 0), the caller sending `n` bodies of `bodyBytes` to one receiving thread.
+double zmqThroughput(std::size_t n, std::size_t bodyBytes);
+#endif
+#ifdef ACKMQ_BENCH_HAVE_MOODYCAMEL
+/// moodycamel BlockingConcurrentQueue<std::string>: the caller enqueues `n` bodies, one thread dequeues.
+double moodycamelThroughput(std::size_t n, std::size_t bodyBytes);
+#endif
 
 /// The memory scenario measures each system in a fresh child process (the same binary, re-executed with
 /// --memory-child); this is the child's side. Returns the process exit code.
