@@ -317,7 +317,7 @@ TEST_CASE("process queue: a pull's hold leaves the next pull of its size entries
   broker.createTopic("T", 1);
   const ackmq::MessageQueue mq("T", "broker-a", 0);
   auto& core = ackmq::detail::BrokerAccess::core(broker);
-  const ackmq::detail::TagFilter all;
+  const ackmq::detail::SubscriptionFilter all;
   Quiet waker;
   Pq pq(mq, core.consumeQueue(mq), core.offsetSlot("g", mq), all, waker, 0);
 

@@ -11,6 +11,7 @@
 #include <ackmq/lite_pull_consumer.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_queue.hpp>
+#include <ackmq/message_selector.hpp>
 #include <ackmq/producer.hpp>
 #include <ackmq/push_consumer.hpp>
 #include <ackmq/simple_consumer.hpp>

@@ -67,6 +67,9 @@ struct BrokerConfig {
   /// Reconsumes before a concurrently consumed message goes to %DLQ%<group>, for consumers that leave
   /// maxReconsumeTimes at -1 (RocketMQ SubscriptionGroupConfig.retryMaxTimes).
   int retryMaxTimes = 16;
+  /// Let consumers subscribe with MessageSelector::bySql (RocketMQ enablePropertyFilter). On by default,
+  /// where RocketMQ's is off; off, a SQL92 subscription is refused with MQClientException.
+  bool enablePropertyFilter = true;
 };
 
 }  // namespace ackmq

@@ -8,6 +8,8 @@ namespace ackmq {
 struct SystemClock;
 class ManualClock;
 
+class MessageSelector;
+
 template <class Body>
 class BasicMessage;
 template <class Body>

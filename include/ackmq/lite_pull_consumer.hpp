@@ -27,6 +27,7 @@
 #include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
+#include <ackmq/message_selector.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq {
@@ -83,6 +84,14 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     if (assigned_)
       detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
     detail::addSubscription(subscriptions_, std::move(topic), subExpression);
+  }
+  /// Subscribe mode with a tag or SQL92 selector, as BasicPushConsumer::subscribe. Call before start(); not
+  /// with assign().
+  void subscribe(std::string topic, const MessageSelector& selector) {
+    beforeStart("subscribe");
+    if (assigned_)
+      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
+    detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
   }
   void unsubscribe(std::string_view topic) {
     beforeStart("unsubscribe");
@@ -331,7 +340,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
 
   struct QueueState {
     detail::QueueHandle cq;
-    const detail::TagFilter* filter;
+    const detail::SubscriptionFilter* filter;
     std::int64_t pullOffset;  // the next offset to return; everything before it counts as consumed
     detail::QueueOffset offset;
     bool paused = false;
@@ -406,7 +415,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
 
   // Takes up the queues in `want` and lets the others go (committing them first with autoCommit).
   void applyLocked(const std::set<MessageQueue>& want) {
-    static const detail::TagFilter kAll;
+    static const detail::SubscriptionFilter kAll;
     detail::Rebalancer<Core>::reconcile(
         queues_, want,
         [&](const MessageQueue&, QueueState& q) {
@@ -421,7 +430,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
           const std::int64_t start = core_.startOffset(offsetGroup_, mq, consumeFromWhere_, consumeTimestamp_,
                                                        /*joining=*/assigned_);
           auto sub = subscriptions_.find(mq.topic);
-          const detail::TagFilter* filter = sub == subscriptions_.end() ? &kAll : &sub->second;
+          const detail::SubscriptionFilter* filter = sub == subscriptions_.end() ? &kAll : &sub->second;
           queues_.emplace(
               mq, QueueState{cq, filter, start, detail::QueueOffset(core_.offsetSlot(offsetGroup_, mq))});
           core_.listen(cq, waker_);
@@ -491,7 +500,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   const std::string group_;
   std::string instanceName_;
   std::string offsetGroup_;
-  std::map<std::string, detail::TagFilter> subscriptions_;
+  std::map<std::string, detail::SubscriptionFilter> subscriptions_;
   bool assigned_ = false;
   std::vector<MessageQueue> assignment_;
   MessageModel model_ = MessageModel::CLUSTERING;

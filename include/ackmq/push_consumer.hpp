@@ -38,6 +38,7 @@
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/listener.hpp>
 #include <ackmq/message.hpp>
+#include <ackmq/message_selector.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq {
@@ -116,6 +117,14 @@ class BasicPushConsumer final {
     beforeStart("subscribe");
     detail::addSubscription(subscriptions_, std::move(topic), subExpression);
   }
+  /// Subscribes to `topic` with a tag or SQL92 selector; the broker delivers only what it matches, and a
+  /// message it does not match counts as consumed. Call before start(). Throws MQClientException for an
+  /// illegal topic, a malformed expression (naming its position and what was expected), or SQL92 on a
+  /// broker whose enablePropertyFilter is off.
+  void subscribe(std::string topic, const MessageSelector& selector) {
+    beforeStart("subscribe");
+    detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
+  }
   /// Removes a subscription. Call before start().
   void unsubscribe(std::string_view topic) {
     beforeStart("unsubscribe");
@@ -151,7 +160,12 @@ class BasicPushConsumer final {
     if (settings_.consumeTimestamp < 0)
       settings_.consumeTimestamp = core_.clock().nowMillis() - 30 * 60 * 1000;
     auto filters = subscriptions_;
-    if (settings_.clustering()) filters.insert_or_assign(MixAll::getRetryTopic(group_), detail::TagFilter());
+    // The retry topic takes every copy, except that a copy of a topic subscribed by SQL92 is matched again by
+    // that topic's expression (RocketMQ ExpressionForRetryMessageFilter).
+    if (settings_.clustering()) {
+      filters.insert_or_assign(MixAll::getRetryTopic(group_),
+                               detail::SubscriptionFilter::forRetryTopic(subscriptions_));
+    }
     const int maxReconsume = settings_.effectiveMaxReconsumeTimes(orderly, core_.retryMaxTimes());
     rebalancer_.emplace(core_, group_, clientId, settings_.model, settings_.strategy, orderly);
 
@@ -423,7 +437,7 @@ class BasicPushConsumer final {
   std::string instanceName_;
   std::string offsetGroup_;  // the group, or group@instance for a broadcasting member
   detail::PushSettings settings_;
-  std::map<std::string, detail::TagFilter> subscriptions_;
+  std::map<std::string, detail::SubscriptionFilter> subscriptions_;
   std::variant<std::monostate, ListenerConcurrently, ListenerOrderly> listener_;
 
   mutable std::mutex lifecycle_;  // guards state_ transitions

@@ -21,6 +21,7 @@
 #include <ackmq/detail/client/rebalancer.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
+#include <ackmq/message_selector.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq {
@@ -100,6 +101,12 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   void subscribe(std::string topic, std::string subExpression) {
     beforeStart("subscribe");
     detail::addSubscription(subscriptions_, std::move(topic), subExpression);
+  }
+  /// Subscribes to `topic` with a tag or SQL92 selector, as BasicPushConsumer::subscribe; its retries are
+  /// filtered alike. Call before start().
+  void subscribe(std::string topic, const MessageSelector& selector) {
+    beforeStart("subscribe");
+    detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
   }
   void unsubscribe(std::string_view topic) {
     beforeStart("unsubscribe");
@@ -353,7 +360,7 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   Core& core_;
   const std::string group_;
   std::string clientId_;
-  std::map<std::string, detail::TagFilter> subscriptions_;
+  std::map<std::string, detail::SubscriptionFilter> subscriptions_;
   std::chrono::milliseconds awaitDuration_{0};
 
   std::mutex lifecycle_;  // serialises start() and shutdown()

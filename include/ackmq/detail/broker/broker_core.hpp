@@ -33,7 +33,7 @@
 #include <ackmq/detail/message_id.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/message_store.hpp>
-#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/detail/store/subscription_filter.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -261,6 +261,15 @@ class BrokerCore final : private TimerTarget {
     if (!running()) {
       throw MQClientException(ResponseCode::SERVICE_NOT_AVAILABLE, "the broker is shut down");
     }
+    for (const auto& [topic, filter] : spec.subscriptions) {
+      if (filter.isSql() && !config_.enablePropertyFilter) {
+        throw MQClientException(
+            ResponseCode::SYSTEM_ERROR,
+            "consumer group \"" + spec.group + "\" subscribes to " + topic +
+                " with SQL92, but the broker does not support filtering messages by SQL92 "
+                "(BrokerConfig::enablePropertyFilter is false)");
+      }
+    }
     if (spec.kind == ListenerKind::POP) {
       // POP: one retry topic per subscribed topic, and the dead-letter topic.
       TopicEntry& dlq = ensureTopic(MixAll::getDLQTopic(spec.group), 1);
@@ -293,10 +302,10 @@ class BrokerCore final : private TimerTarget {
   // (SimpleConsumer)
 
   /// Where a POP member of `group` reads: every queue of each subscribed topic, then each topic's pop retry
-  /// queue.
+  /// queue, which a SQL92 subscription filters as it filters its topic.
   std::vector<PopSource> popSources(std::string_view group,
-                                    const std::map<std::string, TagFilter>& subscriptions) {
-    static const TagFilter kAll;
+                                    const std::map<std::string, SubscriptionFilter>& subscriptions) {
+    static const SubscriptionFilter kAll;
     std::vector<PopSource> out;
     for (int pass = 0; pass < 2; ++pass) {
       for (const auto& [topic, filter] : subscriptions) {
@@ -305,7 +314,7 @@ class BrokerCore final : private TimerTarget {
           ConsumeQueue* cq = queueOf(mq);
           if (cq == nullptr) continue;
           out.push_back(
-              PopSource{cq, pass == 0 ? &filter : &kAll, &slotOf(group, mq),
+              PopSource{cq, pass == 0 || filter.isSql() ? &filter : &kAll, &slotOf(group, mq),
                         startOffset(group, mq, ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0, false)});
         }
       }
@@ -395,12 +404,12 @@ class BrokerCore final : private TimerTarget {
   /// PULL_MESSAGE: up to `maxNums` records of `queue` from `offset` whose tag `filter` accepts, into `out`,
   /// read without the store lock and valid until out.release(), which the caller must call before it sends
   /// anything. Returns the offset to pull from next; an offset below the queue's minimum moves up to it.
-  std::int64_t pull(QueueHandle queue, std::int64_t offset, int maxNums, const TagFilter& filter,
+  std::int64_t pull(QueueHandle queue, std::int64_t offset, int maxNums, const SubscriptionFilter& filter,
                     PullBuffer& out) {
     ConsumeQueue& cq = *queue.q_;
     if (cq.stalled.load(std::memory_order_acquire)) return offset;
     return store_.read(cq, offset, maxNums, kMaxPullScan, out.pins_,
-                       [&](const RecordHeader& h) { return filter.matches(h.tags()); });
+                       [&](const RecordHeader& h) { return filter.matches(h); });
   }
 
   /// StoreFullPolicy::WAIT: a send refused because the store is full waits for room (awaitRoom) within its

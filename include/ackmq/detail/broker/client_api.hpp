@@ -15,7 +15,7 @@
 #include <ackmq/detail/store/consume_queue.hpp>
 #include <ackmq/detail/store/message_store.hpp>
 #include <ackmq/detail/store/offset_table.hpp>
-#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/detail/store/subscription_filter.hpp>
 #include <ackmq/detail/store/topic_table.hpp>
 
 namespace ackmq::detail {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include <ackmq/consumer_types.hpp>
-#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/detail/store/subscription_filter.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_queue.hpp>
 #include <ackmq/status.hpp>
@@ -52,7 +52,8 @@ class ConsumerEndpoint {
 struct MemberSpec {
   std::string group;
   std::string clientId;
-  std::map<std::string, TagFilter> subscriptions;  // the application's topics (the retry topic is implied)
+  std::map<std::string, SubscriptionFilter>
+      subscriptions;  // the application's topics (the retry topic is implied)
   MessageModel model = MessageModel::CLUSTERING;
   ListenerKind kind = ListenerKind::CONCURRENT;
   ConsumerEndpoint* endpoint = nullptr;

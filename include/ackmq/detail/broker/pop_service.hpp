@@ -30,7 +30,7 @@
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/message_store.hpp>
-#include <ackmq/detail/store/tag_filter.hpp>
+#include <ackmq/detail/store/subscription_filter.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
 
@@ -50,7 +50,7 @@ inline std::string popRetryTopic(std::string_view group, std::string_view topic)
 /// One queue a pop may read: its consume queue, filter and offset slot, resolved by the broker core.
 struct PopSource {
   ConsumeQueue* queue;
-  const TagFilter* filter;
+  const SubscriptionFilter* filter;
   OffsetTable::Slot* slot;
   std::int64_t startOffset;  // where a group new to the queue begins
 
@@ -113,7 +113,7 @@ class PopService final : private TimerTarget {
       const std::size_t before = pins.records.size();
       const std::int64_t next = store_.locked([&](typename MessageStore<Body>::Locked& l) {
         return l.take(*src.queue, q.popOffset, maxNums - static_cast<int>(out.size()), kMaxScan, pins,
-                      [&](const RecordHeader& h) { return src.filter->matches(h.tags()); });
+                      [&](const RecordHeader& h) { return src.filter->matches(h); });
       });
       for (std::size_t i = before; i < pins.records.size(); ++i) {
         const RecordHeader* h = pins.records[i];

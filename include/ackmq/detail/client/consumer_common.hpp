@@ -9,11 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include <ackmq/broker_config.hpp>
 #include <ackmq/detail/broker/client_api.hpp>
 #include <ackmq/detail/platform.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_queue.hpp>
+#include <ackmq/message_selector.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq::detail {
@@ -27,10 +29,30 @@ inline std::string defaultInstanceName(std::string_view kind) {
 
 /// Adds or replaces the subscription to `topic` with "*" or "TagA || TagB". A DLQ topic may be subscribed
 /// to (to drain it); other topics must be legal names.
-inline void addSubscription(std::map<std::string, TagFilter>& subscriptions, std::string topic,
+inline void addSubscription(std::map<std::string, SubscriptionFilter>& subscriptions, std::string topic,
                             std::string_view subExpression) {
   if (!MixAll::isDLQTopic(topic)) checkTopic(topic, "subscribe topic");
-  subscriptions.insert_or_assign(std::move(topic), TagFilter::parse(subExpression));
+  subscriptions.insert_or_assign(std::move(topic), SubscriptionFilter::byTag(subExpression));
+}
+
+/// Adds or replaces the subscription to `topic` with a selector: a tag expression as above, or a SQL92
+/// expression, compiled here so that a malformed one is refused at subscribe, with its position. SQL92
+/// needs the broker's enablePropertyFilter (RocketMQ ClientManageProcessor.checkClientConfig refuses it
+/// otherwise).
+inline void addSubscription(std::map<std::string, SubscriptionFilter>& subscriptions, std::string topic,
+                            const MessageSelector& selector, const BrokerConfig& broker) {
+  if (selector.getExpressionType() == ExpressionType::TAG) {
+    addSubscription(subscriptions, std::move(topic), selector.getExpression());
+    return;
+  }
+  if (!MixAll::isDLQTopic(topic)) checkTopic(topic, "subscribe topic");
+  if (!broker.enablePropertyFilter) {
+    illegal(ResponseCode::SYSTEM_ERROR,
+            "subscribe to " + topic +
+                " with SQL92: the broker does not support filtering messages by SQL92 "
+                "(BrokerConfig::enablePropertyFilter is false); subscribe by tag, or enable it");
+  }
+  subscriptions.insert_or_assign(std::move(topic), SubscriptionFilter::bySql(selector.getExpression()));
 }
 
 /// Setters and subscriptions are for before start().

@@ -100,10 +100,11 @@ class alignas(kCacheLine) ProcessQueue final : public ArrivalListener,
   using Entry = ConsumeEntry<Body>;
 
   ProcessQueue(MessageQueue queue, QueueHandle consumeQueue, OffsetSlot offsetSlot,
-               const TagFilter& tagFilter, QueueWaker<ProcessQueue>& waker, std::int64_t startOffset)
+               const SubscriptionFilter& subscriptionFilter, QueueWaker<ProcessQueue>& waker,
+               std::int64_t startOffset)
       : mq(std::move(queue)),
         cq(consumeQueue),
-        filter(tagFilter),
+        filter(subscriptionFilter),
         waker_(waker),
         pullOffset(startOffset),
         pulledEnd_(startOffset),
@@ -130,7 +131,7 @@ class alignas(kCacheLine) ProcessQueue final : public ArrivalListener,
 
   const MessageQueue mq;
   const QueueHandle cq;
-  const TagFilter& filter;
+  const SubscriptionFilter& filter;
 
  private:
   QueueWaker<ProcessQueue>& waker_;

@@ -52,7 +52,7 @@ class PullService final : public ConsumerEndpoint,
   using Entry = typename Pq::Entry;
   using EntryState = typename Entry::State;
   using Task = ConsumeTask<Pq>;
-  using Filters = std::map<std::string, TagFilter>;
+  using Filters = std::map<std::string, SubscriptionFilter>;
 
   PullService(Core& core, const PushSettings& settings, ConsumeTasks<Pq>& tasks, IdleTracker& idle)
       : core_(core), settings_(settings), tasks_(tasks), idle_(idle) {}

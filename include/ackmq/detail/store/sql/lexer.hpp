@@ -141,12 +141,18 @@ class Lexer {
       TokenKind kind;
     };
     static constexpr Keyword kKeywords[] = {
-        {"NOT", TokenKind::NOT},        {"AND", TokenKind::AND},
-        {"OR", TokenKind::OR},          {"BETWEEN", TokenKind::BETWEEN},
-        {"IN", TokenKind::IN},          {"TRUE", TokenKind::TRUE},
-        {"FALSE", TokenKind::FALSE},    {"NULL", TokenKind::NUL},
-        {"IS", TokenKind::IS},          {"CONTAINS", TokenKind::CONTAINS},
-        {"STARTSWITH", TokenKind::STARTSWITH}, {"ENDSWITH", TokenKind::ENDSWITH},
+        {"NOT", TokenKind::NOT},
+        {"AND", TokenKind::AND},
+        {"OR", TokenKind::OR},
+        {"BETWEEN", TokenKind::BETWEEN},
+        {"IN", TokenKind::IN},
+        {"TRUE", TokenKind::TRUE},
+        {"FALSE", TokenKind::FALSE},
+        {"NULL", TokenKind::NUL},
+        {"IS", TokenKind::IS},
+        {"CONTAINS", TokenKind::CONTAINS},
+        {"STARTSWITH", TokenKind::STARTSWITH},
+        {"ENDSWITH", TokenKind::ENDSWITH},
     };
     for (const auto& k : kKeywords) {
       if (equalsIgnoreCase(word, k.spelling)) return k.kind;

@@ -22,8 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,10 +49,12 @@ class Parser {
     auto e = std::make_shared<Expression>();
     expr_ = e.get();
     const Token first = token_;
-    if (first.kind == TokenKind::END) fail(first.offset, "the expression is empty; write a condition such as a > 5");
+    if (first.kind == TokenKind::END)
+      fail(first.offset, "the expression is empty; write a condition such as a > 5");
     const Parsed root = asBoolean(orExpression(), first.offset);
     if (token_.kind != TokenKind::END) {
-      fail(token_.offset, "expected AND, OR, a comparison or the end of the expression, found " + describe(token_));
+      fail(token_.offset,
+           "expected AND, OR, a comparison or the end of the expression, found " + describe(token_));
     }
     e->finish(root.index, std::string(text_));
     return e;
@@ -72,7 +74,7 @@ class Parser {
     Expression::Index index = 0;
     Shape shape = Shape::VALUE;
   };
-  static constexpr int kMaxDepth = 128;        // parentheses and unary operators, for the parser's stack
+  static constexpr int kMaxDepth = 128;           // parentheses and unary operators, for the parser's stack
   static constexpr std::size_t kMaxHeight = 512;  // operators on the way to a leaf, for the evaluation's
 
   [[noreturn]] void fail(std::size_t offset, const std::string& what) const {
@@ -104,7 +106,8 @@ class Parser {
     return true;
   }
   void expect(TokenKind k, std::string_view what) {
-    if (token_.kind != k) fail(token_.offset, "expected " + std::string(what) + ", found " + describe(token_));
+    if (token_.kind != k)
+      fail(token_.offset, "expected " + std::string(what) + ", found " + describe(token_));
     advance();
   }
   /// The token after the current one, without consuming anything (RocketMQ's LOOKAHEAD(2)).
@@ -155,8 +158,9 @@ class Parser {
   Parsed asBoolean(Parsed p, std::size_t offset) {
     if (p.shape == Shape::BOOLEAN || p.shape == Shape::BOOLEAN_LITERAL) return p;
     if (p.shape == Shape::PROPERTY) return unary(Op::BOOLEAN_CAST, p);
-    fail(offset, "this operand is not a condition: a literal or a negation cannot stand where TRUE or FALSE "
-                 "is needed (compare it: a = 5)");
+    fail(offset,
+         "this operand is not a condition: a literal or a negation cannot stand where TRUE or FALSE "
+         "is needed (compare it: a = 5)");
   }
   /// RocketMQ checkLessThanOperand: >, >=, <, <= and BETWEEN take numbers and properties only.
   void checkOrderable(Parsed p, std::size_t offset, std::string_view op) const {
@@ -166,8 +170,9 @@ class Parser {
                        "; >, >=, <, <= and BETWEEN take numbers (use = or IN for strings)");
     }
     if (p.shape == Shape::BOOLEAN_LITERAL || p.shape == Shape::BOOLEAN) {
-      fail(offset, std::string(op) + " cannot compare a condition or TRUE, FALSE or NULL; it takes numbers "
-                                     "and properties (NOT binds tighter than a comparison: write NOT (a > 1))");
+      fail(offset, std::string(op) +
+                       " cannot compare a condition or TRUE, FALSE or NULL; it takes numbers "
+                       "and properties (NOT binds tighter than a comparison: write NOT (a > 1))");
     }
   }
   /// RocketMQ checkEqualOperand and checkEqualOperandCompatability.
@@ -254,7 +259,8 @@ class Parser {
     return s;
   }
 
-  Parsed relational(Op op, Parsed left, Parsed right, std::size_t at, std::size_t rightAt, std::string_view name) {
+  Parsed relational(Op op, Parsed left, Parsed right, std::size_t at, std::size_t rightAt,
+                    std::string_view name) {
     checkOrderable(left, at, name);
     checkOrderable(right, rightAt, name);
     return binary(op, left, right);
@@ -284,8 +290,9 @@ class Parser {
         const TokenKind next = peek();
         if (next != TokenKind::BETWEEN && next != TokenKind::IN && next != TokenKind::CONTAINS &&
             next != TokenKind::STARTSWITH && next != TokenKind::ENDSWITH) {
-          fail(op, "expected BETWEEN, IN, CONTAINS, STARTSWITH or ENDSWITH after NOT here (NOT before a "
-                   "condition needs parentheses: NOT (a = 1))");
+          fail(op,
+               "expected BETWEEN, IN, CONTAINS, STARTSWITH or ENDSWITH after NOT here (NOT before a "
+               "condition needs parentheses: NOT (a = 1))");
         }
         negated = true;
         advance();
@@ -322,7 +329,8 @@ class Parser {
     const Parsed high = unaryExpression();
     if (!negated && isConstant(low) && isConstant(high)) {
       // RocketMQ ComparisonExpression.createBetween, for two constant bounds only (NOT BETWEEN has no check).
-      if (constant(low).isNull() || constant(high).isNull()) fail(lowAt, "the bounds of BETWEEN cannot be NULL");
+      if (constant(low).isNull() || constant(high).isNull())
+        fail(lowAt, "the bounds of BETWEEN cannot be NULL");
       const std::optional<int> order = compareValues(constant(high), constant(low));
       if (!order) fail(lowAt, "the bounds of BETWEEN cannot be compared with each other");
       if (*order < 0) {
@@ -331,12 +339,10 @@ class Parser {
       }
     }
     const std::string_view name = negated ? "NOT BETWEEN" : "BETWEEN";
-    if (negated) {
-      return binary(Op::OR, relational(Op::LESS, value, low, at, lowAt, name),
-                    relational(Op::GREATER, value, high, at, highAt, name));
-    }
-    return binary(Op::AND, relational(Op::GREATER_EQUAL, value, low, at, lowAt, name),
-                  relational(Op::LESS_EQUAL, value, high, at, highAt, name));
+    // The lower bound is checked first, as RocketMQ builds it first.
+    const Parsed lower = relational(negated ? Op::LESS : Op::GREATER_EQUAL, value, low, at, lowAt, name);
+    const Parsed upper = relational(negated ? Op::GREATER : Op::LESS_EQUAL, value, high, at, highAt, name);
+    return binary(negated ? Op::OR : Op::AND, lower, upper);
   }
 
   std::string trimmed(std::size_t from, std::size_t to) const {
@@ -385,7 +391,8 @@ class Parser {
   /// ConstantExpression for RocketMQ's checks, so "a BETWEEN -1 AND -5" is accepted as it is there.
   Parsed negate(Parsed operand) {
     Expression::Node& o = expr_->node(operand.index);
-    if (o.op == Op::CONSTANT && o.value.isNumber() && (operand.shape == Shape::LITERAL || operand.shape == Shape::VALUE)) {
+    if (o.op == Op::CONSTANT && o.value.isNumber() &&
+        (operand.shape == Shape::LITERAL || operand.shape == Shape::VALUE)) {
       Expression::Node n;
       n.op = Op::CONSTANT;
       n.value = o.value;

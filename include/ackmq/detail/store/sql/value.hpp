@@ -9,12 +9,12 @@
 // rules, with "throws" spelled as an empty optional.
 
 #include <bit>
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string_view>
 #include <system_error>
-#include <charconv>
 
 namespace ackmq::detail::sql {
 
@@ -55,9 +55,8 @@ inline std::optional<std::int64_t> parseJavaInteger(std::string_view s, int bits
     s.remove_prefix(1);
   }
   if (s.empty()) return std::nullopt;
-  const std::uint64_t limit =
-      bits == 32 ? (negative ? std::uint64_t{1} << 31 : (std::uint64_t{1} << 31) - 1)
-                 : (negative ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1);
+  const std::uint64_t limit = bits == 32 ? (negative ? std::uint64_t{1} << 31 : (std::uint64_t{1} << 31) - 1)
+                                         : (negative ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1);
   std::uint64_t v = 0;
   for (const char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
