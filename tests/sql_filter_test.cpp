@@ -383,7 +383,14 @@ TEST_SUITE("sql92 refusals") {
         {"a = #", "column 5", "unexpected character '#'"},
         {"a.b = 1", "column 2", "unexpected character '.'"},
         {"a = \"x\"", "column 5", "unexpected character '\"'"},
+        {"a = \x01", "column 5", "unexpected character '\\x01'"},
     });
+  }
+
+  TEST_CASE("control bytes in a refused expression are shown escaped, so that a NUL cannot cut the message") {
+    const std::string message = refusalOf(std::string("re\0gion = 1", 11));
+    CHECK(message.find("\"re\\x00gion = 1\" is invalid at column 3: unexpected character '\\x00'") !=
+          std::string::npos);
   }
 
   TEST_CASE("an expression too deep or too long for the evaluation's stack is refused, not crashed on") {

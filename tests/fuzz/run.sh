@@ -13,7 +13,7 @@ seconds="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_tag_filter fuzz_delay_levels fuzz_message fuzz_receipt_handle fuzz_properties)
+  targets=(fuzz_tag_filter fuzz_delay_levels fuzz_message fuzz_receipt_handle fuzz_properties fuzz_sql_filter)
 fi
 
 # clang and its libFuzzer runtime, installed once like CI installs doctest-dev.

@@ -49,13 +49,28 @@ struct Token {
   std::string_view text;   // as written (a string literal with its quotes)
 };
 
+/// `text` for an error message: control bytes as \xNN (a NUL would end what()), at most `max` bytes.
+inline std::string printable(std::string_view text, std::size_t max) {
+  std::string s;
+  for (std::size_t i = 0; i < text.size() && i < max; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      s += "\\x";
+      s += kHex[c >> 4];
+      s += kHex[c & 0xf];
+    } else {
+      s += static_cast<char>(c);
+    }
+  }
+  if (text.size() > max) s += "...";
+  return s;
+}
+
 /// How a token is named in an error message: its text in quotes, or "the end of the expression".
 inline std::string describe(const Token& t) {
   if (t.kind == TokenKind::END) return "the end of the expression";
-  std::string s = "'";
-  s.append(t.text.substr(0, 40));
-  if (t.text.size() > 40) s += "...";
-  return s + "'";
+  return "'" + printable(t.text, 40) + "'";
 }
 
 /// Splits an expression into tokens, one at a time. Thread safety: distinct objects only.
@@ -110,9 +125,7 @@ class Lexer {
       default:
         break;
     }
-    error_ = "unexpected character '";
-    error_ += c;
-    error_ += "'";
+    error_ = "unexpected character '" + printable(text_.substr(start, 1), 1) + "'";
     t.text = text_.substr(start, 1);
     return invalid(t);
   }

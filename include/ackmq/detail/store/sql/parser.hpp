@@ -90,8 +90,7 @@ class Parser {
     }
     std::string where = line == 1 ? "at column " + std::to_string(column)
                                   : "at line " + std::to_string(line) + ", column " + std::to_string(column);
-    std::string shown(text_.substr(0, 200));
-    if (text_.size() > 200) shown += "...";
+    const std::string shown = printable(text_, 200);
     throw MQClientException(ResponseCode::SUBSCRIPTION_PARSE_FAILED,
                             "SQL92 expression \"" + shown + "\" is invalid " + where + ": " + what);
   }
