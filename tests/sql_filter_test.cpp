@@ -400,6 +400,11 @@ TEST_SUITE("sql92 refusals") {
     for (int i = 0; i < 600; ++i)
       chain += " AND a = 1";
     CHECK(refusalOf(chain).find("too long or nests too deeply") != std::string::npos);
+    std::string many = "p0 = 'x'";
+    for (int i = 1; i <= 64; ++i)
+      many += " OR p" + std::to_string(i) + " = 'x'";
+    CHECK(refusalOf(many).find("names more than 64 distinct properties") != std::string::npos);
+    CHECK(evaluate(many.substr(0, many.rfind(" OR ")), {{"p63", "x"}}));  // 64 names are fine
     std::string fine = "a = 1";
     for (int i = 0; i < 100; ++i)
       fine += " OR a = " + std::to_string(i);

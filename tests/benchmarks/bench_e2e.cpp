@@ -34,7 +34,11 @@ class AckmqPipeline {
     // The group is new and the topic's queues are empty when it starts, so it reads every queue from 0.
     broker_.createTopic("Bench", run.queues);
     producer_.start();
-    consumer_.subscribe("Bench", "*");
+    if (run.sql.empty()) {
+      consumer_.subscribe("Bench", "*");
+    } else {
+      consumer_.subscribe("Bench", ackmq::MessageSelector::bySql(run.sql));
+    }
     if (run.threads > 0) {
       consumer_.setConsumeThreadMin(run.threads);
       consumer_.setConsumeThreadMax(run.threads);
@@ -64,7 +68,11 @@ class AckmqPipeline {
             return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
           }});
     }
-    consumer_.start();
+    if (run.stored) {
+      consumer_.setConsumeFromWhere(ackmq::ConsumeFromWhere::CONSUME_FROM_FIRST_OFFSET);  // what is stored
+    } else {
+      consumer_.start();
+    }
   }
   AckmqPipeline(const AckmqPipeline&) = delete;
   AckmqPipeline& operator=(const AckmqPipeline&) = delete;
@@ -74,17 +82,29 @@ class AckmqPipeline {
   }
 
   /// One timed pass: every send, every delivery, and every acknowledgement committed (awaitIdle). Returns
-  /// messages per second. Each pass counts its deliveries on a Completion of its own, kept for the pipeline's
-  /// life: the listener reads which one is current, and no listener call is left when a pass ends.
+  /// delivered messages per second. Each pass counts its deliveries on a Completion of its own, kept for the
+  /// pipeline's life: the listener reads which one is current, and no listener call is left when a pass ends.
   double pass() {
     const std::size_t n = run_.messages;
-    Completion& received = passes_.emplace_back(n);
+    const std::size_t delivered = run_.sql.empty() ? n : (n + 1) / 2;  // the SQL matches the even messages
+    Completion& received = passes_.emplace_back(delivered);
     received_.store(&received, std::memory_order_release);
     std::uint64_t notOk = 0;
-    const auto t0 = Steady::now();
+    auto t0 = Steady::now();
     for (std::size_t i = 0; i < n; ++i) {
-      const ackmq::SendResult r = producer_.send(ackmq::Message("Bench", "", makeBody(run_.bodyBytes)));
+      ackmq::Message msg("Bench", "", makeBody(run_.bodyBytes));
+      if (run_.properties) {
+        const bool even = i % 2 == 0;
+        msg.putUserProperty("region", even ? "eu" : "us");
+        msg.putUserProperty("amount", even ? "150" : "250");
+        msg.putUserProperty("kind", "live");
+      }
+      const ackmq::SendResult r = producer_.send(msg);
       if (r.getSendStatus() != ackmq::SendStatus::SEND_OK) ++notOk;
+    }
+    if (run_.stored) {
+      t0 = Steady::now();
+      consumer_.start();
     }
     if (!received.wait(kRunTimeout)) {
       fail("ackmq consumer timed out: " + std::to_string(received.count()) + " of " + std::to_string(n) +
@@ -93,24 +113,25 @@ class AckmqPipeline {
     const bool idle = ackmq::testing::awaitIdle(consumer_, kRunTimeout);
     const auto t1 = Steady::now();
     sent_ += n;
+    delivered_ += delivered;
 
     // Self-checks, untimed; the counters and offsets run over every pass so far.
     check(idle, "ackmq consumer did not become idle; " + describe(ackmq::testing::consumerStats(consumer_)));
     checkCount(notOk, 0, "ackmq sends not SEND_OK");
-    checkCount(received.count(), n, "ackmq messages received by the listener");
+    checkCount(received.count(), delivered, "ackmq messages received by the listener");
     checkCount(badBodies_.load(), 0, "ackmq bodies of the wrong size");
     checkCount(outOfOrder_.load(), 0, "ackmq orderly deliveries out of queue order");
     const ackmq::ConsumerStats stats = ackmq::testing::consumerStats(consumer_);
-    checkCount(stats.delivered, sent_, "ackmq consumerStats.delivered");
-    checkCount(stats.succeeded, sent_, "ackmq consumerStats.succeeded");
+    checkCount(stats.delivered, delivered_, "ackmq consumerStats.delivered");
+    checkCount(stats.succeeded, delivered_, "ackmq consumerStats.succeeded");
     checkCount(stats.failed, 0, "ackmq consumerStats.failed");
     std::int64_t committed = 0;
     for (const auto& [mq, offset] : ackmq::testing::committedOffsets(broker_, group_)) {
       if (mq.getTopic() == "Bench") committed += offset;
     }
     checkCount(static_cast<std::uint64_t>(committed), sent_,
-               "ackmq committed offsets summed over the queues");
-    return static_cast<double>(n) / secondsBetween(t0, t1);
+               "ackmq committed offsets summed over the queues (filtered messages included)");
+    return static_cast<double>(delivered) / secondsBetween(t0, t1);
   }
 
   ackmq::testing::StoreStats storeStats() const { return ackmq::testing::storeStats(broker_); }
@@ -128,6 +149,7 @@ class AckmqPipeline {
   std::atomic<std::uint64_t> outOfOrder_{0};
   std::vector<std::atomic<std::int64_t>> nextOffset_;
   std::uint64_t sent_ = 0;
+  std::uint64_t delivered_ = 0;
 };
 
 }  // namespace
@@ -313,6 +335,67 @@ void runOrderly(const Options& opt) {
       .value("orderly", r.med("orderly", "msgs_per_s"))
       .value("e2e", r.med("e2e", "msgs_per_s"))
       .ratio("ratio_orderly_e2e", ratio)
+      .print();
+}
+
+void runSqlFilter(const Options& opt) {
+  const std::size_t n = scaled(1'000'000, opt);
+  const std::string sql = "region = 'eu' AND amount > 100 AND kind <> 'test'";
+  heading("sql_filter", "end-to-end throughput per delivered message, SQL92 filter vs none, " +
+                            std::to_string(n) + " messages");
+  std::printf(
+      "  every message carries region (eu/us, alternating), amount and kind properties; sync send to topic "
+      "Bench (4 queues), one push consumer, 1 listener thread, timed until awaitIdle\n");
+  std::printf(
+      "  sql: subscribed with bySql(\"%s\"), which matches half the messages; the rest are passed over "
+      "by the broker and committed\n",
+      sql.c_str());
+  std::printf("  nofilter: the same messages, subscribed with \"*\"; e2e: scenario e2e's ackmq case\n");
+  std::printf(
+      "  sql-stored, nofilter-stored: the same, with every message stored before the clock starts and the "
+      "consumer started inside it, so that only delivery, filtering and acknowledgement are timed\n");
+
+  const std::vector<Contender> contenders = {
+      {"sql",
+       [n, sql](int) {
+         return Sample{{"msgs_per_s", ackmqThroughput({.messages = n, .properties = true, .sql = sql})}};
+       }},
+      {"nofilter",
+       [n](int) {
+         return Sample{{"msgs_per_s", ackmqThroughput({.messages = n, .properties = true})}};
+       }},
+      {"e2e",
+       [n](int) {
+         return Sample{{"msgs_per_s", ackmqThroughput({.messages = n})}};
+       }},
+      {"sql-stored",
+       [n, sql](int) {
+         return Sample{{"msgs_per_s",
+                        ackmqThroughput({.messages = n, .properties = true, .sql = sql, .stored = true})}};
+       }},
+      {"nofilter-stored",
+       [n](int) {
+         return Sample{{"msgs_per_s", ackmqThroughput({.messages = n, .properties = true, .stored = true})}};
+       }},
+  };
+  const Results r = runInterleaved(opt, contenders);
+  printSummary(r, {"sql", "nofilter", "e2e", "sql-stored", "nofilter-stored"}, "msgs_per_s",
+               "delivered messages/s");
+  const double vsNoFilter =
+      printRatios("sql/nofilter", perRepRatios(r, "sql", "nofilter", "msgs_per_s"), kHigherIsBetter);
+  const double vsE2e = printRatios("sql/e2e", perRepRatios(r, "sql", "e2e", "msgs_per_s"), kHigherIsBetter);
+  const double stored =
+      printRatios("sql-stored/nofilter-stored",
+                  perRepRatios(r, "sql-stored", "nofilter-stored", "msgs_per_s"), kHigherIsBetter);
+  ResultLine("sql_filter", "delivered_msgs_per_s")
+      .value("sql", r.med("sql", "msgs_per_s"))
+      .value("nofilter", r.med("nofilter", "msgs_per_s"))
+      .value("e2e", r.med("e2e", "msgs_per_s"))
+      .value("sql_stored", r.med("sql-stored", "msgs_per_s"))
+      .value("nofilter_stored", r.med("nofilter-stored", "msgs_per_s"))
+      .ratio("ratio_sql_nofilter", vsNoFilter)
+      .ratio("ratio_sql_e2e", vsE2e)
+      .ratio("ratio_stored_sql_nofilter", stored)
       .print();
 }
 

@@ -71,6 +71,9 @@
 //   backpressure 300,000 messages into an 8 MiB store at the default StoreFullPolicy (WAIT), sent faster
 //                than a one-thread consumer spending ~2 us a message takes them, vs that consumer reading the
 //                same messages stored beforehand. Every send must succeed. msgs_per_s, at-bound/alone.
+//   sql_filter   1,000,000 messages with three properties each: a SQL92 subscription of three clauses that
+//                matches half of them, against the same messages with no filter and against scenario e2e's
+//                ackmq case. delivered msgs_per_s, sql/nofilter and sql/e2e.
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -113,6 +116,8 @@ constexpr Scenario kScenarios[] = {
      bench::runDefaults},
     {"backpressure", "producer faster than its consumer, store at its bound: every send succeeds",
      bench::runBackpressure},
+    {"sql_filter", "end-to-end per delivered message: SQL92 filter matching half vs no filter",
+     bench::runSqlFilter},
 };
 
 [[noreturn]] void usage(const char* why) {

@@ -22,6 +22,7 @@ void runFanout(const Options& opt);
 void runOrderly(const Options& opt);
 void runDefaults(const Options& opt);
 void runBackpressure(const Options& opt);
+void runSqlFilter(const Options& opt);
 
 /// A consumer's counters, for failure messages.
 inline std::string describe(const ackmq::ConsumerStats& s) {
@@ -37,8 +38,9 @@ inline std::string describe(const ackmq::ConsumerStats& s) {
 /// One end-to-end ackmq run: a producer thread (the caller) sync-sends `messages` 100-byte messages to topic
 /// "Bench" (created with `queues` queues), one push consumer with `threads` listener threads acknowledges
 /// each. Timed from the first send until the consumer is idle (every acknowledgement committed). Returns
-/// messages per second. Shared by e2e (concurrent, 4 queues, 1 thread) and orderly (16 queues, 2 threads).
-/// `threads` 0 keeps the consumer's defaults (consumeThreadMin/Max); `broker` is the broker's configuration.
+/// messages per second. Shared by e2e (concurrent, 4 queues, 1 thread), orderly (16 queues, 2 threads) and
+/// sql_filter (properties on every message; a SQL92 subscription or none). `threads` 0 keeps the consumer's
+/// defaults (consumeThreadMin/Max); `broker` is the broker's configuration.
 struct AckmqThroughputRun {
   std::size_t messages = 0;
   int queues = 4;
@@ -46,6 +48,13 @@ struct AckmqThroughputRun {
   bool orderly = false;
   std::size_t bodyBytes = kBodyBytes;
   ackmq::BrokerConfig broker{};
+  /// Message i carries region = "eu" (even i) or "us" (odd i), amount = "150" or "250", kind = "live".
+  bool properties = false;
+  /// Non-empty: subscribe with this SQL92 expression, which must match exactly the even messages; the
+  /// result is then per delivered message.
+  std::string sql{};
+  /// Store every message first, untimed, then time only the consumer draining them (one pass only).
+  bool stored = false;
 };
 double ackmqThroughput(const AckmqThroughputRun& run);
 /// Scenario e2e's ackmq case on a bus that has been running: the same broker, producer and consumer carry

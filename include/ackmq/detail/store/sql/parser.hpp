@@ -452,6 +452,10 @@ class Parser {
       case TokenKind::IDENTIFIER:
         n.op = Op::PROPERTY;
         n.text = std::string(t.text);
+        if (!expr_->slotFor(n)) {
+          fail(t.offset, "the expression names more than " + std::to_string(PropertySlots::kMax) +
+                             " distinct properties");
+        }
         advance();
         return make(std::move(n), Shape::PROPERTY);
       case TokenKind::LEFT_PAREN: {

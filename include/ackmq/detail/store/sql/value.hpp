@@ -6,11 +6,13 @@
 // different types meet, RocketMQ ComparisonExpression.__compare converts the String toward the other
 // side's type with Java's parsers (Integer.valueOf, Long.valueOf, Double.valueOf, Boolean.valueOf); a
 // String that does not parse throws, and a filter that throws does not match. These functions are those
-// rules, with "throws" spelled as an empty optional.
+// rules, with "throws" spelled as an ERROR value.
 
 #include <bit>
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -18,33 +20,83 @@
 
 namespace ackmq::detail::sql {
 
-/// The Java type of a value. INTEGER and LONG differ only in the range a String must parse into.
-enum class Type : std::uint8_t { NUL, BOOLEAN, INTEGER, LONG, DOUBLE, STRING };
+/// The Java type of a value. INTEGER and LONG differ only in the range a String must parse into. ERROR is
+/// not a value: it stands for RocketMQ throwing during the evaluation.
+enum class Type : std::uint8_t { NUL, BOOLEAN, INTEGER, LONG, DOUBLE, STRING, ERROR };
 
-/// One value of an evaluation: trivially copyable, never owning (a string views a property or a literal).
+/// One value of an evaluation: 32 bytes, trivially copyable, never owning (a string views a property or a
+/// literal).
 struct Value {
   Type type = Type::NUL;
   bool boolean = false;
-  std::int64_t integer = 0;  // INTEGER, LONG
-  double real = 0;           // DOUBLE
-  std::string_view string;   // STRING
+  union {
+    std::int64_t integer = 0;  // INTEGER, LONG
+    double real;               // DOUBLE
+  };
+  std::string_view string;  // STRING
 
   static constexpr Value null() noexcept { return {}; }
-  static constexpr Value of(bool b) noexcept { return {Type::BOOLEAN, b, 0, 0, {}}; }
-  static constexpr Value ofInteger(std::int64_t v) noexcept { return {Type::INTEGER, false, v, 0, {}}; }
-  static constexpr Value ofLong(std::int64_t v) noexcept { return {Type::LONG, false, v, 0, {}}; }
-  static constexpr Value ofDouble(double v) noexcept { return {Type::DOUBLE, false, 0, v, {}}; }
-  static constexpr Value ofString(std::string_view s) noexcept { return {Type::STRING, false, 0, 0, s}; }
+  static constexpr Value error() noexcept {
+    Value v;
+    v.type = Type::ERROR;
+    return v;
+  }
+  static constexpr Value of(bool b) noexcept {
+    Value v;
+    v.type = Type::BOOLEAN;
+    v.boolean = b;
+    return v;
+  }
+  static constexpr Value ofInteger(std::int64_t i) noexcept {
+    Value v;
+    v.type = Type::INTEGER;
+    v.integer = i;
+    return v;
+  }
+  static constexpr Value ofLong(std::int64_t i) noexcept {
+    Value v;
+    v.type = Type::LONG;
+    v.integer = i;
+    return v;
+  }
+  static constexpr Value ofDouble(double d) noexcept {
+    Value v;
+    v.type = Type::DOUBLE;
+    v.real = d;
+    return v;
+  }
+  static constexpr Value ofString(std::string_view s) noexcept {
+    Value v;
+    v.type = Type::STRING;
+    v.string = s;
+    return v;
+  }
 
   constexpr bool isNull() const noexcept { return type == Type::NUL; }
+  constexpr bool isError() const noexcept { return type == Type::ERROR; }
   constexpr bool isTrue() const noexcept { return type == Type::BOOLEAN && boolean; }
   constexpr bool isNumber() const noexcept {
     return type == Type::INTEGER || type == Type::LONG || type == Type::DOUBLE;
   }
 };
 
-/// An evaluation's outcome: a value, or empty where RocketMQ throws (the filter then does not match).
-using Outcome = std::optional<Value>;
+/// a == b, inline: a word at a time, where string_view's == calls out to memcmp. Names and values in
+/// filters are short, and a call costs more than the comparison.
+inline bool sameBytes(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x;
+    std::uint64_t y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
 
 /// Java Integer.valueOf / Long.valueOf (`bits` 32 or 64): an optional sign, then at least one ASCII digit,
 /// within range; nothing else, not even blanks.
@@ -156,27 +208,30 @@ inline int compareSameType(const Value& l, const Value& r) noexcept {
     case Type::STRING:
       return l.string.compare(r.string) < 0 ? -1 : (l.string == r.string ? 0 : 1);
     case Type::NUL:
+    case Type::ERROR:
       break;
   }
   return 0;
 }
 
-/// `s` parsed to `like`'s type, as RocketMQ converts a String toward the other side of a comparison.
-inline Outcome convertString(std::string_view s, Type like) noexcept {
+/// `s` parsed to `like`'s type, as RocketMQ converts a String toward the other side of a comparison; ERROR
+/// where the Java parser throws.
+inline Value convertString(std::string_view s, Type like) noexcept {
   switch (like) {
     case Type::BOOLEAN:
       return Value::of(parseJavaBoolean(s));
     case Type::INTEGER:
       if (auto v = parseJavaInteger(s, 32)) return Value::ofInteger(*v);
-      return std::nullopt;
+      return Value::error();
     case Type::LONG:
       if (auto v = parseJavaInteger(s, 64)) return Value::ofLong(*v);
-      return std::nullopt;
+      return Value::error();
     case Type::DOUBLE:
       if (auto v = parseJavaDouble(s)) return Value::ofDouble(*v);
-      return std::nullopt;
+      return Value::error();
     case Type::STRING:
     case Type::NUL:
+    case Type::ERROR:
       break;
   }
   return Value::ofString(s);
@@ -193,9 +248,9 @@ inline std::optional<int> compareValues(const Value& l, const Value& r) noexcept
   if (l.type == r.type) return compareSameType(l, r);
   if (l.type == Type::STRING) {
     if (r.type == Type::NUL) return -1;
-    const Outcome converted = convertString(l.string, r.type);
-    if (!converted) return std::nullopt;
-    return compareSameType(*converted, r);
+    const Value converted = convertString(l.string, r.type);
+    if (converted.isError()) return std::nullopt;
+    return compareSameType(converted, r);
   }
   if (l.type == Type::BOOLEAN) {
     if (r.type == Type::STRING) return std::nullopt;
@@ -203,9 +258,9 @@ inline std::optional<int> compareValues(const Value& l, const Value& r) noexcept
   }
   if (!l.isNumber()) return -1;
   if (r.type == Type::STRING) {
-    const Outcome converted = convertString(r.string, l.type);
-    if (!converted) return std::nullopt;
-    return compareSameType(l, *converted);
+    const Value converted = convertString(r.string, l.type);
+    if (converted.isError()) return std::nullopt;
+    return compareSameType(l, converted);
   }
   if (!r.isNumber()) return -1;
   // Integer and Long widen to Long; either widens to Double.
