@@ -28,6 +28,9 @@ enum class StoreFullPolicy {
 struct BrokerConfig {
   /// The broker's name, in every MessageQueue and MessageExt it hands out.
   std::string brokerName = "broker-a";
+  /// The cluster the broker belongs to (RocketMQ brokerClusterName). Replies to requests go to
+  /// "<cluster>_REPLY_TOPIC".
+  std::string brokerClusterName = "DefaultCluster";
   /// Queues of an auto-created topic (RocketMQ: min(producer defaultTopicQueueNums 4, broker 8) =
   /// 4). 1..1024.
   int defaultTopicQueueNums = 4;

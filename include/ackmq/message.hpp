@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,12 @@ struct MessageConst {
   static constexpr std::string_view PROPERTY_DLQ_ORIGIN_MESSAGE_ID = "DLQ_ORIGIN_MESSAGE_ID";
   static constexpr std::string_view PROPERTY_CORRELATION_ID = "CORRELATION_ID";
   static constexpr std::string_view PROPERTY_MESSAGE_TTL = "TTL";
+  /// The client id of the producer that waits for the reply to a request.
+  static constexpr std::string_view PROPERTY_MESSAGE_REPLY_TO_CLIENT = "REPLY_TO_CLIENT";
+  /// The cluster of the broker that stored the message; the broker sets it on requests.
+  static constexpr std::string_view PROPERTY_CLUSTER = "CLUSTER";
+  /// "reply" (MixAll::REPLY_MESSAGE_FLAG) on a reply message.
+  static constexpr std::string_view PROPERTY_MESSAGE_TYPE = "MSG_TYPE";
   /// Separates the keys in PROPERTY_KEYS.
   static constexpr std::string_view KEY_SEPARATOR = " ";
 
@@ -76,7 +83,10 @@ struct MessageConst {
                                                   PROPERTY_DLQ_ORIGIN_TOPIC,
                                                   PROPERTY_DLQ_ORIGIN_MESSAGE_ID,
                                                   PROPERTY_CORRELATION_ID,
-                                                  PROPERTY_MESSAGE_TTL};
+                                                  PROPERTY_MESSAGE_TTL,
+                                                  PROPERTY_MESSAGE_REPLY_TO_CLIENT,
+                                                  PROPERTY_CLUSTER,
+                                                  PROPERTY_MESSAGE_TYPE};
     for (auto n : kNames) {
       if (n == name) return true;
     }
@@ -93,6 +103,9 @@ struct MixAll {
   /// The template topic of auto-creation (RocketMQ TopicValidator.AUTO_CREATE_TOPIC_KEY_TOPIC).
   static constexpr std::string_view AUTO_CREATE_TOPIC_KEY_TOPIC = "TBW102";
   static constexpr std::string_view SYSTEM_TOPIC_PREFIX = "rmq_sys_";
+  static constexpr std::string_view REPLY_TOPIC_POSTFIX = "REPLY_TOPIC";
+  /// The MessageConst::PROPERTY_MESSAGE_TYPE of a reply.
+  static constexpr std::string_view REPLY_MESSAGE_FLAG = "reply";
 
   /// "%RETRY%" + group.
   static std::string getRetryTopic(std::string_view group) {
@@ -104,6 +117,14 @@ struct MixAll {
   static std::string getDLQTopic(std::string_view group) {
     std::string t(DLQ_GROUP_TOPIC_PREFIX);
     t.append(group);
+    return t;
+  }
+  /// Where replies to requests go: cluster + "_REPLY_TOPIC". The broker hands a reply to the requester
+  /// instead of storing it.
+  static std::string getReplyTopic(std::string_view clusterName) {
+    std::string t(clusterName);
+    t.push_back('_');
+    t.append(REPLY_TOPIC_POSTFIX);
     return t;
   }
   static bool isRetryTopic(std::string_view topic) noexcept {
@@ -430,5 +451,37 @@ struct MessageAccess {
   }
 };
 }  // namespace detail
+
+/// Message helpers (RocketMQ MessageUtil).
+struct MessageUtil {
+  /// The reply to `request` (a message a responder consumed from a request: producer.request() sent it and
+  /// the broker stamped it with its cluster), carrying `body`. Send it with any producer's send(); the broker
+  /// hands it to the requester instead of storing it. The reply goes to MixAll::getReplyTopic(cluster) and
+  /// carries the request's CORRELATION_ID, REPLY_TO_CLIENT and TTL, and MSG_TYPE "reply" (RocketMQ
+  /// MessageUtil.createReplyMessage). Throws MQClientException (CREATE_REPLY_MESSAGE_EXCEPTION) when
+  /// `request` has no CLUSTER property: it did not come from a request.
+  template <class Body>
+  static BasicMessage<Body> createReplyMessage(const BasicMessage<Body>& request,
+                                               std::type_identity_t<Body> body) {
+    const std::string cluster = request.getProperty(MessageConst::PROPERTY_CLUSTER);
+    if (cluster.empty()) {
+      throw MQClientException(ResponseCode::CREATE_REPLY_MESSAGE_EXCEPTION,
+                              "createReplyMessage: the request message has no property " +
+                                  std::string(MessageConst::PROPERTY_CLUSTER) +
+                                  ": it was not sent by producer.request()");
+    }
+    BasicMessage<Body> reply(MixAll::getReplyTopic(cluster), std::move(body));
+    using detail::MessageAccess;
+    MessageAccess::putProperty(reply, MessageConst::PROPERTY_MESSAGE_TYPE,
+                               std::string(MixAll::REPLY_MESSAGE_FLAG));
+    for (std::string_view name :
+         {MessageConst::PROPERTY_CORRELATION_ID, MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT,
+          MessageConst::PROPERTY_MESSAGE_TTL}) {
+      std::string value = request.getProperty(name);
+      if (!value.empty()) MessageAccess::putProperty(reply, name, std::move(value));
+    }
+    return reply;
+  }
+};
 
 }  // namespace ackmq

@@ -54,8 +54,10 @@ enum class ResponseCode : int {
   CONNECT_BROKER_EXCEPTION = 10001,  ///< the request never reached the broker (transport failure)
   ACCESS_BROKER_TIMEOUT = 10002,
   NOT_FOUND_TOPIC_EXCEPTION = 10005,  ///< no route: the topic does not exist and auto-creation is off
-  REQUEST_TIMEOUT_EXCEPTION = 10006,  ///< the sendMsgTimeout budget ran out
-  INVALID_RECEIPT_HANDLE = 40012,     ///< an ack or changeInvisibleDuration with an expired or stale handle
+  REQUEST_TIMEOUT_EXCEPTION =
+      10006,  ///< the sendMsgTimeout budget ran out, or a request's reply did not come
+  CREATE_REPLY_MESSAGE_EXCEPTION = 10007,  ///< a reply built for a message that is not a request
+  INVALID_RECEIPT_HANDLE = 40012,  ///< an ack or changeInvisibleDuration with an expired or stale handle
 };
 
 /// The name of a response code ("SYSTEM_BUSY"), for messages and logs. (Not called toString: that name is
@@ -126,6 +128,8 @@ constexpr std::string_view nameOf(ResponseCode code) noexcept {
       return "NOT_FOUND_TOPIC_EXCEPTION";
     case ResponseCode::REQUEST_TIMEOUT_EXCEPTION:
       return "REQUEST_TIMEOUT_EXCEPTION";
+    case ResponseCode::CREATE_REPLY_MESSAGE_EXCEPTION:
+      return "CREATE_REPLY_MESSAGE_EXCEPTION";
     case ResponseCode::INVALID_RECEIPT_HANDLE:
       return "INVALID_RECEIPT_HANDLE";
   }
@@ -168,6 +172,15 @@ class MQClientException : public MQException {
 class MQBrokerException : public MQException {
  public:
   using MQException::MQException;
+};
+
+/// A request was sent, but no reply came within its timeout (RocketMQ RequestTimeoutException, code
+/// REQUEST_TIMEOUT_EXCEPTION). Not an MQClientException, as in RocketMQ: the request was delivered, and a
+/// caller may want to tell "nobody answered in time" from "could not ask".
+class RequestTimeoutException : public MQException {
+ public:
+  explicit RequestTimeoutException(const std::string& what)
+      : MQException(ResponseCode::REQUEST_TIMEOUT_EXCEPTION, what) {}
 };
 
 /// What a confirmed send returns: RocketMQ's SendResult.

@@ -16,6 +16,9 @@ inline constexpr int kMaxQueueNums = 1024;  // queues of one topic at most
 inline BrokerConfig checkedConfig(BrokerConfig c) {
   auto bad = [](const std::string& what) { throw MQClientException(ResponseCode::MESSAGE_ILLEGAL, what); };
   checkName("BrokerConfig.brokerName", c.brokerName, kMaxTopicLength, ResponseCode::MESSAGE_ILLEGAL);
+  // The cluster names the reply topic, "<cluster>_REPLY_TOPIC", which must be a legal topic.
+  checkName("BrokerConfig.brokerClusterName", c.brokerClusterName, kMaxTopicLength - 12,
+            ResponseCode::MESSAGE_ILLEGAL);
   if (c.defaultTopicQueueNums < 1 || c.defaultTopicQueueNums > kMaxQueueNums) {
     bad("BrokerConfig.defaultTopicQueueNums " + std::to_string(c.defaultTopicQueueNums) +
         " is out of range 1.." + std::to_string(kMaxQueueNums));
