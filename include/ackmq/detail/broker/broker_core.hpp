@@ -26,6 +26,7 @@
 #include <ackmq/detail/broker/group_registry.hpp>
 #include <ackmq/detail/broker/page_warmer.hpp>
 #include <ackmq/detail/broker/pop_service.hpp>
+#include <ackmq/detail/broker/reply_router.hpp>
 #include <ackmq/detail/broker/retry_service.hpp>
 #include <ackmq/detail/broker/room_waiters.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
@@ -76,6 +77,9 @@ class BrokerCore final : private TimerTarget {
     // A ManualClock broker owns no thread: the warmer's would be the only one.
     if (config_.warmMappedFileEnable && !Clock::isManual) store_.setPageWarmer(&warmer_);
     timers_.scheduleAfter(config_.cleanResourceInterval.count(), cleanupTarget_, 0);
+    // The reply topic exists from the start, with one queue, so that a responder can route to it whether
+    // or not topics are auto-created (RocketMQ TopicConfigManager creates it at broker start).
+    ensureTopic(replyTopic_, 1);
   }
   BrokerCore(const BrokerCore&) = delete;
   BrokerCore& operator=(const BrokerCore&) = delete;
@@ -89,6 +93,8 @@ class BrokerCore final : private TimerTarget {
   void shutdown() {
     running_.store(false, std::memory_order_release);
     timers_.shutdown();
+    // After the timers: a request waiting for its reply now waits for nothing, and must hear so.
+    replies_.shutdown();
   }
   bool running() const noexcept { return running_.load(std::memory_order_acquire); }
 
@@ -97,6 +103,8 @@ class BrokerCore final : private TimerTarget {
   std::uint64_t identity() const noexcept { return identity_; }
   Clock& clock() const noexcept { return clock_; }
   TimerService<Clock>& timers() noexcept { return timers_; }
+  ReplyRouter<Body>& replies() noexcept { return replies_; }
+  const ReplyRouter<Body>& replies() const noexcept { return replies_; }
   int maxDelayLevel() const noexcept { return schedule_.maxLevel(); }
   MessageLimits messageLimits() const noexcept {
     return MessageLimits{config_.maxMessageSize, schedule_.maxLevel(),
@@ -188,6 +196,12 @@ class BrokerCore final : private TimerTarget {
 
     TopicEntry& topic = *route.topic.t_;
     const auto& props = msg.getProperties();
+    if (!props.empty() && isReply(props)) {
+      // Handed to the requester, not stored (RocketMQ ReplyMessageProcessor): the responder's send succeeds
+      // whether or not anybody still waits, as RocketMQ's push to the requester is fire-and-forget.
+      replies_.route(msg);
+      return result;
+    }
     RecordSource<Body> src;
     src.tags = msg.getTags();
     src.body = &msg.getBody();
@@ -200,6 +214,7 @@ class BrokerCore final : private TimerTarget {
       const std::int64_t delay = delayOf(msg);
       if (delay > 0) {
         encoded = encodeProperties(props);
+        stampRequest(props, encoded);
         ScheduleService<Body, Clock>::addDestination(encoded, topic.name, queueId);
         src.encodedProperties = encoded;
         const int level = msg.getDelayTimeLevel();
@@ -208,6 +223,7 @@ class BrokerCore final : private TimerTarget {
         return result;  // parked: nothing arrived anywhere yet
       }
       encoded = encodeWithoutTimer(props);
+      stampRequest(props, encoded);
       src.encodedProperties = encoded;
     }
     const AppendResult r = appendAndTell(topic, queueId, std::span(&src, 1), storeTs);  // built in place
@@ -227,12 +243,18 @@ class BrokerCore final : private TimerTarget {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const Message& m = batch[i];
       if (!admissible(m, result)) return result;
+      if (isReply(m.getProperties())) {
+        result.code = ResponseCode::MESSAGE_ILLEGAL;
+        result.remark = "a reply message must be sent alone, not in a batch";
+        return result;
+      }
       if (delayOf(m) > 0) {
         result.code = ResponseCode::MESSAGE_ILLEGAL;
         result.remark = "a batch must not carry a delay";
         return result;
       }
       encoded[i] = encodeWithoutTimer(m.getProperties());
+      stampRequest(m.getProperties(), encoded[i]);
       RecordSource<Body>& s = srcs[i];
       s.tags = m.getTags();
       s.encodedProperties = encoded[i];
@@ -653,6 +675,20 @@ class BrokerCore final : private TimerTarget {
     if (r.ok() && fault.kind == FaultState::SendFaultKind::DEGRADE) result.status = fault.status;
   }
 
+  // A message MessageUtil::createReplyMessage built.
+  static bool isReply(const typename Message::property_map& props) {
+    const auto it = props.find(MessageConst::PROPERTY_MESSAGE_TYPE);
+    return it != props.end() && it->second == MixAll::REPLY_MESSAGE_FLAG;
+  }
+  // A request carries its broker's cluster, which names the topic of its reply (RocketMQ
+  // SendMessageProcessor puts CLUSTER on every message; only requests need it).
+  void stampRequest(const typename Message::property_map& props, std::string& encoded) const {
+    if (props.contains(MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT) &&
+        !props.contains(MessageConst::PROPERTY_CLUSTER)) {
+      encodeProperty(encoded, MessageConst::PROPERTY_CLUSTER, config_.brokerClusterName);
+    }
+  }
+
   // Milliseconds until a message is due: a delay level wins over timer properties (RocketMQ HookUtils).
   std::int64_t delayOf(const Message& msg) const {
     const auto& props = msg.getProperties();
@@ -703,6 +739,8 @@ class BrokerCore final : private TimerTarget {
   RetryService<Body, Clock> retry_;
   PopService<Body, Clock> pop_;
   GroupRegistry groups_;
+  ReplyRouter<Body> replies_;
+  const std::string replyTopic_ = MixAll::getReplyTopic(config_.brokerClusterName);
   TargetHandle cleanupTarget_;
 };
 
