@@ -1,7 +1,8 @@
 #pragma once
 // ackmq: the producer, and with it the first of RocketMQ's three confirmations: a sync send returns a
 // SendResult once the broker has stored the message; an async send reports exactly once, later, on the
-// producer's own thread; a oneway send confirms nothing.
+// producer's own thread; a oneway send confirms nothing. A request (request-reply) is a send that also
+// waits for the answer a responder sends back; its pending requests live in detail/client/request_futures.
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include <ackmq/broker.hpp>
+#include <ackmq/detail/client/consumer_common.hpp>
+#include <ackmq/detail/client/request_futures.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/detail/message_id.hpp>
 #include <ackmq/detail/validators.hpp>
@@ -35,6 +38,21 @@ struct SendCallback {
   std::function<void(const SendResult&)> onSuccess;
   std::function<void(std::exception_ptr)> onException;
 };
+
+namespace detail {
+struct ProducerAccess;
+}  // namespace detail
+
+/// What an async request reports: exactly one of the two is called, on the producer's callback thread, never
+/// inside request(): onSuccess with the reply, or onException with RequestTimeoutException when no reply
+/// came in time, or MQClientException when the request could not be sent or the producer or broker shut
+/// down first (RocketMQ RequestCallback). An exception thrown by a callback is swallowed.
+template <class Body>
+struct BasicRequestCallback {
+  std::function<void(const BasicMessage<Body>&)> onSuccess;
+  std::function<void(std::exception_ptr)> onException;
+};
+using RequestCallback = BasicRequestCallback<std::string>;
 
 /// A selector picks the queue of an ordered send: called as selector(queues, message, arg) with every queue
 /// of the topic in queue id order, it returns one of them (RocketMQ MessageQueueSelector).
@@ -91,10 +109,13 @@ class BasicProducer {
   using Body = typename Broker::body_type;
   using Clock = typename Broker::clock_type;
   using Message = BasicMessage<Body>;
+  using RequestCallback = BasicRequestCallback<Body>;
 
   /// A producer of `producerGroup` (a legal group name, else MQClientException) on `broker`.
   BasicProducer(Broker& broker, std::string producerGroup)
-      : core_(detail::BrokerAccess::core(broker)), group_(std::move(producerGroup)) {
+      : core_(detail::BrokerAccess::core(broker)),
+        group_(std::move(producerGroup)),
+        futures_(core_.timers(), core_.replies()) {
     detail::checkGroup(group_, "producerGroup");
     std::random_device rd;
     sendWhichQueue_.store(rd());
@@ -113,6 +134,7 @@ class BasicProducer {
                               "producer " + group_ + " was shut down and cannot start again");
     }
     callbacks_ = std::make_unique<detail::ThreadPool>(1, 1);
+    futures_.start(detail::defaultInstanceName("producer-"), *callbacks_);
     state_.store(State::RUNNING, std::memory_order_release);
   }
 
@@ -136,6 +158,8 @@ class BasicProducer {
       // Async sends that passed the state check still owe a callback: let them post it before draining.
       while (activeAsync_.load(std::memory_order_acquire) != 0)
         std::this_thread::yield();
+      // Before the callback thread closes: pending async requests report their failure there.
+      futures_.shutdown("producer " + group_ + " was shut down");
       callbacks_->close(/*drain=*/true);
       lock.lock();
     }
@@ -253,6 +277,58 @@ class BasicProducer {
     report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
   }
 
+  // ---------------------------------------------------------------------------------------------- request
+
+  /// Sends `msg` as a request and waits for the reply a responder builds with
+  /// MessageUtil::createReplyMessage and sends back (RocketMQ DefaultMQProducer.request). The request
+  /// carries CORRELATION_ID, REPLY_TO_CLIENT (this producer) and TTL (`timeout` in ms); it is sent as
+  /// send(msg) would, with retries, within `timeout`. `timeout` runs on the broker's clock: a ManualClock
+  /// advanced past it (from any thread) ends the wait.
+  /// Throws RequestTimeoutException when no reply came within `timeout`; MQClientException for bad input
+  /// (a `timeout` that is not positive included, nothing sent), when the send failed, or when the producer
+  /// or the broker shut down while the request waited.
+  Message request(const Message& msg, std::chrono::milliseconds timeout) {
+    return requestSync(msg, timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
+  }
+  /// As request(msg, timeout), to the queue the selector picks; one attempt, no retry.
+  template <class Selector, class Arg>
+  requires MessageQueueSelector<Selector, Body, Arg> Message request(const Message& msg, Selector&& selector,
+                                                                     const Arg& arg,
+                                                                     std::chrono::milliseconds timeout) {
+    return requestSync(msg, timeout, [&](const detail::TopicRoute& route) {
+      return checkQueue(route, msg, selector(core_.queuesOf(msg.getTopic()), msg, arg));
+    });
+  }
+  /// As request(msg, timeout), to one queue; one attempt, no retry.
+  Message request(const Message& msg, const MessageQueue& mq, std::chrono::milliseconds timeout) {
+    return requestSync(msg, timeout,
+                       [&](const detail::TopicRoute& route) { return checkQueue(route, msg, mq); });
+  }
+
+  /// Async request: as request(msg, timeout), but returns once the request is sent, and reports through
+  /// `callback` on the producer's callback thread, exactly once and never inside this call: onSuccess with
+  /// the reply, or onException (RequestTimeoutException; MQClientException when the send failed or the
+  /// producer or broker shut down first). Throws MQClientException at once, calling nothing, for bad input
+  /// or a producer that is not running.
+  void request(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout) {
+    requestAsync(msg, std::move(callback), timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
+  }
+  /// Async request to the queue the selector picks; one attempt.
+  template <class Selector, class Arg>
+  requires MessageQueueSelector<Selector, Body, Arg>
+  void request(const Message& msg, Selector&& selector, const Arg& arg, RequestCallback callback,
+               std::chrono::milliseconds timeout) {
+    requestAsync(msg, std::move(callback), timeout, [&](const detail::TopicRoute& route) {
+      return checkQueue(route, msg, selector(core_.queuesOf(msg.getTopic()), msg, arg));
+    });
+  }
+  /// Async request to one queue; one attempt.
+  void request(const Message& msg, const MessageQueue& mq, RequestCallback callback,
+               std::chrono::milliseconds timeout) {
+    requestAsync(msg, std::move(callback), timeout,
+                 [&](const detail::TopicRoute& route) { return checkQueue(route, msg, mq); });
+  }
+
   // ---------------------------------------------------------------------------------------------- oneway
 
   /// Sends once and reports nothing: no result, no retry, no error but bad input (thrown at once).
@@ -307,7 +383,9 @@ class BasicProducer {
   int getMaxMessageSize() const noexcept { return static_cast<int>(maxMessageSize_); }
 
  private:
+  friend struct detail::ProducerAccess;
   enum class State { CREATED, RUNNING, SHUT_DOWN };
+  using Futures = detail::RequestFutureHolder<Body, Clock>;
 
   // Holds the producer in the running state for the length of one call.
   struct Guard {
@@ -580,6 +658,77 @@ class BasicProducer {
     });
   }
 
+  static constexpr int kAnyQueue = -1;  // a request's queue left to the producer's rotation, with retries
+
+  // Not a budget that could only expire after the request was stored (see checkTimeout).
+  static void checkRequestTimeout(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0) {
+      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                              "request timeout: " + std::to_string(timeout.count()) + " ms must be positive");
+    }
+  }
+
+  // RocketMQ RequestResponseFuture's request, as prepareSendRequest marks it.
+  Message prepareRequest(const Message& msg, const std::string& correlationId,
+                         std::chrono::milliseconds timeout) const {
+    Message req(msg);
+    detail::MessageAccess::putProperty(req, MessageConst::PROPERTY_CORRELATION_ID, correlationId);
+    detail::MessageAccess::putProperty(req, MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT,
+                                       futures_.clientId());
+    detail::MessageAccess::putProperty(req, MessageConst::PROPERTY_MESSAGE_TTL,
+                                       std::to_string(timeout.count()));
+    return req;
+  }
+
+  // Sends a prepared request to `qid`, once, or (kAnyQueue) with retries within `timeout`. A failure ends
+  // the request with MQClientException("send request message to <topic> fail", as RocketMQ words it).
+  void sendRequest(const Message& req, const detail::TopicRoute& route, int qid,
+                   std::chrono::milliseconds timeout, const typename Futures::Ticket& ticket) {
+    try {
+      const detail::MessageId id = detail::newUniqueMessageId();
+      if (qid != kAnyQueue) {
+        (void)once(route, qid, req, id);
+        return;
+      }
+      (void)withRetries(
+          route, timeout, 1 + retryTimesWhenSendFailed_,
+          [&](int q) { return core_.send(route, q, req, id, core_.clock().nowMillis()); },
+          [&](const detail::PutResult& r, int q) { return result(r, route, q, id); });
+    } catch (const MQException& e) {
+      futures_.fail(ticket, std::make_exception_ptr(MQClientException(
+                                e.getResponseCode(), "send request message to " + req.getTopic() +
+                                                         " fail: " + std::string(e.what()))));
+    } catch (...) {
+      futures_.fail(ticket, std::current_exception());
+    }
+  }
+
+  template <class Pick>
+  Message requestSync(const Message& msg, std::chrono::milliseconds timeout, Pick&& pick) {
+    checkRequestTimeout(timeout);
+    typename Futures::Ticket ticket;
+    {
+      Guard guard(*this);
+      const detail::TopicRoute route = checkedRoute(msg);
+      const int qid = pick(route);
+      ticket = futures_.open(msg.getTopic(), timeout.count());
+      sendRequest(prepareRequest(msg, ticket->correlationId(), timeout), route, qid, timeout, ticket);
+    }
+    return futures_.wait(ticket);
+  }
+
+  template <class Pick>
+  void requestAsync(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout,
+                    Pick&& pick) {
+    checkRequestTimeout(timeout);
+    AsyncGuard guard(*this);
+    const detail::TopicRoute route = checkedRoute(msg);
+    const int qid = pick(route);
+    const auto ticket = futures_.open(msg.getTopic(), timeout.count(), std::move(callback.onSuccess),
+                                      std::move(callback.onException));
+    sendRequest(prepareRequest(msg, ticket->correlationId(), timeout), route, qid, timeout, ticket);
+  }
+
   // Runs `op` now and posts its outcome to the callback thread.
   template <class Op>
   void report(SendCallback& callback, Op&& op) {
@@ -618,6 +767,7 @@ class BasicProducer {
   bool joining_ = false;  // a shutdown() is joining the callback thread
   bool stopped_ = false;  // it has joined it
   std::unique_ptr<detail::ThreadPool> callbacks_;
+  Futures futures_;  // the requests waiting for their replies
   int sendMsgTimeout_ = 3000;
   int retryTimesWhenSendFailed_ = 2;
   int retryTimesWhenSendAsyncFailed_ = 2;
@@ -626,5 +776,15 @@ class BasicProducer {
 };
 
 using Producer = BasicProducer<Broker>;
+
+namespace detail {
+/// How <ackmq/testing.hpp> reaches a producer's state.
+struct ProducerAccess {
+  template <class Broker>
+  static std::size_t pendingRequests(const BasicProducer<Broker>& p) {
+    return p.futures_.pendingCount();
+  }
+};
+}  // namespace detail
 
 }  // namespace ackmq

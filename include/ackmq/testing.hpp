@@ -30,6 +30,7 @@ using ManualSimpleConsumer = BasicSimpleConsumer<ManualBroker>;
 using ManualLitePullConsumer = BasicLitePullConsumer<ManualBroker>;
 
 using StoreStats = detail::StoreStats;
+using ReplyStats = detail::ReplyStats;
 
 // ------------------------------------------------------------------------------------------ fault injection
 
@@ -164,6 +165,20 @@ std::string queueLockHolder(const BasicBroker<Body, Clock>& broker, std::string_
 template <class Body, class Clock>
 StoreStats storeStats(const BasicBroker<Body, Clock>& broker) {
   return detail::BrokerAccess::core(broker).storeStats();
+}
+
+/// What became of the replies sent to the broker: handed to a waiting request (delivered), dropped because
+/// no request waited any more (late: it timed out or was answered), or dropped because no running producer
+/// has the reply's REPLY_TO_CLIENT id (noRequester). Replies are never stored.
+template <class Body, class Clock>
+ReplyStats replyStats(const BasicBroker<Body, Clock>& broker) {
+  return detail::BrokerAccess::core(broker).replies().stats();
+}
+
+/// Requests of `producer` waiting for their replies.
+template <class Broker>
+std::size_t pendingRequests(const BasicProducer<Broker>& producer) {
+  return detail::ProducerAccess::pendingRequests(producer);
 }
 
 }  // namespace ackmq::testing
