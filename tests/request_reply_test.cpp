@@ -335,9 +335,15 @@ TEST_SUITE("request_reply") {
           "client SERVICE_NOT_AVAILABLE: request to topic \"Rpc\" got no reply: the broker shut down");
     CHECK(async.wait() ==
           "client SERVICE_NOT_AVAILABLE: request to topic \"Rpc\" got no reply: the broker shut down");
-    // And a request after that could not even be sent.
-    CHECK(mentions(outcomeOf([&] { return rpc.requester.request(Message("Rpc", "x"), 3s); }),
-                   "send request message to Rpc fail"));
+    // And a request after that is refused at once, sync or async.
+    CHECK(outcomeOf([&] { return rpc.requester.request(Message("Rpc", "x"), 3s); }) ==
+          "client SERVICE_NOT_AVAILABLE: request to topic \"Rpc\": the broker is shut down");
+    Outcome refused;
+    CHECK(mentions(
+        ackmq_test::errorOf([&] { rpc.requester.request(Message("Rpc", "x"), refused.callback(), 3s); }),
+        "the broker is shut down"));
+    rpc.requester.shutdown();
+    CHECK(refused.count() == 0);
   }
 
   TEST_CASE("10k concurrent requests from 4 threads are each answered once, by their own reply" *

@@ -101,8 +101,8 @@ struct SelectMessageQueueByRandom {
 ///   ackmq::SendResult r = producer.send(ackmq::Message("Orders", "created", "order 42"));
 /// @endcode
 ///
-/// Thread safety: the send functions are thread-safe. Setters: call before start(). start() and shutdown()
-/// are idempotent and thread-safe.
+/// Thread safety: the send and request functions are thread-safe. Setters: call before start(). start() and
+/// shutdown() are idempotent and thread-safe.
 template <class Broker>
 class BasicProducer {
  public:
@@ -285,8 +285,9 @@ class BasicProducer {
   /// send(msg) would, with retries, within `timeout`. `timeout` runs on the broker's clock: a ManualClock
   /// advanced past it (from any thread) ends the wait.
   /// Throws RequestTimeoutException when no reply came within `timeout`; MQClientException for bad input
-  /// (a `timeout` that is not positive included, nothing sent), when the send failed, or when the producer
-  /// or the broker shut down while the request waited.
+  /// (a `timeout` that is not positive included, nothing sent), for a producer not running or a broker shut
+  /// down, when the send failed, or when the producer or the broker shut down while the request waited.
+  /// Thread-safe; many requests may wait at once, each woken by its own reply.
   Message request(const Message& msg, std::chrono::milliseconds timeout) {
     return requestSync(msg, timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
   }
@@ -308,8 +309,8 @@ class BasicProducer {
   /// Async request: as request(msg, timeout), but returns once the request is sent, and reports through
   /// `callback` on the producer's callback thread, exactly once and never inside this call: onSuccess with
   /// the reply, or onException (RequestTimeoutException; MQClientException when the send failed or the
-  /// producer or broker shut down first). Throws MQClientException at once, calling nothing, for bad input
-  /// or a producer that is not running.
+  /// producer or broker shut down first). Throws MQClientException at once, calling nothing, for bad input,
+  /// a producer that is not running or a broker shut down.
   void request(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout) {
     requestAsync(msg, std::move(callback), timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
   }

@@ -78,6 +78,7 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
     registered_ = router_.registerClient(clientId_, *this);
     std::lock_guard lock(mutex_);
     open_ = true;
+    brokerDown_ = !registered_;
   }
 
   /// Ends every pending request with MQClientException(CLIENT_STATE_ILLEGAL, "... `why`") and refuses new
@@ -146,6 +147,12 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
       throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
                               "request to topic \"" + topic + "\": the producer is shut down");
     }
+    // Decided under the lock that onBrokerShutdown takes: a request either is here when the broker goes,
+    // and fails then, or is refused now. None can wait for a timer that will never fire.
+    if (brokerDown_) {
+      throw MQClientException(ResponseCode::SERVICE_NOT_AVAILABLE,
+                              "request to topic \"" + topic + "\": the broker is shut down");
+    }
     f->seq_ = ++lastSeq_;
     f->correlationId_ = MessageId{salt_, f->seq_}.toString();
     // Under the lock, so that the timer id is in place before anything can end the request; the timer
@@ -203,10 +210,11 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
     f.cv_.notify_all();
   }
 
-  void failAll(ResponseCode code, std::string_view why) {
+  void failAll(ResponseCode code, std::string_view why, bool brokerDown = false) {
     std::vector<std::shared_ptr<Future>> all;
     {
       std::lock_guard lock(mutex_);
+      if (brokerDown) brokerDown_ = true;
       all.reserve(pending_.size());
       for (auto& [seq, f] : pending_)
         all.push_back(std::move(f));
@@ -242,7 +250,7 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
   }
   void onBrokerShutdown() noexcept override {
     try {
-      failAll(ResponseCode::SERVICE_NOT_AVAILABLE, "the broker shut down");
+      failAll(ResponseCode::SERVICE_NOT_AVAILABLE, "the broker shut down", /*brokerDown=*/true);
     } catch (...) {
     }
   }
@@ -274,6 +282,7 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
   mutable std::mutex mutex_;  // guards what follows
   std::condition_variable settled_;
   bool open_ = false;
+  bool brokerDown_ = false;  // the broker shut down: its timers fire no more, no reply will come
   std::uint64_t lastSeq_ = 0;
   std::size_t ending_ = 0;  // requests taken out of the table whose outcome is not delivered yet
   std::unordered_map<std::uint64_t, std::shared_ptr<Future>> pending_;
