@@ -1,4 +1,5 @@
 // Scenario latency: ping-pong, one message in flight at a time. One-way latency = round trip / 2.
+// Scenario request_reply: producer.request() round trips, beside the latency scenario's ackmq cases.
 
 #include <ackmq/ackmq.hpp>
 #include <ackmq/testing.hpp>
@@ -133,6 +134,63 @@ Sample ackmqPingPong(std::size_t warmup, std::size_t rounds, bool pushReturn) {
     puller.shutdown();
   }
   echo.shutdown();
+  return summarize(std::move(samples));
+}
+
+// ackmq request-reply: thread A (the caller) sends a request to topic Ping with producer.request() and
+// waits for its reply; group P's listener (one push consumer, one listener thread) answers with
+// MessageUtil::createReplyMessage through its own producer. The sample is the whole round trip.
+Sample ackmqRequestReply(std::size_t warmup, std::size_t rounds) {
+  ackmq::Broker broker;
+  broker.createTopic("Ping", 4);
+  ackmq::Producer requester(broker, "bench-requester");
+  requester.start();
+  ackmq::Producer replier(broker, "bench-replier");
+  replier.start();
+
+  std::atomic<std::uint64_t> bad{0};
+  ackmq::PushConsumer service(broker, "bench-service");
+  service.subscribe("Ping", "*");
+  service.setConsumeThreadMin(1);
+  service.setConsumeThreadMax(1);
+  service.registerMessageListener(ackmq::MessageListenerConcurrently{
+      [&](const ackmq::MessageExtList& msgs, ackmq::ConsumeConcurrentlyContext&) {
+        for (const auto& m : msgs) {
+          if (!isBody(m.getBody(), kPing)) bad.fetch_add(1, std::memory_order_relaxed);
+          try {
+            replier.send(ackmq::MessageUtil::createReplyMessage(m, makeBody(kPong)));
+          } catch (const std::exception&) {
+            bad.fetch_add(1, std::memory_order_relaxed);
+          }
+        }
+        return ackmq::ConsumeConcurrentlyStatus::CONSUME_SUCCESS;
+      }});
+  service.start();
+
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kRunTimeout);
+  const std::size_t total = warmup + rounds;
+  std::vector<double> samples;
+  samples.reserve(rounds);
+  for (std::size_t i = 0; i < total; ++i) {
+    const auto t0 = Steady::now();
+    ackmq::Message reply;
+    try {
+      reply = requester.request(ackmq::Message("Ping", "", makeBody(kPing)), timeout);
+    } catch (const std::exception& e) {
+      fail("ackmq request " + std::to_string(i) + " failed: " + e.what());
+    }
+    const auto t1 = Steady::now();
+    if (!isBody(reply.getBody(), kPong)) bad.fetch_add(1, std::memory_order_relaxed);
+    if (i >= warmup) samples.push_back(nanosBetween(t0, t1));
+  }
+
+  check(ackmq::testing::awaitIdle(service, kRunTimeout), "ackmq group P did not become idle");
+  checkCount(bad.load(), 0, "ackmq requests/replies with a wrong body or a failed reply send");
+  checkCount(ackmq::testing::replyStats(broker).delivered, total, "ackmq replies delivered");
+  checkCount(ackmq::testing::replyStats(broker).late + ackmq::testing::replyStats(broker).noRequester, 0,
+             "ackmq replies dropped");
+  checkCount(ackmq::testing::consumerStats(service).delivered, total, "ackmq requests delivered to group P");
+  service.shutdown();
   return summarize(std::move(samples));
 }
 
@@ -290,6 +348,51 @@ void runLatency(const Options& opt) {
         "ratio_push_p99_zmq",
         printRatios("ackmq_push/zmq p99", perRepRatios(r, "ackmq_push", "zmq", "p99_ns"), kLowerIsBetter));
   }
+  result.print();
+}
+
+void runRequestReply(const Options& opt) {
+  const std::size_t rounds = scaled(20'000, opt);
+  const std::size_t warmup = scaled(1'000, opt);
+  heading("request_reply", "producer.request() round trip, " + std::to_string(rounds) +
+                               " requests per repetition after " + std::to_string(warmup) +
+                               " warm-up, beside the latency scenario's ackmq cases");
+  std::printf(
+      "  request_reply: A calls producer.request() on topic Ping; group P's listener (1 thread) replies with "
+      "createReplyMessage; sample = the whole round trip\n");
+  std::printf(
+      "  ackmq, ackmq_push: the latency scenario's ping-pong cases, one-way (round trip / 2), in the same "
+      "run\n");
+  std::printf("  every sample kept; per repetition p50, p99, p99.9 in ns; lower is better\n");
+
+  const std::vector<Contender> contenders = {
+      {"request_reply", [=](int) { return ackmqRequestReply(warmup, rounds); }},
+      {"ackmq", [=](int) { return ackmqPingPong(warmup, rounds, false); }},
+      {"ackmq_push", [=](int) { return ackmqPingPong(warmup, rounds, true); }}};
+  const Results r = runInterleaved(opt, contenders);
+
+  std::vector<std::string> systems;
+  for (const auto& c : contenders)
+    systems.push_back(c.name);
+  for (const char* metric : {"p50_ns", "p99_ns", "p999_ns"})
+    printSummary(r, systems, metric, "ns (request_reply: round trip; ackmq*: one-way)");
+
+  ResultLine result("request_reply", "ns");
+  for (const auto& s : systems) {
+    result.value(s + "_p50", r.med(s, "p50_ns"))
+        .value(s + "_p99", r.med(s, "p99_ns"))
+        .value(s + "_p999", r.med(s, "p999_ns"));
+  }
+  // The target: the request round trip's p50 against the push-listener ping-pong's p50.
+  result.ratio("ratio_p50_ackmq_push",
+               printRatios("request_reply/ackmq_push p50",
+                           perRepRatios(r, "request_reply", "ackmq_push", "p50_ns"), kLowerIsBetter));
+  result.ratio("ratio_p50_ackmq",
+               printRatios("request_reply/ackmq p50", perRepRatios(r, "request_reply", "ackmq", "p50_ns"),
+                           kLowerIsBetter));
+  result.ratio("ratio_p99_ackmq_push",
+               printRatios("request_reply/ackmq_push p99",
+                           perRepRatios(r, "request_reply", "ackmq_push", "p99_ns"), kLowerIsBetter));
   result.print();
 }
 

@@ -50,6 +50,9 @@
 //                group P answers on topic Pong, group Q wakes the sender) vs a moodycamel queue pair and
 //                ZeroMQ inproc PAIR sockets, each with one echo thread. One-way = round trip / 2; p50, p99,
 //                p99.9.
+//   request_reply 20,000 producer.request() round trips after 1,000 warm-up (group P's listener replies with
+//                createReplyMessage), interleaved with the latency scenario's two ackmq cases; round-trip
+//                p50, p99, p99.9, and request p50 / ping-pong one-way p50.
 //   retry        ManualClock: 100,000 messages consumed once (success) vs 100,000 that always fail and walk
 //                the whole back-off ladder into %DLQ%<group> (17 deliveries each, 1.7M in all), interleaved.
 //                cost_per_delivery_ns; 1 listener thread; messages stored before the clock.
@@ -105,6 +108,8 @@ constexpr Scenario kScenarios[] = {
     {"e2e", "end-to-end throughput vs zmq PUSH/PULL and moodycamel", bench::runE2E},
     {"producer", "sync sends per second, no consumer, vs moodycamel enqueue", bench::runProducer},
     {"latency", "ping-pong one-way latency p50/p99/p99.9 vs moodycamel and zmq PAIR", bench::runLatency},
+    {"request_reply", "request-reply round trip p50/p99 beside the latency scenario's ackmq p50",
+     bench::runRequestReply},
     {"retry", "cost per delivery: retry storm to the DLQ vs success path (ManualClock)", bench::runRetry},
     {"timer_wheel", "TimerWheel vs std::priority_queue, 1M random timers", bench::runTimerWheel},
     {"memory", "resident bytes per retained message vs std::deque<std::string>", bench::runMemory},

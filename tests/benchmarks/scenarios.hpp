@@ -14,6 +14,7 @@ namespace bench {
 void runE2E(const Options& opt);
 void runProducer(const Options& opt);
 void runLatency(const Options& opt);
+void runRequestReply(const Options& opt);
 void runRetry(const Options& opt);
 void runTimerWheel(const Options& opt);
 void runMemory(const Options& opt);

@@ -5,6 +5,7 @@
 // gone) is dropped and counted; it is not retried and never dead-lettered.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
