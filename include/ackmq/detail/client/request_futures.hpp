@@ -27,6 +27,7 @@
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/detail/message_id.hpp>
+#include <ackmq/detail/spin.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
 
@@ -56,9 +57,9 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
     bool async_ = false;
     OnSuccess onSuccess_;      // async only
     OnException onException_;  // async only
-    std::mutex m_;             // guards what follows (sync only)
+    std::mutex m_;             // guards what follows (sync only); done_ is also read without it
     std::condition_variable cv_;
-    bool done_ = false;
+    std::atomic<bool> done_{false};  // set last, with release: the outcome is in place
     std::optional<Message> reply_;
     std::exception_ptr error_;
   };
@@ -127,8 +128,11 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
 
   /// Waits for a sync request's outcome: returns the reply or throws what ended the request.
   Message wait(const Ticket& f) {
+    // A reply from a listener that is running usually comes within microseconds: watch for it before
+    // parking, as every wait in the library does, so that a round trip costs no kernel wake-up.
+    (void)pollUntil([&] { return f->done_.load(std::memory_order_acquire); });
     std::unique_lock lock(f->m_);
-    f->cv_.wait(lock, [&] { return f->done_; });
+    f->cv_.wait(lock, [&] { return f->done_.load(std::memory_order_acquire); });
     if (f->error_) std::rethrow_exception(f->error_);
     return std::move(*f->reply_);
   }
@@ -206,7 +210,7 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
     std::lock_guard lock(f.m_);
     f.reply_ = std::move(reply);
     f.error_ = std::move(error);
-    f.done_ = true;
+    f.done_.store(true, std::memory_order_release);
     f.cv_.notify_all();
   }
 
