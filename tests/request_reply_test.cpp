@@ -259,7 +259,7 @@ TEST_SUITE("request_reply") {
     CHECK(pendingRequests(rpc.requester) == 0);  // swept by its timer
   }
 
-  TEST_CASE("a late reply is dropped and counted; the requester sees only its timeout" *
+  TEST_CASE("a late reply is dropped and counted, and the requester sees only its timeout" *
             doctest::timeout(30)) {
     Rpc rpc;
     Inbox inbox(rpc.broker);
