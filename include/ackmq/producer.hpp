@@ -696,9 +696,12 @@ class BasicProducer {
           [&](int q) { return core_.send(route, q, req, id, core_.clock().nowMillis()); },
           [&](const detail::PutResult& r, int q) { return result(r, route, q, id); });
     } catch (const MQException& e) {
-      futures_.fail(ticket, std::make_exception_ptr(MQClientException(
-                                e.getResponseCode(), "send request message to " + req.getTopic() +
-                                                         " fail: " + std::string(e.what()))));
+      // In a statement of its own, so that the temporary that shares its message with the copy is gone
+      // before a callback thread can read the copy.
+      std::exception_ptr failed = std::make_exception_ptr(
+          MQClientException(e.getResponseCode(),
+                            "send request message to " + req.getTopic() + " fail: " + std::string(e.what())));
+      futures_.fail(ticket, std::move(failed));
     } catch (...) {
       futures_.fail(ticket, std::current_exception());
     }

@@ -227,9 +227,10 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
     }
     for (auto& f : all) {
       timers_.cancel(f->timer_);
-      complete(*f, std::nullopt,
-               std::make_exception_ptr(MQClientException(
-                   code, "request to topic \"" + f->topic_ + "\" got no reply: " + std::string(why))));
+      std::exception_ptr e = std::make_exception_ptr(  // in a statement of its own: see onTimer
+          MQClientException(code,
+                            "request to topic \"" + f->topic_ + "\" got no reply: " + std::string(why)));
+      complete(*f, std::nullopt, std::move(e));
       settle();
     }
   }
@@ -270,7 +271,10 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
                                          : "send request message to " + f->topic_ +
                                                " OK, but wait reply message timeout, " +
                                                std::to_string(f->timeoutMillis_) + " ms.";
-      complete(*f, std::nullopt, std::make_exception_ptr(RequestTimeoutException(what)));
+      // Made in a statement of its own, so that the temporary, which shares its message with the copy in
+      // the exception_ptr (libstdc++ counts references to it), is gone before a callback can read the copy.
+      std::exception_ptr e = std::make_exception_ptr(RequestTimeoutException(what));
+      complete(*f, std::nullopt, std::move(e));
     } catch (...) {
     }
     settle();
