@@ -73,6 +73,16 @@ struct BrokerConfig {
   /// Let consumers subscribe with MessageSelector::bySql (RocketMQ enablePropertyFilter). On by default,
   /// where RocketMQ's is off; off, a SQL92 subscription is refused with MQClientException.
   bool enablePropertyFilter = true;
+  /// How old a transactional message must be, unresolved, before the broker checks it back with its
+  /// producer group (RocketMQ transactionTimeOut, 6 s); a message's CHECK_IMMUNITY_TIME_IN_SECONDS property
+  /// overrides it. Not negative.
+  std::chrono::milliseconds transactionTimeOut{6'000};
+  /// Checks of one unresolved transactional message before it is discarded to TRANS_CHECK_MAX_TIME_TOPIC
+  /// (RocketMQ transactionCheckMax, 15). Not negative.
+  int transactionCheckMax = 15;
+  /// How often the broker looks for transactional messages to check back (RocketMQ
+  /// transactionCheckInterval, 30 s). Positive.
+  std::chrono::milliseconds transactionCheckInterval{30'000};
 };
 
 }  // namespace ackmq

@@ -52,6 +52,14 @@ struct MessageConst {
   static constexpr std::string_view PROPERTY_CLUSTER = "CLUSTER";
   /// "reply" (MixAll::REPLY_MESSAGE_FLAG) on a reply message.
   static constexpr std::string_view PROPERTY_MESSAGE_TYPE = "MSG_TYPE";
+  /// A transactional message's own check-back delay, in seconds (-1: the broker's transactionTimeOut). An
+  /// application property: set it with putUserProperty.
+  static constexpr std::string_view PROPERTY_CHECK_IMMUNITY_TIME_IN_SECONDS =
+      "CHECK_IMMUNITY_TIME_IN_SECONDS";
+  /// The transaction id (the message's msgId) on the messages a TransactionListener is given.
+  static constexpr std::string_view PROPERTY_TRANSACTION_ID = "__transactionId__";
+  /// How many times the broker has checked a half message back, on the message a check is given.
+  static constexpr std::string_view PROPERTY_TRANSACTION_CHECK_TIMES = "TRANSACTION_CHECK_TIMES";
   /// Separates the keys in PROPERTY_KEYS.
   static constexpr std::string_view KEY_SEPARATOR = " ";
 
@@ -106,6 +114,14 @@ struct MixAll {
   static constexpr std::string_view REPLY_TOPIC_POSTFIX = "REPLY_TOPIC";
   /// The MessageConst::PROPERTY_MESSAGE_TYPE of a reply.
   static constexpr std::string_view REPLY_MESSAGE_FLAG = "reply";
+  /// Where a transactional message waits, unseen by consumers, until it is committed or rolled back
+  /// (RocketMQ TopicValidator.RMQ_SYS_TRANS_HALF_TOPIC).
+  static constexpr std::string_view RMQ_SYS_TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC";
+  /// The record of each half message resolved (RocketMQ TopicValidator.RMQ_SYS_TRANS_OP_HALF_TOPIC).
+  static constexpr std::string_view RMQ_SYS_TRANS_OP_HALF_TOPIC = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+  /// Where a half message goes once it has been checked transactionCheckMax times without an answer
+  /// (RocketMQ TopicValidator.RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC). Kept, never delivered.
+  static constexpr std::string_view TRANS_CHECK_MAX_TIME_TOPIC = "TRANS_CHECK_MAX_TIME_TOPIC";
 
   /// "%RETRY%" + group.
   static std::string getRetryTopic(std::string_view group) {
@@ -133,11 +149,13 @@ struct MixAll {
   static bool isDLQTopic(std::string_view topic) noexcept {
     return topic.starts_with(DLQ_GROUP_TOPIC_PREFIX);
   }
-  /// True for topics applications may not send to: the schedule topic, the template topic, rmq_sys_*, and
-  /// the per-group retry and dead-letter topics.
+  /// True for topics applications may not send to: the schedule topic, the template topic, rmq_sys_*, the
+  /// transaction topics, and the per-group retry and dead-letter topics.
   static bool isSystemTopic(std::string_view topic) noexcept {
     return topic == SCHEDULE_TOPIC || topic == AUTO_CREATE_TOPIC_KEY_TOPIC ||
-           topic.starts_with(SYSTEM_TOPIC_PREFIX) || isRetryTopic(topic) || isDLQTopic(topic);
+           topic.starts_with(SYSTEM_TOPIC_PREFIX) || isRetryTopic(topic) || isDLQTopic(topic) ||
+           topic == RMQ_SYS_TRANS_HALF_TOPIC || topic == RMQ_SYS_TRANS_OP_HALF_TOPIC ||
+           topic == TRANS_CHECK_MAX_TIME_TOPIC;
   }
 };
 

@@ -31,6 +31,7 @@
 #include <ackmq/detail/broker/room_waiters.hpp>
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
+#include <ackmq/detail/broker/transaction_service.hpp>
 #include <ackmq/detail/message_id.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/message_store.hpp>
@@ -73,6 +74,7 @@ class BrokerCore final : private TimerTarget {
         schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), arrivals_),
         retry_(store_, schedule_, clock, arrivals_),
         pop_(store_, timers_, clock, arrivals_, identity_),
+        transactions_(store_, timers_, clock, config_, arrivals_, identity_),
         cleanupTarget_(timers_.registerTarget(*this)) {
     // A ManualClock broker owns no thread: the warmer's would be the only one.
     if (config_.warmMappedFileEnable && !Clock::isManual) store_.setPageWarmer(&warmer_);
@@ -267,6 +269,31 @@ class BrokerCore final : private TimerTarget {
     finish(r, fault, result);
     return result;
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // transactions
+
+  /// SEND_MESSAGE of a transactional message of producer group `group`: stores its half, which consumers do
+  /// not see until endTransaction commits it. The message has been validated by the client.
+  PutResult sendHalf(const TopicRoute& route, int queueId, const Message& msg, const MessageId& id,
+                     std::int64_t bornTimestamp, std::string_view group) {
+    PutResult result;
+    elapse(faults_.takeSlowness());
+    const FaultState::SendFault fault = faults_.takeSendFault();
+    if (refused(fault, result)) return result;
+    if (!admissible(msg, result)) return result;
+    finish(transactions_.prepare(*route.topic.t_, queueId, msg, id, bornTimestamp, group), fault, result);
+    return result;
+  }
+
+  /// END_TRANSACTION for the half at CommitLog offset `halfOffset`.
+  EndTransactionResult endTransaction(std::int64_t halfOffset, std::string_view group,
+                                      TransactionResolution how) {
+    return transactions_.end(halfOffset, group, how);
+  }
+
+  TransactionService<Body, Clock>& transactions() noexcept { return transactions_; }
+  const TransactionService<Body, Clock>& transactions() const noexcept { return transactions_; }
 
   // --------------------------------------------------------------------------------------------- consumers
 
@@ -738,6 +765,7 @@ class BrokerCore final : private TimerTarget {
   ScheduleService<Body, Clock> schedule_;
   RetryService<Body, Clock> retry_;
   PopService<Body, Clock> pop_;
+  TransactionService<Body, Clock> transactions_;
   GroupRegistry groups_;
   ReplyRouter<Body> replies_;
   const std::string replyTopic_ = MixAll::getReplyTopic(config_.brokerClusterName);

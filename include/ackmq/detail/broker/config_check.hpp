@@ -39,6 +39,9 @@ inline BrokerConfig checkedConfig(BrokerConfig c) {
   if (c.cleanResourceInterval.count() <= 0) bad("BrokerConfig.cleanResourceInterval must be positive");
   if (c.timerMaxDelay.count() <= 0) bad("BrokerConfig.timerMaxDelay must be positive");
   if (c.retryMaxTimes < 0) bad("BrokerConfig.retryMaxTimes must not be negative");
+  if (c.transactionTimeOut.count() < 0) bad("BrokerConfig.transactionTimeOut must not be negative");
+  if (c.transactionCheckMax < 0) bad("BrokerConfig.transactionCheckMax must not be negative");
+  if (c.transactionCheckInterval.count() <= 0) bad("BrokerConfig.transactionCheckInterval must be positive");
   return c;
 }
 

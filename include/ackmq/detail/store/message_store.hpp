@@ -511,7 +511,7 @@ class MessageStore {
       } else {
         seg->queueLastOffsets[cq.lastSegmentSlot].second = h->queueOffset;
       }
-      if (topic.kind == TopicKind::SCHEDULE) seg->pendingParked.fetch_add(1, std::memory_order_relaxed);
+      if (parksRecords(topic.kind)) seg->pendingParked.fetch_add(1, std::memory_order_relaxed);
       ++stats_.storedMessages;
     }
     result.queueOffset = written[0].first->queueOffset;
@@ -656,7 +656,7 @@ class MessageStore {
     Segment& s = log_.segments().front();
     for (auto& [cq, last] : s.queueLastOffsets) {
       const std::int64_t min = cq->minOffset.load(std::memory_order_relaxed);
-      if (forced && cq->topic->kind != TopicKind::SCHEDULE) {
+      if (forced && !isBrokerInternal(cq->topic->kind)) {  // parked records are counted below
         const std::int64_t done = std::max(min, offsets_.minCommitted(*cq->topic, cq->queueId));
         if (last + 1 > done) stats_.droppedMessages += static_cast<std::uint64_t>(last + 1 - done);
       }

@@ -24,7 +24,7 @@ namespace ackmq::detail {
 inline bool segmentConsumed(const Segment& s, const OffsetTable& offsets) {
   if (s.pendingParked.load(std::memory_order_acquire) != 0) return false;
   for (const auto& [cq, last] : s.queueLastOffsets) {
-    if (cq->topic->kind == TopicKind::SCHEDULE) continue;  // every parked copy here was re-put
+    if (isBrokerInternal(cq->topic->kind)) continue;  // every record parked here was re-put or resolved
     if (!offsets.consumedThrough(*cq->topic, cq->queueId, last)) return false;
   }
   return true;

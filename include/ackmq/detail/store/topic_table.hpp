@@ -18,10 +18,24 @@
 
 namespace ackmq::detail {
 
-enum class TopicKind : std::uint8_t { NORMAL, RETRY, DLQ, SCHEDULE };
+/// TRANS_HALF holds transactional messages until they are resolved; TRANS_OP the broker's record of each
+/// resolution.
+enum class TopicKind : std::uint8_t { NORMAL, RETRY, DLQ, SCHEDULE, TRANS_HALF, TRANS_OP };
+
+/// Whether the topic's records wait for the broker, not for consumers: delayed messages and transaction
+/// halves, each counted in its segment's pendingParked until it is re-put or resolved.
+constexpr bool parksRecords(TopicKind kind) noexcept {
+  return kind == TopicKind::SCHEDULE || kind == TopicKind::TRANS_HALF;
+}
+/// Whether no consumer reads the topic: the broker's own bookkeeping, done with once nothing is parked.
+constexpr bool isBrokerInternal(TopicKind kind) noexcept {
+  return parksRecords(kind) || kind == TopicKind::TRANS_OP;
+}
 
 inline TopicKind topicKindOf(std::string_view name) noexcept {
   if (name == MixAll::SCHEDULE_TOPIC) return TopicKind::SCHEDULE;
+  if (name == MixAll::RMQ_SYS_TRANS_HALF_TOPIC) return TopicKind::TRANS_HALF;
+  if (name == MixAll::RMQ_SYS_TRANS_OP_HALF_TOPIC) return TopicKind::TRANS_OP;
   if (MixAll::isRetryTopic(name)) return TopicKind::RETRY;
   if (MixAll::isDLQTopic(name)) return TopicKind::DLQ;
   return TopicKind::NORMAL;
