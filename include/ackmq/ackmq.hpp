@@ -16,6 +16,7 @@
 #include <ackmq/push_consumer.hpp>
 #include <ackmq/simple_consumer.hpp>
 #include <ackmq/status.hpp>
+#include <ackmq/transaction_producer.hpp>
 
 #define ACKMQ_VERSION_MAJOR 0
 #define ACKMQ_VERSION_MINOR 1

@@ -25,6 +25,8 @@ template <class Broker>
 class BasicSimpleConsumer;
 template <class Broker>
 class BasicLitePullConsumer;
+template <class Broker>
+class BasicTransactionMQProducer;
 
 namespace detail {
 struct BrokerAccess;

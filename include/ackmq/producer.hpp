@@ -385,6 +385,11 @@ class BasicProducer {
 
  private:
   friend struct detail::ProducerAccess;
+  // A transactional producer is a producer that sends its half messages through the same route, queue
+  // selection and retries.
+  template <class>
+  friend class BasicTransactionMQProducer;
+
   enum class State { CREATED, RUNNING, SHUT_DOWN };
   using Futures = detail::RequestFutureHolder<Body, Clock>;
 

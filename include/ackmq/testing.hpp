@@ -19,6 +19,7 @@
 #include <ackmq/push_consumer.hpp>
 #include <ackmq/simple_consumer.hpp>
 #include <ackmq/status.hpp>
+#include <ackmq/transaction_producer.hpp>
 
 namespace ackmq::testing {
 
@@ -28,9 +29,12 @@ using ManualProducer = BasicProducer<ManualBroker>;
 using ManualPushConsumer = BasicPushConsumer<ManualBroker>;
 using ManualSimpleConsumer = BasicSimpleConsumer<ManualBroker>;
 using ManualLitePullConsumer = BasicLitePullConsumer<ManualBroker>;
+using ManualTransactionMQProducer = BasicTransactionMQProducer<ManualBroker>;
 
 using StoreStats = detail::StoreStats;
 using ReplyStats = detail::ReplyStats;
+using PendingTransaction = detail::PendingTransaction;
+using TransactionStats = detail::TransactionStats;
 
 // ------------------------------------------------------------------------------------------ fault injection
 
@@ -119,6 +123,15 @@ bool awaitIdle(Consumer& consumer, std::chrono::milliseconds timeout = std::chro
   return detail::ConsumerAccess::awaitIdle(consumer, timeout);
 }
 
+/// Waits until every check-back the broker has asked of `producer` has been answered (or dropped by its
+/// shutdown): on a ManualClock, an advance that scans asks its checks before it returns, and this waits
+/// for their answers. True once done; false if `timeout` (real time) passes first.
+template <class Broker>
+bool awaitIdle(BasicTransactionMQProducer<Broker>& producer,
+               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  return detail::TransactionProducerAccess<Broker>::awaitChecks(producer, timeout);
+}
+
 /// Moves `clock` forward by `d` one timer at a time, letting the consumers settle (awaitIdle) after each, so
 /// that what comes due is consumed at the time it comes due and not while the clock races ahead (a message
 /// re-delivered at +10 s and still in its listener when a 2 h jump reaches its consume timeout would
@@ -158,6 +171,20 @@ template <class Body, class Clock>
 std::string queueLockHolder(const BasicBroker<Body, Clock>& broker, std::string_view group,
                             const MessageQueue& mq) {
   return detail::BrokerAccess::core(broker).groups().lockHolder(group, mq);
+}
+
+/// The unresolved transactional messages of producer group `group`, oldest first, with the check-backs each
+/// has been asked.
+template <class Body, class Clock>
+std::vector<PendingTransaction> pendingTransactions(const BasicBroker<Body, Clock>& broker,
+                                                    std::string_view group) {
+  return detail::BrokerAccess::core(broker).transactions().pending(group);
+}
+
+/// The broker's transaction counters: pending, prepared, committed, rolled back, checks asked, discarded.
+template <class Body, class Clock>
+TransactionStats transactionStats(const BasicBroker<Body, Clock>& broker) {
+  return detail::BrokerAccess::core(broker).transactions().stats();
 }
 
 /// The store's counters: bytes and segments held (consumed history apart from backlog), messages stored,
