@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <latch>
 #include <map>
@@ -232,6 +233,7 @@ TEST_SUITE("transaction") {
     }
     CHECK(w.script.checks() == 15);
     CHECK(w.stored(MixAll::TRANS_CHECK_MAX_TIME_TOPIC) == 0);
+    CHECK(w.stored(MixAll::RMQ_SYS_TRANS_HALF_TOPIC) == 1);  // a check writes nothing
     REQUIRE(w.scan());
     CHECK(w.script.checks() == 15);
     CHECK(w.pending().empty());
@@ -521,6 +523,22 @@ TEST_SUITE("transaction") {
     CHECK(w.rec.size() == 1);
   }
 
+  TEST_CASE("a half older than fileReservedTime is discarded and counted, not kept for ever" *
+            doctest::timeout(30)) {
+    TxWorld w(ackmq::BrokerConfig{.fileReservedTime = std::chrono::hours(1)});
+    w.script.execute = [](const Message&) { return UNKNOW; };
+    const auto r = w.send("forgotten");
+    w.producer.shutdown();  // nobody to check it: it waits
+    w.clock.advance(std::chrono::hours(1) - 30s);
+    CHECK(w.pending().size() == 1);
+    w.clock.advance(30s);
+    CHECK(w.pending().empty());
+    CHECK(ackmq::testing::transactionStats(w.broker).discarded == 1);
+    const auto discarded = ackmq::testing::topicMessages(w.broker, MixAll::TRANS_CHECK_MAX_TIME_TOPIC);
+    REQUIRE(discarded.size() == 1);
+    CHECK(discarded[0].getMsgId() == r.getMsgId());
+  }
+
   TEST_CASE("a check is never asked of another group's producer" * doctest::timeout(30)) {
     TxWorld w;
     w.script.execute = [](const Message&) { return UNKNOW; };
@@ -632,9 +650,10 @@ TEST_SUITE("transaction") {
     }
     CHECK(w.rec.bodies() == committed);
     const auto stats = ackmq::testing::transactionStats(w.broker);
-    CHECK(stats.prepared == kThreads * kPerThread);
-    CHECK(stats.committed == committed.size());
-    CHECK(stats.committed + stats.rolledBack == kThreads * kPerThread);
+    const auto all = static_cast<std::uint64_t>(kThreads * kPerThread);
+    CHECK(stats.prepared == all);
+    CHECK(stats.committed == static_cast<std::uint64_t>(committed.size()));
+    CHECK(stats.committed + stats.rolledBack == all);
   }
 
   TEST_CASE("resolved halves and their ops do not hold back the reclamation of consumed messages" *

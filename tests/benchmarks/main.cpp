@@ -77,6 +77,9 @@
 //   sql_filter   1,000,000 messages with three properties each: a SQL92 subscription of three clauses that
 //                matches half of them, against the same messages with no filter and against scenario e2e's
 //                ackmq case. delivered msgs_per_s, sql/nofilter and sql/e2e.
+//   transaction  1,000,000 messages: sendMessageInTransaction committed at once (half, committed copy and op:
+//                three store writes), one push consumer, 1 listener thread, interleaved with scenario e2e's
+//                ackmq case at the same count. msgs_per_s, transaction/e2e.
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -123,6 +126,8 @@ constexpr Scenario kScenarios[] = {
      bench::runBackpressure},
     {"sql_filter", "end-to-end per delivered message: SQL92 filter matching half vs no filter",
      bench::runSqlFilter},
+    {"transaction", "transactional send, commit and delivery vs plain sync send end to end",
+     bench::runTransaction},
 };
 
 [[noreturn]] void usage(const char* why) {

@@ -24,6 +24,7 @@ void runOrderly(const Options& opt);
 void runDefaults(const Options& opt);
 void runBackpressure(const Options& opt);
 void runSqlFilter(const Options& opt);
+void runTransaction(const Options& opt);
 
 /// A consumer's counters, for failure messages.
 inline std::string describe(const ackmq::ConsumerStats& s) {
