@@ -74,7 +74,7 @@ class BrokerCore final : private TimerTarget {
         schedule_(store_, timers_, clock, parseDelayLevels(config_.messageDelayLevel), arrivals_),
         retry_(store_, schedule_, clock, arrivals_),
         pop_(store_, timers_, clock, arrivals_, identity_),
-        transactions_(store_, timers_, clock, config_, arrivals_, identity_),
+        transactions_(store_, timers_, clock, config_, identity_),
         cleanupTarget_(timers_.registerTarget(*this)) {
     // A ManualClock broker owns no thread: the warmer's would be the only one.
     if (config_.warmMappedFileEnable && !Clock::isManual) store_.setPageWarmer(&warmer_);

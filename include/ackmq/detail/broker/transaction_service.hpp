@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -92,12 +93,11 @@ class TransactionService final : private TimerTarget {
   using MessageExt = BasicMessageExt<Body>;
 
   TransactionService(MessageStore<Body>& store, TimerService<Clock>& timers, Clock& clock,
-                     const BrokerConfig& config, ArrivalSink& sink, std::uint64_t identity)
+                     const BrokerConfig& config, std::uint64_t identity)
       : store_(store),
         timers_(timers),
         clock_(clock),
         config_(config),
-        sink_(sink),
         identity_(identity),
         halfTopic_(store.ensureTopic(MixAll::RMQ_SYS_TRANS_HALF_TOPIC, 1)),
         opTopic_(store.ensureTopic(MixAll::RMQ_SYS_TRANS_OP_HALF_TOPIC, 1)),
@@ -114,8 +114,10 @@ class TransactionService final : private TimerTarget {
   /// committed.
   AppendResult prepare(TopicEntry& real, int queueId, const Message& msg, const MessageId& id,
                        std::int64_t bornTimestamp, std::string_view group) {
-    // The properties a commit keeps come first, the routing ones last: a commit copies a prefix.
-    std::string encoded;
+    // The properties a commit keeps come first, the routing ones last: a commit copies a prefix. Encoded
+    // into a buffer of the thread's own, kept from one send to the next.
+    thread_local std::string encoded;
+    encoded.clear();
     for (const auto& [k, v] : msg.getProperties()) {
       if (!isRoutingProperty(k) && k != MessageConst::PROPERTY_TRANSACTION_PREPARED &&
           k != MessageConst::PROPERTY_PRODUCER_GROUP) {
@@ -135,17 +137,21 @@ class TransactionService final : private TimerTarget {
     src.bornTimestamp = bornTimestamp;
     src.flag = msg.getFlag();
 
-    // The entry is made before the half is stored: once it is, nothing can fail.
-    std::map<std::int64_t, Half> entry;
-    entry.emplace(
-        0, Half{&real, queueId, kept, -1, bornTimestamp, 0, immunityOf(msg), 0, std::string(group), id});
-    AppendResult r = store_.append(halfTopic_, 0, src, clock_.nowMillis());
-    if (!r.ok()) return r;
-    auto node = entry.extract(entry.begin());
+    // The entry is made before the half is stored (from a resolved half's, when there is one): once the
+    // half is stored nothing can fail.
+    Node node = takeNode(group);
+    node.mapped() =
+        Half{&real, queueId, kept, -1, bornTimestamp, 0, immunityOf(msg), 0, node.mapped().group, id};
+    // In process a message is stored the instant it is born: one clock read serves both timestamps.
+    AppendResult r = store_.append(halfTopic_, 0, src, bornTimestamp);
+    std::lock_guard lock(mutex_);
+    if (!r.ok()) {
+      recycle(std::move(node));
+      return r;
+    }
     node.key() = r.commitLogOffset;
     node.mapped().queueOffset = r.queueOffset;
-    node.mapped().storedAt = clock_.nowMillis();
-    std::lock_guard lock(mutex_);
+    node.mapped().storedAt = bornTimestamp;
     pending_.insert(std::move(node));
     ++stats_.prepared;
     return r;
@@ -158,16 +164,18 @@ class TransactionService final : private TimerTarget {
     {
       std::lock_guard lock(mutex_);
       auto it = pending_.find(halfOffset);
-      if (it == pending_.end() || it->second.group != group) return EndTransactionResult::NOT_PENDING;
+      if (it == pending_.end() || *it->second.group != group) return EndTransactionResult::NOT_PENDING;
+      const std::int64_t now = clock_.nowMillis();
       const bool done = store_.locked([&](typename MessageStore<Body>::Locked& locked) {
-        return how == TransactionResolution::COMMIT ? commitLocked(locked, it->first, it->second, arrived)
-                                                    : rollbackLocked(locked, it->first, it->second);
+        return how == TransactionResolution::COMMIT
+                   ? commitLocked(locked, it->first, it->second, now, arrived)
+                   : rollbackLocked(locked, it->first, it->second, now);
       });
       if (!done) return EndTransactionResult::BUSY;
       ++(how == TransactionResolution::COMMIT ? stats_.committed : stats_.rolledBack);
-      pending_.erase(it);
+      recycle(pending_.extract(it));
     }
-    if (arrived != nullptr) sink_.onArrived(*arrived);
+    if (arrived != nullptr) Arrivals::followUp(*arrived);
     return EndTransactionResult::RESOLVED;
   }
 
@@ -192,7 +200,7 @@ class TransactionService final : private TimerTarget {
     std::lock_guard lock(mutex_);
     std::vector<PendingTransaction> out;
     for (const auto& [offset, h] : pending_) {
-      if (h.group == group)
+      if (*h.group == group)
         out.push_back(PendingTransaction{h.id.toString(), h.topic->name, h.queueId, h.checks, h.born});
     }
     return out;
@@ -215,9 +223,38 @@ class TransactionService final : private TimerTarget {
     std::int64_t storedAt;     // when the half was stored
     std::int64_t immunity;     // ms after `born` before the first check
     int checks;                // check-backs asked
-    std::string group;         // the producer group asked
+    const std::string* group;  // the producer group asked, interned in groupNames_
     MessageId id;
   };
+  using Node = typename std::map<std::int64_t, Half>::node_type;
+
+  // An entry for a half of `group`: a resolved half's, or a new one. Allocates only when none is spare.
+  Node takeNode(std::string_view group) {
+    std::lock_guard lock(mutex_);
+    auto name = groupNames_.find(group);
+    if (name == groupNames_.end()) name = groupNames_.emplace(group).first;
+    Node node;
+    if (!spare_.empty()) {
+      node = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      std::map<std::int64_t, Half> one;
+      one.emplace(0, Half{});
+      node = one.extract(one.begin());
+    }
+    node.mapped().group = &*name;
+    return node;
+  }
+  // Keeps a resolved half's entry for the next one, up to kMaxSpare. Service lock held.
+  void recycle(Node node) noexcept {
+    if (spare_.size() < kMaxSpare) {
+      try {
+        spare_.push_back(std::move(node));
+      } catch (...) {
+      }
+    }
+  }
+
   struct Producers {
     std::vector<TransactionCheckSink<Body>*> sinks;
     std::size_t next = 0;  // round robin
@@ -238,44 +275,46 @@ class TransactionService final : private TimerTarget {
   // Store lock held (and the service's): puts the half's copy into its real queue and records the op.
   // False when the copy could not be stored now.
   bool commitLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset, const Half& h,
-                    ConsumeQueue*& arrived) noexcept {
+                    std::int64_t now, ConsumeQueue*& arrived) noexcept {
     const RecordHeader* half = locked.find(offset);
     if (half == nullptr) return true;  // dropped by StoreFullPolicy::DROP_OLDEST, and counted there
     Segment& seg = *locked.segmentOf(*half);
     const SegmentPin pin(seg);  // making room for the copy must never reclaim the half being copied
     try {
       const AppendResult r = locked.append(
-          *h.topic, h.queueId, copyOf<Body>(*half, half->encodedProperties().substr(0, h.keptBytes)),
-          clock_.nowMillis(), /*internal=*/true);
+          *h.topic, h.queueId, copyOf<Body>(*half, half->encodedProperties().substr(0, h.keptBytes)), now,
+          /*internal=*/true);
       if (!r.ok()) return false;
-      arrived = r.queue;
+      // Its consumers are told as a send tells them (see ArrivalListener): under the store lock, and
+      // woken afterwards only when one must be.
+      if (Arrivals::noteLocked(*r.queue)) arrived = r.queue;
     } catch (...) {
       return false;  // a Body copy constructor (or an allocation) threw; the half stays for a check-back
     }
-    recordOp(locked, *half, h);
+    recordOp(locked, *half, h, now);
     seg.pendingParked.fetch_sub(1, std::memory_order_release);
     return true;
   }
 
-  bool rollbackLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset,
-                      const Half& h) noexcept {
+  bool rollbackLocked(typename MessageStore<Body>::Locked& locked, std::int64_t offset, const Half& h,
+                      std::int64_t now) noexcept {
     const RecordHeader* half = locked.find(offset);
     if (half == nullptr) return true;
-    recordOp(locked, *half, h);
+    recordOp(locked, *half, h, now);
     locked.segmentOf(*half)->pendingParked.fetch_sub(1, std::memory_order_release);
     return true;
   }
 
   // The op RocketMQ writes for a resolved half: tag "d", the half's queue offset as the body. Bookkeeping
   // only (the service keeps what is open in memory), so a failure to store it loses nothing.
-  void recordOp(typename MessageStore<Body>::Locked& locked, const RecordHeader& half,
-                const Half& h) noexcept {
+  void recordOp(typename MessageStore<Body>::Locked& locked, const RecordHeader& half, const Half& h,
+                std::int64_t now) noexcept {
     try {
       const std::string offset = std::to_string(h.queueOffset);
       RecordSource<Body> op;
       op.tags = kRemoveTag;
       op.msgId = h.id;
-      op.bornTimestamp = clock_.nowMillis();
+      op.bornTimestamp = now;
       if constexpr (kBytesBody<Body>) {
         op.bodyBytes = offset;
         (void)locked.append(opTopic_, 0, op, op.bornTimestamp, /*internal=*/true);
@@ -354,7 +393,7 @@ class TransactionService final : private TimerTarget {
       // A half older than fileReservedTime is RocketMQ's to skip and lose with its file; here it is
       // discarded like one checked too often, so that nothing open holds memory for ever.
       const bool expired = now - h.storedAt >= reserved;
-      auto group = producers_.find(h.group);
+      auto group = producers_.find(*h.group);
       if (!expired && group == producers_.end()) {
         ++it;
         continue;
@@ -364,7 +403,7 @@ class TransactionService final : private TimerTarget {
             [&](typename MessageStore<Body>::Locked& locked) { return discardLocked(locked, it->first, h); });
         if (done) {
           ++stats_.discarded;
-          it = pending_.erase(it);
+          recycle(pending_.extract(it++));
         } else {
           ++it;
         }
@@ -387,13 +426,13 @@ class TransactionService final : private TimerTarget {
     }
   }
 
+  static constexpr std::size_t kMaxSpare = 1024;
   static constexpr std::string_view kRemoveTag = "d";  // RocketMQ TransactionalMessageUtil.REMOVE_TAG
 
   MessageStore<Body>& store_;
   TimerService<Clock>& timers_;
   Clock& clock_;
   const BrokerConfig& config_;
-  ArrivalSink& sink_;
   const std::uint64_t identity_;
   TopicEntry& halfTopic_;
   TopicEntry& opTopic_;
@@ -401,7 +440,9 @@ class TransactionService final : private TimerTarget {
   TargetHandle target_;
   // Guards everything below. Taken before the store lock (a resolution stores under both), never after it.
   mutable std::mutex mutex_;
-  std::map<std::int64_t, Half> pending_;  // by the half's CommitLog offset: the half queue's order
+  std::map<std::int64_t, Half> pending_;           // by the half's CommitLog offset: the half queue's order
+  std::vector<Node> spare_;                        // entries of resolved halves, for the next ones
+  std::set<std::string, std::less<>> groupNames_;  // every group that stored a half; never shrinks
   std::map<std::string, Producers, std::less<>> producers_;
   TransactionStats stats_;
 };
