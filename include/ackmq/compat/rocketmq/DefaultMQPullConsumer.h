@@ -216,9 +216,10 @@ class ROCKETMQCLIENT_API DefaultMQPullConsumer {
       std::lock_guard lock(offsetsMutex_);
       offsets.swap(offsets_);
     }
-    for (const auto& [mq, offset] : offsets)
+    for (const auto& entry : offsets) {
       ackmq::compat::detail::translated(
-          [&] { backend->storeOffset(ackmq::compat::detail::toNative(mq), offset); });
+          [&] { backend->storeOffset(ackmq::compat::detail::toNative(entry.first), entry.second); });
+    }
   }
   void persistConsumerOffsetByResetOffset() { persistConsumerOffset(); }
   /// Kept: the topic's queues come from the broker.
