@@ -188,7 +188,7 @@ TEST_SUITE("compat C API") {
     CHECK(DestroyMessage(msg) == OK);
   }
 
-  TEST_CASE("SendMessageSync fills the result; the stored message has the same id") {
+  TEST_CASE("SendMessageSync fills the result, and the stored message has the same id") {
     World w;
     CSendResult result{};
     REQUIRE(SendMessageSync(w.producer, w.message("sync"), &result) == OK);

@@ -244,11 +244,10 @@ class ROCKETMQCLIENT_API DefaultMQPullConsumer {
     offsets_.erase(mq);
   }
 
-  /// Tells `pListener` at start() every queue of `topic`; the listener is not taken.
+  /// Tells `pListener` at start() every queue of `topic`; the listener is not taken. A null listener (as the
+  /// client's own example passes) registers nothing.
   void registerMessageQueueListener(const std::string& topic, MQueueListener* pListener) {
-    if (pListener == nullptr)
-      ackmq::compat::detail::refuse("registerMessageQueueListener: the listener is null");
-    queueListeners_[topic] = pListener;
+    if (pListener != nullptr) queueListeners_[topic] = pListener;
   }
 
   /// The offset of `mq`: with `fromStore`, the broker's (the last persisted); otherwise the one recorded in
