@@ -93,8 +93,8 @@ struct World {
 TEST_SUITE("compat push consumer") {
   TEST_CASE("a concurrent listener receives every message, with the producer's msgId" *
             doctest::timeout(30)) {
-    World w;
     Concurrently listener;
+    World w;
     auto& consumer = w.consumer(listener);
     consumer.start();
     std::set<std::string> sent;
@@ -113,8 +113,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("a consumer started before its topic exists receives what is sent later" * doctest::timeout(30)) {
-    World w;
     Concurrently listener;
+    World w;
     auto& consumer = w.consumer(listener);
     consumer.start();
     CHECK(w.stored("Orders") == 0);
@@ -124,8 +124,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("keys, flag and application properties reach the listener") {
-    World w;
     Concurrently listener;
+    World w;
     auto& consumer = w.consumer(listener);
     consumer.start();
     MQMessage msg("Orders", "paid", "key-1 key-2", "body");
@@ -143,8 +143,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("a subscription's tags filter what the listener gets") {
-    World w;
     Concurrently listener;
+    World w;
     DefaultMQPushConsumer consumer("compat-consumers");
     consumer.setNamesrvAddr(w.broker.address);
     consumer.subscribe("Orders", "paid || shipped");
@@ -161,12 +161,12 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("setConsumeMessageBatchMaxSize gives a concurrent listener batches") {
+    Concurrently listener;
     World w;
     for (int i = 0; i < 8; ++i) {
       MQMessage msg("Orders", "created", std::to_string(i));
       w.producer.send(msg, rocketmq::MQMessageQueue("Orders", "broker-a", 0));
     }
-    Concurrently listener;
     auto& consumer = w.consumer(listener);
     consumer.setConsumeFromWhere(rocketmq::CONSUME_FROM_FIRST_OFFSET);
     consumer.setConsumeMessageBatchMaxSize(4);
@@ -181,8 +181,8 @@ TEST_SUITE("compat push consumer") {
 
   TEST_CASE("RECONSUME_LATER walks the retry ladder with getReconsumeTimes 0..16, then %DLQ%" *
             doctest::timeout(60)) {
-    World w;
     Concurrently listener;
+    World w;
     listener.answer = [](const MQMessageExt&) { return rocketmq::RECONSUME_LATER; };
     auto& consumer = w.consumer(listener);
     consumer.start();
@@ -202,8 +202,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("the first retry waits 10 s on the broker's clock, as the ladder says") {
-    World w;
     Concurrently listener;
+    World w;
     listener.answer = [](const MQMessageExt& m) {
       return m.getReconsumeTimes() == 0 ? rocketmq::RECONSUME_LATER : rocketmq::CONSUME_SUCCESS;
     };
@@ -220,8 +220,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("setMaxReconsumeTimes(2) sends the third failure to %DLQ%") {
-    World w;
     Concurrently listener;
+    World w;
     listener.answer = [](const MQMessageExt&) { return rocketmq::RECONSUME_LATER; };
     auto& consumer = w.consumer(listener);
     consumer.setMaxReconsumeTimes(2);
@@ -235,12 +235,12 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("an orderly listener gets one message per call, in queue order" * doctest::timeout(30)) {
+    Orderly listener;
     World w;
     for (int i = 0; i < 10; ++i) {
       MQMessage msg("Orders", "created", std::to_string(i));
       w.producer.send(msg, rocketmq::MQMessageQueue("Orders", "broker-a", 1));
     }
-    Orderly listener;
     auto& consumer = w.consumer(listener);
     consumer.setConsumeFromWhere(rocketmq::CONSUME_FROM_FIRST_OFFSET);
     consumer.setConsumeMessageBatchMaxSize(8);
@@ -254,8 +254,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("an orderly failure is retried locally after 1 s with reconsumeTimes + 1, never via %RETRY%") {
-    World w;
     Orderly listener;
+    World w;
     listener.answer = [](const MQMessageExt& m) {
       return m.getReconsumeTimes() < 2 ? rocketmq::RECONSUME_LATER : rocketmq::CONSUME_SUCCESS;
     };
@@ -278,8 +278,8 @@ TEST_SUITE("compat push consumer") {
 
   TEST_CASE("an orderly failure is retried forever, every 5 s once it has failed 16 times, never to %DLQ%" *
             doctest::timeout(60)) {
-    World w;
     Orderly listener;
+    World w;
     listener.answer = [](const MQMessageExt& m) {
       return m.getReconsumeTimes() < 20 ? rocketmq::RECONSUME_LATER : rocketmq::CONSUME_SUCCESS;
     };
@@ -300,8 +300,8 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("getMessageListenerType() alone picks orderly consumption") {
-    World w;
     SaysOrderly listener;
+    World w;
     auto& consumer = w.consumer(listener);
     CHECK(consumer.getMessageListenerType() == rocketmq::messageListenerOrderly);
     consumer.start();
@@ -340,9 +340,9 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("shutdown() from inside a listener returns at once" * doctest::timeout(30)) {
+    Concurrently listener;
     World w;
     DefaultMQPushConsumer consumer("compat-consumers");
-    Concurrently listener;
     listener.answer = [&](const MQMessageExt&) {
       consumer.shutdown();
       return rocketmq::CONSUME_SUCCESS;
@@ -356,9 +356,9 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("two broadcasting consumers each receive every message" * doctest::timeout(30)) {
-    World w;
     Concurrently a;
     Concurrently b;
+    World w;
     auto& ca = w.consumer(a);
     auto& cb = w.consumer(b);
     ca.setMessageModel(rocketmq::BROADCASTING);
@@ -372,9 +372,9 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("two clustering consumers of one group share the messages" * doctest::timeout(30)) {
-    World w;
     Concurrently a;
     Concurrently b;
+    World w;
     auto& ca = w.consumer(a);
     auto& cb = w.consumer(b);
     ca.start();
@@ -387,22 +387,22 @@ TEST_SUITE("compat push consumer") {
   }
 
   TEST_CASE("start() without a listener, or without an address, throws MQClientException") {
+    Concurrently listener;
     BoundBroker world;
     DefaultMQPushConsumer consumer("compat-consumers");
     consumer.setNamesrvAddr(world.address);
     consumer.subscribe("Orders", "*");
     CHECK(thrownMessage([&] { consumer.start(); }).find("registerMessageListener") != std::string::npos);
-    Concurrently listener;
     consumer.registerMessageListener(&listener);
     consumer.setNamesrvAddr("");
     CHECK(thrownMessage([&] { consumer.start(); }).find("setNamesrvAddr") != std::string::npos);
   }
 
   TEST_CASE("start() without a subscription throws MQClientException") {
+    Concurrently listener;
     BoundBroker world;
     DefaultMQPushConsumer consumer("compat-consumers");
     consumer.setNamesrvAddr(world.address);
-    Concurrently listener;
     consumer.registerMessageListener(&listener);
     CHECK(thrownType([&] { consumer.start(); }) == "MQClientException");
   }

@@ -77,11 +77,26 @@ class Lifecycle {
     if (shutDown_) refuse(std::string(who) + " was shut down and cannot start again");
     backend_ = make();
   }
-  /// Takes the backend out, if running; the caller shuts it down.
+  /// Takes the backend out, if running; the caller shuts it down and lets it go.
   std::shared_ptr<Backend> stop() {
     std::lock_guard lock(mutex_);
     shutDown_ = shutDown_ || backend_ != nullptr;
     return std::move(backend_);
+  }
+  /// As stop(), for a caller that must not be the one to destroy the backend (a thread the backend joins
+  /// when destroyed): the lifecycle keeps it until release(). Returns it for the caller to shut down, or
+  /// null when it was not running.
+  Backend* stopKeeping() {
+    std::lock_guard lock(mutex_);
+    if (backend_ == nullptr) return nullptr;
+    shutDown_ = true;
+    kept_ = std::move(backend_);
+    return kept_.get();
+  }
+  /// What stopKeeping() kept, for the owner to destroy.
+  std::shared_ptr<Backend> release() {
+    std::lock_guard lock(mutex_);
+    return std::move(kept_);
   }
   bool isRunning() const {
     std::lock_guard lock(mutex_);
@@ -89,8 +104,9 @@ class Lifecycle {
   }
 
  private:
-  mutable std::mutex mutex_;  // guards backend_ and shutDown_
+  mutable std::mutex mutex_;  // guards backend_, kept_ and shutDown_
   std::shared_ptr<Backend> backend_;
+  std::shared_ptr<Backend> kept_;
   bool shutDown_ = false;
 };
 

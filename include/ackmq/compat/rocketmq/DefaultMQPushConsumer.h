@@ -171,7 +171,7 @@ class ROCKETMQCLIENT_API DefaultMQPushConsumer {
   /// Runs shutdown() and waits for every listener call to return.
   virtual ~DefaultMQPushConsumer() {
     stop();
-    lingering_.reset();
+    lifecycle_.release().reset();
   }
   DefaultMQPushConsumer(const DefaultMQPushConsumer&) = delete;
   DefaultMQPushConsumer& operator=(const DefaultMQPushConsumer&) = delete;
@@ -262,17 +262,17 @@ class ROCKETMQCLIENT_API DefaultMQPushConsumer {
   using Backend = ackmq::compat::detail::PushConsumerBackend;
 
   void stop() {
-    auto backend = lifecycle_.stop();
-    if (backend == nullptr) return;
-    backend->shutdown();
     // From inside one of its own listener calls the native consumer cannot be destroyed (that waits for the
-    // call): the destructor does it.
-    if (ackmq::compat::detail::listenerOwner == this) lingering_ = std::move(backend);
+    // call): it is shut down here, and the destructor destroys it.
+    if (ackmq::compat::detail::listenerOwner == this) {
+      if (Backend* backend = lifecycle_.stopKeeping()) backend->shutdown();
+      return;
+    }
+    if (auto backend = lifecycle_.stop()) backend->shutdown();
   }
 
   MQMessageListener* listener_ = nullptr;
   ackmq::compat::detail::Lifecycle<Backend> lifecycle_;
-  std::shared_ptr<Backend> lingering_;
 };
 
 }  // namespace rocketmq
