@@ -408,6 +408,15 @@ TEST_SUITE("compat producer") {
     CHECK(!producer.version().empty());
   }
 
+  TEST_CASE("a created broker outlives unbindBroker while a client still uses it") {
+    DefaultMQProducer producer("compat-producers");
+    producer.setNamesrvAddr("compat-unbound:9876");
+    producer.start();
+    CHECK(ackmq::compat::unbindBroker("compat-unbound:9876"));
+    MQMessage msg("Orders", "still there");
+    CHECK(producer.send(msg).getSendStatus() == rocketmq::SEND_OK);
+  }
+
   TEST_CASE("a domain names the broker when no address is set") {
     BoundBroker world;
     DefaultMQProducer producer("compat-producers");

@@ -23,8 +23,9 @@ using SystemBroker = BasicBroker<std::string, SystemClock>;
 using ManualClockBroker = BasicBroker<std::string, ManualClock>;
 
 /// A broker a compatible client is attached to. A broker the registry created itself is kept alive by every
-/// reference to it; a bound broker belongs to the test that bound it, which must keep it alive until the
-/// clients attached to it are shut down.
+/// reference to it (a client holds one while it runs), so unbindBroker never pulls it from under a client; a
+/// bound broker belongs to the test that bound it, which must keep it alive until the clients attached to it
+/// are shut down.
 ///
 /// Thread safety: a regular value type (thread-compatible).
 class BrokerRef {
@@ -32,10 +33,15 @@ class BrokerRef {
   BrokerRef(SystemBroker* broker, std::shared_ptr<void> owner) : broker_(broker), owner_(std::move(owner)) {}
   explicit BrokerRef(ManualClockBroker* broker) : broker_(broker) {}
 
-  /// Calls `f(broker)` with the broker as its own type, so that a client can be instantiated for it.
-  template <class F>
-  decltype(auto) visit(F&& f) const {
-    return std::visit([&](auto* broker) -> decltype(auto) { return f(*broker); }, broker_);
+  /// The broker, when it runs on the system clock; null otherwise.
+  SystemBroker* system() const noexcept {
+    auto* const* b = std::get_if<SystemBroker*>(&broker_);
+    return b != nullptr ? *b : nullptr;
+  }
+  /// The broker, when it runs on a ManualClock; null otherwise.
+  ManualClockBroker* manual() const noexcept {
+    auto* const* b = std::get_if<ManualClockBroker*>(&broker_);
+    return b != nullptr ? *b : nullptr;
   }
 
  private:
@@ -44,6 +50,16 @@ class BrokerRef {
 };
 
 namespace detail {
+
+/// A client's backend for the broker `ref` names: Backend<SystemBroker> or Backend<ManualClockBroker>, built
+/// as Backend(ref, broker, args...), so that it holds `ref` (and with it a created broker) while it lives.
+template <class Base, template <class> class Backend, class... Args>
+std::shared_ptr<Base> makeBackend(const BrokerRef& ref, Args&&... args) {
+  if (SystemBroker* broker = ref.system()) {
+    return std::make_shared<Backend<SystemBroker>>(ref, *broker, std::forward<Args>(args)...);
+  }
+  return std::make_shared<Backend<ManualClockBroker>>(ref, *ref.manual(), std::forward<Args>(args)...);
+}
 
 // The process-wide address -> broker table.
 class BrokerRegistry {

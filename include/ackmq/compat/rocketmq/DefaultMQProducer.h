@@ -65,7 +65,8 @@ struct ProducerSettings {
 template <class Broker>
 class ProducerOn final : public ProducerBackend {
  public:
-  ProducerOn(Broker& broker, const std::string& group, const ProducerSettings& s) : producer_(broker, group) {
+  ProducerOn(BrokerRef ref, Broker& broker, const std::string& group, const ProducerSettings& s)
+      : ref_(std::move(ref)), producer_(broker, group) {
     producer_.setSendMsgTimeout(s.sendMsgTimeout);
     producer_.setMaxMessageSize(s.maxMessageSize);
     producer_.setRetryTimesWhenSendFailed(s.retryTimes - 1);
@@ -113,6 +114,7 @@ class ProducerOn final : public ProducerBackend {
     };
   }
 
+  BrokerRef ref_;  // keeps a created broker alive while the producer uses it
   ackmq::BasicProducer<Broker> producer_;
 };
 
@@ -163,12 +165,9 @@ class ROCKETMQCLIENT_API DefaultMQProducer {
   virtual void start() {
     using namespace ackmq::compat::detail;
     lifecycle_.start("producer", [&] {
-      return config_.broker().visit([&](auto& broker) -> std::shared_ptr<ProducerBackend> {
-        return translated([&] {
-          return std::make_shared<ProducerOn<std::remove_reference_t<decltype(broker)>>>(
-              broker, config_.groupName, settings_);
-        });
-      });
+      const ackmq::compat::BrokerRef broker = config_.broker();
+      return translated(
+          [&] { return makeBackend<ProducerBackend, ProducerOn>(broker, config_.groupName, settings_); });
     });
   }
   /// Stops sending: later sends throw MQClientException; async callbacks owed are delivered first.

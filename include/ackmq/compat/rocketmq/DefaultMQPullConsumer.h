@@ -73,8 +73,8 @@ class PullConsumerBackend {
 template <class Broker>
 class PullConsumerOn final : public PullConsumerBackend {
  public:
-  PullConsumerOn(Broker& broker, const std::string& group)
-      : broker_(broker), group_(group), reader_(broker, group) {
+  PullConsumerOn(BrokerRef ref, Broker& broker, const std::string& group)
+      : ref_(std::move(ref)), broker_(broker), group_(group), reader_(broker, group) {
     reader_.setAutoCommit(false);
     reader_.setPullBatchSize(kBatch);
     reader_.assign({});
@@ -126,6 +126,7 @@ class PullConsumerOn final : public PullConsumerBackend {
  private:
   static constexpr int kBatch = 32;
 
+  BrokerRef ref_;  // keeps a created broker alive while the consumer uses it
   Broker& broker_;
   std::string group_;
   std::mutex mutex_;  // serialises pulls: each moves the reader's one assigned queue
@@ -154,12 +155,9 @@ class ROCKETMQCLIENT_API DefaultMQPullConsumer {
     bool started = false;
     lifecycle_.start("pull consumer", [&] {
       started = true;
-      return config_.broker().visit([&](auto& broker) -> std::shared_ptr<PullConsumerBackend> {
-        return translated([&] {
-          return std::make_shared<PullConsumerOn<std::remove_reference_t<decltype(broker)>>>(
-              broker, config_.groupName);
-        });
-      });
+      const ackmq::compat::BrokerRef broker = config_.broker();
+      return translated(
+          [&] { return makeBackend<PullConsumerBackend, PullConsumerOn>(broker, config_.groupName); });
     });
     if (!started) return;
     for (auto& [topic, listener] : queueListeners_) {

@@ -104,9 +104,9 @@ inline std::vector<rocketmq::MQMessageExt> fromNative(const ackmq::MessageExtLis
 template <class Broker>
 class PushConsumerOn final : public PushConsumerBackend {
  public:
-  PushConsumerOn(Broker& broker, const std::string& group, const PushConsumerSettings& s,
+  PushConsumerOn(BrokerRef ref, Broker& broker, const std::string& group, const PushConsumerSettings& s,
                  rocketmq::MQMessageListener* listener, bool orderly, const void* owner)
-      : consumer_(broker, group) {
+      : ref_(std::move(ref)), consumer_(broker, group) {
     for (const auto& [topic, expression] : s.subscriptions)
       consumer_.subscribe(topic, expression);
     consumer_.setMessageModel(s.messageModel == rocketmq::BROADCASTING ? ackmq::MessageModel::BROADCASTING
@@ -152,6 +152,7 @@ class PushConsumerOn final : public PushConsumerBackend {
   }
 
  private:
+  BrokerRef ref_;  // keeps a created broker alive while the consumer uses it
   ackmq::BasicPushConsumer<Broker> consumer_;
 };
 
@@ -184,11 +185,10 @@ class ROCKETMQCLIENT_API DefaultMQPushConsumer {
     lifecycle_.start("push consumer", [&] {
       if (listener_ == nullptr) refuse("start: no message listener: call registerMessageListener first");
       const bool orderly = listener_->getMessageListenerType() == messageListenerOrderly;
-      return config_.broker().visit([&](auto& broker) -> std::shared_ptr<PushConsumerBackend> {
-        return translated([&] {
-          return std::make_shared<PushConsumerOn<std::remove_reference_t<decltype(broker)>>>(
-              broker, config_.groupName, settings_, listener_, orderly, this);
-        });
+      const ackmq::compat::BrokerRef broker = config_.broker();
+      return translated([&] {
+        return makeBackend<PushConsumerBackend, PushConsumerOn>(broker, config_.groupName, settings_,
+                                                                listener_, orderly, this);
       });
     });
   }
