@@ -185,7 +185,9 @@ class BasicMessage {
   using body_type = Body;
   using property_map = std::map<std::string, std::string, std::less<>>;
 
-  BasicMessage() = default;
+  // Only for a Body that has a default: a body type without one must not make every instantiation that
+  // merely asks whether a message is default-constructible (std::optional's, say) ill-formed.
+  BasicMessage() requires std::is_default_constructible_v<Body> : body_() {}
   BasicMessage(std::string topic, Body body) : topic_(std::move(topic)), body_(std::move(body)) {}
   BasicMessage(std::string topic, std::string tags, Body body)
       : topic_(std::move(topic)), tags_(std::move(tags)), body_(std::move(body)) {}
@@ -329,7 +331,7 @@ class BasicMessage {
 
   std::string topic_;
   std::string tags_;
-  Body body_{};
+  Body body_;
   int flag_ = 0;
   property_map properties_;
 };
