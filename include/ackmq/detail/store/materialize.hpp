@@ -9,6 +9,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include <ackmq/detail/same_bytes.hpp>
 #include <ackmq/detail/store/record.hpp>
 #include <ackmq/detail/store/topic_table.hpp>
 #include <ackmq/message.hpp>
@@ -29,24 +30,6 @@ inline void overwrite(std::string& s, std::string_view v) {
   } else {
     s.assign(v);
   }
-}
-
-/// a == b for short strings such as broker names, inline: a word at a time, where std::string's == calls out
-/// to a comparison and then to memcmp (some 55 instructions per delivery for an equal broker name).
-inline bool sameBytes(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  std::size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) {
-    std::uint64_t x;
-    std::uint64_t y;
-    std::memcpy(&x, a.data() + i, 8);
-    std::memcpy(&y, b.data() + i, 8);
-    if (x != y) return false;
-  }
-  for (; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
 }
 
 /// Assigns the values of `encoded` to a map that holds exactly its names, each once, and calls

@@ -152,7 +152,7 @@ class SubscriptionFilter {
         p += 2 + value.size();
         for (std::size_t i = 0; i < wanted; ++i) {
           if (names[i].size() == name.size() && !names[i].empty() && !slots.has(i) &&
-              sql::sameBytes(names[i], name)) {
+              sameBytes(names[i], name)) {
             slots.set(i, value);
             break;
           }

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <system_error>
 
+#include <ackmq/detail/same_bytes.hpp>
+
 namespace ackmq::detail::sql {
 
 /// The Java type of a value. INTEGER and LONG differ only in the range a String must parse into. ERROR is
@@ -79,24 +81,6 @@ struct Value {
     return type == Type::INTEGER || type == Type::LONG || type == Type::DOUBLE;
   }
 };
-
-/// a == b, inline: a word at a time, where string_view's == calls out to memcmp. Names and values in
-/// filters are short, and a call costs more than the comparison.
-inline bool sameBytes(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  std::size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) {
-    std::uint64_t x;
-    std::uint64_t y;
-    std::memcpy(&x, a.data() + i, 8);
-    std::memcpy(&y, b.data() + i, 8);
-    if (x != y) return false;
-  }
-  for (; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
 
 /// Java Integer.valueOf / Long.valueOf (`bits` 32 or 64): an optional sign, then at least one ASCII digit,
 /// within range; nothing else, not even blanks.
