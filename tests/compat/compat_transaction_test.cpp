@@ -204,7 +204,7 @@ TEST_SUITE("compat transaction") {
     CHECK(w.consumed.recorder.size() == 0);
   }
 
-  TEST_CASE("an exception from executeLocalTransaction reaches the caller; the check-back decides" *
+  TEST_CASE("an exception from executeLocalTransaction reaches the caller, and the check-back decides" *
             doctest::timeout(30)) {
     World w;
     w.script->execute = [](const MQMessage& m) -> LocalTransactionState {

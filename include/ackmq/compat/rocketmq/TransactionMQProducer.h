@@ -74,6 +74,8 @@ inline rocketmq::LocalTransactionState fromNative(ackmq::LocalTransactionState s
 
 /// The listener a compatible transactional producer holds. Each send and each check takes its own reference,
 /// so a listener replaced meanwhile is deleted only once the calls that began with it have returned.
+///
+/// Thread safety: thread-safe.
 class TransactionListenerSlot {
  public:
   std::shared_ptr<rocketmq::TransactionListener> get() const {
