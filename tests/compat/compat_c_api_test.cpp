@@ -109,6 +109,78 @@ CTransactionStatus commitAll(CProducer*, CMessage*, void*) {
   return E_COMMIT_TRANSACTION;
 }
 
+// What the C local transactions and checkers of a test were given.
+struct Transactions {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> executedBodies;
+  std::vector<void*> executedData;
+  std::vector<std::string> checkedIds;
+  std::vector<void*> checkedData;
+  void clear() {
+    std::lock_guard lock(mutex);
+    executedBodies.clear();
+    executedData.clear();
+    checkedIds.clear();
+    checkedData.clear();
+  }
+  bool waitForChecks(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return checkedIds.size() >= n; });
+  }
+};
+
+Transactions& transactions() {
+  static Transactions t;
+  return t;
+}
+
+// Answers as the message's body says: "commit", "rollback", anything else unknown.
+CTransactionStatus executeByBody(CProducer*, CMessage* msg, void* userData) {
+  std::lock_guard lock(transactions().mutex);
+  const std::string body = GetOriginMessageBody(msg);
+  transactions().executedBodies.push_back(body);
+  transactions().executedData.push_back(userData);
+  return body == "commit" ? E_COMMIT_TRANSACTION
+                          : (body == "rollback" ? E_ROLLBACK_TRANSACTION : E_UNKNOWN_TRANSACTION);
+}
+CTransactionStatus checkCommits(CProducer*, CMessageExt* msg, void* userData) {
+  std::lock_guard lock(transactions().mutex);
+  transactions().checkedIds.emplace_back(GetMessageId(msg));
+  transactions().checkedData.push_back(userData);
+  transactions().cv.notify_all();
+  return E_COMMIT_TRANSACTION;
+}
+
+// A started transactional producer of group "compat-c-tx" on a bound broker, checked by `checker`.
+struct TxWorld {
+  explicit TxWorld(CLocalTransactionCheckerCallback checker = checkCommits)
+      : producer(CreateTransactionProducer("compat-c-tx", checker, &checkerData)) {
+    transactions().clear();
+    REQUIRE(producer != nullptr);
+    REQUIRE(SetProducerNameServerAddress(producer, broker.address.c_str()) == OK);
+    REQUIRE(StartProducer(producer) == OK);
+  }
+  ~TxWorld() {
+    ShutdownProducer(producer);
+    DestroyProducer(producer);
+  }
+  int send(const char* body, CSendResult* result) {
+    CMessage* msg = CreateMessage("Orders");
+    SetMessageTags(msg, "c");
+    SetMessageBody(msg, body);
+    const int status = SendMessageTransaction(producer, msg, executeByBody, &executorData, result);
+    DestroyMessage(msg);
+    return status;
+  }
+  std::vector<ackmq::MessageExt> stored() { return ackmq::testing::topicMessages(broker.broker, "Orders"); }
+
+  BoundBroker broker;
+  int checkerData = 1;
+  int executorData = 2;
+  CProducer* producer;
+};
+
 // A started producer on a bound broker.
 struct World {
   World() : producer(CreateProducer("compat-c-producers")) {
@@ -281,26 +353,80 @@ TEST_SUITE("compat C API") {
     CHECK(w.stored().empty());
   }
 
-  TEST_CASE("a transactional send is refused with PRODUCER_SEND_TRANSACTION_FAILED") {
-    BoundBroker broker;
-    CProducer* producer = CreateTransactionProducer("compat-c-tx", checkNothing, nullptr);
-    REQUIRE(producer != nullptr);
-    REQUIRE(SetProducerNameServerAddress(producer, broker.address.c_str()) == OK);
-    REQUIRE(StartProducer(producer) == OK);
+  TEST_CASE("SendMessageTransaction commits or rolls back as the C local transaction answers") {
+    TxWorld w;
+    CSendResult committed{};
+    CSendResult rolledBack{};
+    REQUIRE(w.send("commit", &committed) == OK);
+    REQUIRE(w.send("rollback", &rolledBack) == OK);
+    CHECK(committed.sendStatus == E_SEND_OK);
+    CHECK(rolledBack.sendStatus == E_SEND_OK);
+    {
+      std::lock_guard lock(transactions().mutex);
+      CHECK(transactions().executedBodies == std::vector<std::string>{"commit", "rollback"});
+      CHECK(transactions().executedData == std::vector<void*>{&w.executorData, &w.executorData});
+    }
+    const auto stored = w.stored();
+    REQUIRE(stored.size() == 1);
+    CHECK(stored.front().getMsgId() == committed.msgId);
+    CHECK(stored.front().getBody() == "commit");
+    const auto stats = ackmq::testing::transactionStats(w.broker.broker);
+    CHECK(stats.committed == 1);
+    CHECK(stats.rolledBack == 1);
+    CHECK(stats.pending == 0);
+  }
+
+  TEST_CASE("an unknown C local transaction is committed by the checker at the check-back" *
+            doctest::timeout(30)) {
+    TxWorld w;
+    received().clear();
+    CPushConsumer* consumer =
+        compat_c_start_consumer(w.broker.address.c_str(), "compat-c-consumers", "Orders", 0);
+    REQUIRE(consumer != nullptr);
+    CSendResult result{};
+    REQUIRE(w.send("undecided", &result) == OK);
+    CHECK(w.stored().empty());
+    w.broker.clock.advance(std::chrono::seconds(30));  // a scan: the half is past transactionTimeOut
+    REQUIRE(transactions().waitForChecks(1));
+    REQUIRE(received().waitFor(1));
+    REQUIRE(compat_c_stop_consumer(consumer) == OK);
+    {
+      std::lock_guard lock(transactions().mutex);
+      CHECK(transactions().checkedIds == std::vector<std::string>{result.msgId});
+      CHECK(transactions().checkedData == std::vector<void*>{&w.checkerData});
+    }
+    std::lock_guard lock(received().mutex);
+    CHECK(received().ids == std::vector<std::string>{result.msgId});
+    CHECK(received().bodies == std::vector<std::string>{"undecided"});
+  }
+
+  TEST_CASE("a failed transactional send returns PRODUCER_SEND_TRANSACTION_FAILED and says why") {
+    TxWorld w;
+    CSendResult result{};
+    CHECK(w.send("", &result) == PRODUCER_SEND_TRANSACTION_FAILED);
+    CHECK(std::string(GetLatestErrorMessage()).find("body") != std::string::npos);
     CMessage* msg = CreateMessage("Orders");
     SetMessageBody(msg, "half");
-    CSendResult result{};
-    CHECK(SendMessageTransaction(producer, msg, commitAll, nullptr, &result) ==
-          PRODUCER_SEND_TRANSACTION_FAILED);
-    CHECK(std::string(GetLatestErrorMessage()).find("not yet supported") != std::string::npos);
     CProducer* plain = CreateProducer("compat-c-plain");
     CHECK(SendMessageTransaction(plain, msg, commitAll, nullptr, &result) ==
           PRODUCER_SEND_TRANSACTION_FAILED);
+    CHECK(std::string(GetLatestErrorMessage()).find("CreateTransactionProducer") != std::string::npos);
     DestroyProducer(plain);
     DestroyMessage(msg);
-    CHECK(ShutdownProducer(producer) == OK);
-    CHECK(DestroyProducer(producer) == OK);
-    CHECK(CreateTransactionProducer("compat-c-tx", nullptr, nullptr) == nullptr);
+    CHECK(ackmq::testing::transactionStats(w.broker.broker).prepared == 0);
+    std::lock_guard lock(transactions().mutex);
+    CHECK(transactions().executedBodies.empty());
+  }
+
+  TEST_CASE("without a checker, as the client does, no local transaction runs and the half stays open") {
+    TxWorld w(nullptr);
+    CSendResult result{};
+    REQUIRE(w.send("commit", &result) == OK);
+    CHECK(result.sendStatus == E_SEND_OK);
+    CHECK(w.stored().empty());
+    CHECK(ackmq::testing::transactionStats(w.broker.broker).pending == 1);
+    std::lock_guard lock(transactions().mutex);
+    CHECK(transactions().executedBodies.empty());
   }
 
   TEST_CASE("the C pull consumer lists queues, pulls, and releases what it returned") {
@@ -341,6 +467,7 @@ TEST_SUITE("compat C API") {
     CMessage* msg = CreateMessage("Orders");
     CSendResult result{};
     CHECK(CreateProducer(nullptr) == nullptr);
+    CHECK(CreateTransactionProducer(nullptr, checkNothing, nullptr) == nullptr);
     CHECK(CreatePushConsumer(nullptr) == nullptr);
     CHECK(CreatePullConsumer(nullptr) == nullptr);
     CHECK(DestroyProducer(nullptr) == NULL_POINTER);

@@ -1,5 +1,5 @@
 // The rest of the rocketmq-client-cpp compatible headers: the value types, the exceptions, the command-line
-// helper, the credentials, and the transactional producer until transactions are wired in.
+// helper and the credentials.
 #include "Arg_helper.h"
 #include "MQClientException.h"
 #include "MQMessage.h"
@@ -7,8 +7,6 @@
 #include "MQMessageQueue.h"
 #include "SendResult.h"
 #include "SessionCredentials.h"
-#include "TransactionListener.h"
-#include "TransactionMQProducer.h"
 
 #include <doctest/doctest.h>
 
@@ -16,28 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "compat_support.hpp"
 
-using compat_test::BoundBroker;
-using compat_test::thrownMessage;
 using rocketmq::MQMessage;
 using rocketmq::MQMessageQueue;
-
-namespace {
-
-struct CountedListener : rocketmq::TransactionListener {
-  explicit CountedListener(int& d) : deleted(d) {}
-  ~CountedListener() override { ++deleted; }
-  rocketmq::LocalTransactionState executeLocalTransaction(const MQMessage&, void*) override {
-    return rocketmq::COMMIT_MESSAGE;
-  }
-  rocketmq::LocalTransactionState checkLocalTransaction(const rocketmq::MQMessageExt&) override {
-    return rocketmq::COMMIT_MESSAGE;
-  }
-  int& deleted;
-};
-
-}  // namespace
 
 TEST_SUITE("compat vocabulary") {
   TEST_CASE("MQMessage keeps tags, keys, delay level and wait-store flag as the client's properties") {
@@ -119,30 +98,5 @@ TEST_SUITE("compat vocabulary") {
     CHECK(!none.isValid());
     const rocketmq::SessionCredentials full("ak", "sk", "channel");
     CHECK(full.isValid());
-  }
-
-  TEST_CASE("sendMessageInTransaction throws MQClientException: transactions are not yet supported") {
-    BoundBroker world;
-    int deleted = 0;
-    {
-      rocketmq::TransactionMQProducer producer("compat-tx");
-      producer.setNamesrvAddr(world.address);
-      producer.setTransactionListener(new CountedListener(deleted));
-      CHECK(producer.getTransactionListener() != nullptr);
-      producer.start();
-      MQMessage msg("Orders", "half");
-      CHECK(thrownMessage([&] {
-              producer.sendMessageInTransaction(msg, nullptr);
-            }).find("transactional messages are not yet supported") != std::string::npos);
-      CHECK(ackmq::testing::topicMessages(world.broker, "Orders").empty());
-      producer.shutdown();
-    }
-    CHECK(deleted == 1);
-  }
-
-  TEST_CASE("a transactional producer without an address is refused at start()") {
-    rocketmq::TransactionMQProducer producer("compat-tx");
-    producer.setNamesrvAddr("");
-    CHECK(thrownMessage([&] { producer.start(); }).find("setNamesrvAddr") != std::string::npos);
   }
 }

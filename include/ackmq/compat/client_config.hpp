@@ -110,6 +110,18 @@ class Lifecycle {
   bool shutDown_ = false;
 };
 
+/// Set while a thread runs a listener call of the client it points at (a consumer's message listener, a
+/// transactional producer's check), so that shutdown() from inside that call does not wait for itself.
+inline thread_local const void* listenerOwner = nullptr;
+
+struct ListenerScope {
+  explicit ListenerScope(const void* owner) : previous(listenerOwner) { listenerOwner = owner; }
+  ~ListenerScope() { listenerOwner = previous; }
+  ListenerScope(const ListenerScope&) = delete;
+  ListenerScope& operator=(const ListenerScope&) = delete;
+  const void* previous;
+};
+
 }  // namespace ackmq::compat::detail
 
 // The setters and getters every client class declares, each reading or writing config_. Shared so that the

@@ -29,6 +29,9 @@ typedef CTransactionStatus (*CLocalTransactionExecutorCallback)(CProducer* produ
 
 ROCKETMQCLIENT_API CProducer* CreateProducer(const char* groupId);
 ROCKETMQCLIENT_API CProducer* CreateOrderlyProducer(const char* groupId);
+/* `callback` answers the broker's check-backs, on the producer's check thread, given `userData`. A null
+ * callback is accepted, as the client accepts it: then no local transaction runs and every transactional
+ * message stays UNKNOWN. */
 ROCKETMQCLIENT_API CProducer* CreateTransactionProducer(const char* groupId,
                                                         CLocalTransactionCheckerCallback callback,
                                                         void* userData);
@@ -74,7 +77,9 @@ ROCKETMQCLIENT_API int SendMessageOrderlyAsync(CProducer* producer, CMessage* ms
 /* Sends to the queue the sharding key hashes to, so that one key keeps one queue. */
 ROCKETMQCLIENT_API int SendMessageOrderlyByShardingKey(CProducer* producer, CMessage* msg,
                                                        const char* shardingKey, CSendResult* result);
-/* Not supported yet: returns PRODUCER_SEND_TRANSACTION_FAILED. */
+/* Stores `msg` as a half, runs `callback(producer, msg, userData)` on this thread and commits, rolls back, or
+ * (E_UNKNOWN_TRANSACTION) leaves the half to the check-back, as it answers. PRODUCER_SEND_TRANSACTION_FAILED
+ * when the send fails or the producer was not made by CreateTransactionProducer. */
 ROCKETMQCLIENT_API int SendMessageTransaction(CProducer* producer, CMessage* msg,
                                               CLocalTransactionExecutorCallback callback, void* userData,
                                               CSendResult* result);
@@ -161,6 +166,47 @@ class KeySelector final : public rocketmq::MessageQueueSelector {
   }
 };
 
+/// What SendMessageTransaction hands the listener as the send's `arg`: the C local transaction to run.
+struct CLocalTransaction {
+  CLocalTransactionExecutorCallback executor;
+  CMessage* msg;
+  void* userData;
+};
+
+inline rocketmq::LocalTransactionState stateOf(CTransactionStatus status) noexcept {
+  switch (status) {
+    case E_COMMIT_TRANSACTION:
+      return rocketmq::COMMIT_MESSAGE;
+    case E_ROLLBACK_TRANSACTION:
+      return rocketmq::ROLLBACK_MESSAGE;
+    default:
+      return rocketmq::UNKNOWN;
+  }
+}
+
+/// The listener of a producer made by CreateTransactionProducer. Without a checker it answers UNKNOWN to
+/// both calls and runs no C callback, as the client's C API does.
+class CTransactionListener final : public rocketmq::TransactionListener {
+ public:
+  CTransactionListener(CProducer* producer, CLocalTransactionCheckerCallback checker, void* userData)
+      : producer_(producer), checker_(checker), userData_(userData) {}
+  rocketmq::LocalTransactionState executeLocalTransaction(const rocketmq::MQMessage&, void* arg) override {
+    if (checker_ == nullptr) return rocketmq::UNKNOWN;
+    const auto* local = static_cast<const CLocalTransaction*>(arg);
+    return stateOf(local->executor(producer_, local->msg, local->userData));
+  }
+  rocketmq::LocalTransactionState checkLocalTransaction(const rocketmq::MQMessageExt& msg) override {
+    if (checker_ == nullptr) return rocketmq::UNKNOWN;
+    CMessageExt ext(msg);
+    return stateOf(checker_(producer_, &ext, userData_));
+  }
+
+ private:
+  CProducer* producer_;
+  CLocalTransactionCheckerCallback checker_;
+  void* userData_;
+};
+
 /// Applies `f` to the producer, and to its transactional twin when it has one.
 template <class F>
 int configure(CProducer* producer, F&& f) {
@@ -183,10 +229,11 @@ CProducer* CreateOrderlyProducer(const char* groupId) {
 }
 CProducer* CreateTransactionProducer(const char* groupId, CLocalTransactionCheckerCallback callback,
                                      void* userData) {
-  (void)userData;
-  if (groupId == nullptr || callback == nullptr) return nullptr;
+  if (groupId == nullptr) return nullptr;
   CProducer* producer = CreateProducer(groupId);
   producer->transaction = std::make_unique<rocketmq::TransactionMQProducer>(groupId);
+  producer->transaction->setTransactionListener(
+      new ackmq::compat::capi::CTransactionListener(producer, callback, userData));
   return producer;
 }
 int DestroyProducer(CProducer* producer) {
@@ -366,8 +413,9 @@ int SendMessageTransaction(CProducer* producer, CMessage* msg, CLocalTransaction
       ackmq::compat::detail::refuse(
           "SendMessageTransaction: the producer was not made by CreateTransactionProducer");
     }
-    *result = ackmq::compat::capi::cResultOf(
-        producer->transaction->sendMessageInTransaction(msg->message, userData));
+    ackmq::compat::capi::CLocalTransaction local{callback, msg, userData};
+    *result =
+        ackmq::compat::capi::cResultOf(producer->transaction->sendMessageInTransaction(msg->message, &local));
   });
 }
 }

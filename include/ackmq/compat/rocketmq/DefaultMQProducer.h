@@ -15,6 +15,7 @@
 
 #include <ackmq/compat/broker_registry.hpp>
 #include <ackmq/compat/client_config.hpp>
+#include <ackmq/compat/producer_settings.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/producer.hpp>
 #include <ackmq/status.hpp>
@@ -52,27 +53,12 @@ class ProducerBackend {
   virtual void sendOneway(const ackmq::Message& msg, const QueueChooser& choose) = 0;
 };
 
-/// The producer settings the compatible producer hands to the native one at start().
-struct ProducerSettings {
-  int sendMsgTimeout = 3000;
-  int maxMessageSize = 128 * 1024;
-  int retryTimes = 5;        // attempts of a sync send
-  int retryTimes4Async = 1;  // attempts of an async send
-  int compressMsgBodyOverHowmuch = 4 * 1024;
-  int compressLevel = 5;
-};
-
 template <class Broker>
 class ProducerOn final : public ProducerBackend {
  public:
   ProducerOn(BrokerRef ref, Broker& broker, const std::string& group, const ProducerSettings& s)
       : ref_(std::move(ref)), producer_(broker, group) {
-    producer_.setSendMsgTimeout(s.sendMsgTimeout);
-    producer_.setMaxMessageSize(s.maxMessageSize);
-    producer_.setRetryTimesWhenSendFailed(s.retryTimes - 1);
-    producer_.setRetryTimesWhenSendAsyncFailed(s.retryTimes4Async - 1);
-    // rocketmq-client-cpp DefaultMQProducerImpl.sendDefaultImpl retries any status but SEND_OK.
-    producer_.setRetryAnotherBrokerWhenNotStoreOK(true);
+    configureNative(producer_, s);
     producer_.start();
   }
 

@@ -69,18 +69,6 @@ struct PushConsumerSettings {
   std::map<std::string, std::string> subscriptions;
 };
 
-/// Set while a thread runs a listener call of the consumer it points at, so that shutdown() from inside a
-/// listener does not wait for itself.
-inline thread_local const void* listenerOwner = nullptr;
-
-struct ListenerScope {
-  explicit ListenerScope(const void* owner) : previous(listenerOwner) { listenerOwner = owner; }
-  ~ListenerScope() { listenerOwner = previous; }
-  ListenerScope(const ListenerScope&) = delete;
-  ListenerScope& operator=(const ListenerScope&) = delete;
-  const void* previous;
-};
-
 inline ackmq::ConsumeFromWhere toNative(rocketmq::ConsumeFromWhere where) noexcept {
   switch (where) {
     case rocketmq::CONSUME_FROM_FIRST_OFFSET:
