@@ -1,12 +1,10 @@
 #pragma once
 // ackmq: the producer, and with it the first of RocketMQ's three confirmations: a sync send returns a
 // SendResult once the broker has stored the message; an async send reports exactly once, later, on the
-// producer's own thread; a oneway send confirms nothing. A request (request-reply) is a send that also
-// waits for the answer a responder sends back; its pending requests live in detail/client/request_futures.
+// producer's own thread; a oneway send confirms nothing. A request also waits for its reply.
 
 #include <atomic>
 #include <chrono>
-#include <concepts>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -24,70 +22,20 @@
 #include <ackmq/broker.hpp>
 #include <ackmq/detail/client/consumer_common.hpp>
 #include <ackmq/detail/client/request_futures.hpp>
+#include <ackmq/detail/client/send_rules.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/detail/message_id.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
+#include <ackmq/queue_selectors.hpp>
+#include <ackmq/send_callback.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq {
 
-/// What an async send reports: exactly one of the two is called, on the producer's callback thread, never
-/// inside send(). An exception thrown by a callback is swallowed (it cannot reach the sender).
-struct SendCallback {
-  std::function<void(const SendResult&)> onSuccess;
-  std::function<void(std::exception_ptr)> onException;
-};
-
 namespace detail {
 struct ProducerAccess;
 }  // namespace detail
-
-/// What an async request reports: exactly one of the two is called, on the producer's callback thread, never
-/// inside request(): onSuccess with the reply, or onException with RequestTimeoutException when no reply
-/// came in time, or MQClientException when the request could not be sent or the producer or broker shut
-/// down first (RocketMQ RequestCallback). An exception thrown by a callback is swallowed.
-template <class Body>
-struct BasicRequestCallback {
-  std::function<void(const BasicMessage<Body>&)> onSuccess;
-  std::function<void(std::exception_ptr)> onException;
-};
-using RequestCallback = BasicRequestCallback<std::string>;
-
-/// A selector picks the queue of an ordered send: called as selector(queues, message, arg) with every queue
-/// of the topic in queue id order, it returns one of them (RocketMQ MessageQueueSelector).
-template <class Selector, class Body, class Arg>
-concept MessageQueueSelector = std::invocable < Selector&,
-        const std::vector<MessageQueue>
-&, const BasicMessage<Body>&,
-    const Arg& > &&std::convertible_to<std::invoke_result_t<Selector&, const std::vector<MessageQueue>&,
-                                                            const BasicMessage<Body>&, const Arg&>,
-                                       MessageQueue>;
-
-/// Picks queue |hash(arg)| mod n, so one key always lands on one queue while the queue count stays the same
-/// (RocketMQ SelectMessageQueueByHash). Strings (and string literals) hash by content.
-struct SelectMessageQueueByHash {
-  template <class Body, class Arg>
-  MessageQueue operator()(const std::vector<MessageQueue>& mqs, const BasicMessage<Body>&,
-                          const Arg& arg) const {
-    std::size_t h;
-    if constexpr (std::is_convertible_v<const Arg&, std::string_view>) {
-      h = std::hash<std::string_view>{}(std::string_view(arg));
-    } else {
-      h = std::hash<Arg>{}(arg);
-    }
-    return mqs[h % mqs.size()];
-  }
-};
-
-/// Picks a random queue (RocketMQ SelectMessageQueueByRandom).
-struct SelectMessageQueueByRandom {
-  template <class Body, class Arg>
-  MessageQueue operator()(const std::vector<MessageQueue>& mqs, const BasicMessage<Body>&, const Arg&) const {
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    return mqs[rng() % mqs.size()];
-  }
-};
 
 /// A producer attached to one broker (RocketMQ DefaultMQProducer).
 ///
@@ -189,7 +137,7 @@ class BasicProducer {
   /// As send(msg), within `timeout` instead of sendMsgTimeout. Throws MQClientException (MESSAGE_ILLEGAL),
   /// storing nothing, when `timeout` is not positive.
   SendResult send(const Message& msg, std::chrono::milliseconds timeout) {
-    checkTimeout(timeout);
+    detail::checkBudget("send", timeout);
     return sendDefault(msg, timeout);
   }
 
@@ -256,7 +204,7 @@ class BasicProducer {
   /// As send(msg, callback), within `timeout`. Throws MQClientException (MESSAGE_ILLEGAL) at once, storing
   /// nothing and calling nothing, when `timeout` is not positive.
   void send(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
-    checkTimeout(timeout);
+    detail::checkBudget("send", timeout);
     sendAsync(msg, std::move(callback), timeout);
   }
   /// Async send to one queue: one attempt.
@@ -284,10 +232,9 @@ class BasicProducer {
   /// carries CORRELATION_ID, REPLY_TO_CLIENT (this producer) and TTL (`timeout` in ms); it is sent as
   /// send(msg) would, with retries, within `timeout`. `timeout` runs on the broker's clock: a ManualClock
   /// advanced past it (from any thread) ends the wait.
-  /// Throws RequestTimeoutException when no reply came within `timeout`; MQClientException for bad input
-  /// (a `timeout` that is not positive included, nothing sent), for a producer not running or a broker shut
-  /// down, when the send failed, or when the producer or the broker shut down while the request waited.
-  /// Thread-safe; many requests may wait at once, each woken by its own reply.
+  /// Throws RequestTimeoutException when no reply came in time; MQClientException for bad input (a timeout
+  /// that is not positive included), a failed send, or a producer or broker not running or shut down while
+  /// the request waited. Thread-safe; many requests may wait at once, each woken by its own reply.
   Message request(const Message& msg, std::chrono::milliseconds timeout) {
     return requestSync(msg, timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
   }
@@ -421,35 +368,9 @@ class BasicProducer {
         "producer " + group_ +
             (before ? " is not started: call start() before sending" : " is shut down: it sends no more"));
   }
-  // A per-call timeout is a budget like sendMsgTimeout: one that is not positive could only expire
-  // after the message was stored, telling the caller a stored message failed.
-  static void checkTimeout(std::chrono::milliseconds timeout) {
-    if (timeout.count() <= 0) {
-      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
-                              "send timeout: " + std::to_string(timeout.count()) + " ms must be positive");
-    }
-  }
   [[noreturn]] static void bad(std::string_view setter, int value, std::string_view rule) {
     throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
                             std::string(setter) + ": " + std::to_string(value) + " " + std::string(rule));
-  }
-
-  // RocketMQ DefaultMQProducer retryResponseCodes, plus the transport failure.
-  static bool retryable(ResponseCode code) noexcept {
-    switch (code) {
-      case ResponseCode::TOPIC_NOT_EXIST:
-      case ResponseCode::SERVICE_NOT_AVAILABLE:
-      case ResponseCode::SYSTEM_ERROR:
-      case ResponseCode::SYSTEM_BUSY:
-      case ResponseCode::NO_PERMISSION:
-      case ResponseCode::NO_BUYER_ID:
-      case ResponseCode::NOT_IN_CURRENT_UNIT:
-      case ResponseCode::GO_AWAY:
-      case ResponseCode::CONNECT_BROKER_EXCEPTION:
-        return true;
-      default:
-        return false;
-    }
   }
 
   // The clock that the sendMsgTimeout budget is measured on: a coarse steady read where the clock has one.
@@ -619,7 +540,7 @@ class BasicProducer {
         }
         return make(r, qid);
       }
-      if (!retryable(r.code) && r.code != ResponseCode::ACCESS_BROKER_TIMEOUT) {
+      if (!detail::retryableSendFailure(r.code) && r.code != ResponseCode::ACCESS_BROKER_TIMEOUT) {
         throwFor(r, route.topic.name());
       }
       last = std::move(r);
@@ -666,26 +587,6 @@ class BasicProducer {
 
   static constexpr int kAnyQueue = -1;  // a request's queue left to the producer's rotation, with retries
 
-  // Not a budget that could only expire after the request was stored (see checkTimeout).
-  static void checkRequestTimeout(std::chrono::milliseconds timeout) {
-    if (timeout.count() <= 0) {
-      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
-                              "request timeout: " + std::to_string(timeout.count()) + " ms must be positive");
-    }
-  }
-
-  // RocketMQ RequestResponseFuture's request, as prepareSendRequest marks it.
-  Message prepareRequest(const Message& msg, const std::string& correlationId,
-                         std::chrono::milliseconds timeout) const {
-    Message req(msg);
-    detail::MessageAccess::putProperty(req, MessageConst::PROPERTY_CORRELATION_ID, correlationId);
-    detail::MessageAccess::putProperty(req, MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT,
-                                       futures_.clientId());
-    detail::MessageAccess::putProperty(req, MessageConst::PROPERTY_MESSAGE_TTL,
-                                       std::to_string(timeout.count()));
-    return req;
-  }
-
   // Sends a prepared request to `qid`, once, or (kAnyQueue) with retries within `timeout`. A failure ends
   // the request with MQClientException("send request message to <topic> fail", as RocketMQ words it).
   void sendRequest(const Message& req, const detail::TopicRoute& route, int qid,
@@ -714,14 +615,14 @@ class BasicProducer {
 
   template <class Pick>
   Message requestSync(const Message& msg, std::chrono::milliseconds timeout, Pick&& pick) {
-    checkRequestTimeout(timeout);
+    detail::checkBudget("request", timeout);
     typename Futures::Ticket ticket;
     {
       Guard guard(*this);
       const detail::TopicRoute route = checkedRoute(msg);
       const int qid = pick(route);
       ticket = futures_.open(msg.getTopic(), timeout.count());
-      sendRequest(prepareRequest(msg, ticket->correlationId(), timeout), route, qid, timeout, ticket);
+      sendRequest(futures_.requestFor(msg, *ticket), route, qid, timeout, ticket);
     }
     return futures_.wait(ticket);
   }
@@ -729,13 +630,13 @@ class BasicProducer {
   template <class Pick>
   void requestAsync(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout,
                     Pick&& pick) {
-    checkRequestTimeout(timeout);
+    detail::checkBudget("request", timeout);
     AsyncGuard guard(*this);
     const detail::TopicRoute route = checkedRoute(msg);
     const int qid = pick(route);
     const auto ticket = futures_.open(msg.getTopic(), timeout.count(), std::move(callback.onSuccess),
                                       std::move(callback.onException));
-    sendRequest(prepareRequest(msg, ticket->correlationId(), timeout), route, qid, timeout, ticket);
+    sendRequest(futures_.requestFor(msg, *ticket), route, qid, timeout, ticket);
   }
 
   // Runs `op` now and posts its outcome to the callback thread.

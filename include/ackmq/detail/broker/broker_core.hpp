@@ -26,6 +26,7 @@
 #include <ackmq/detail/broker/group_registry.hpp>
 #include <ackmq/detail/broker/page_warmer.hpp>
 #include <ackmq/detail/broker/pop_service.hpp>
+#include <ackmq/detail/broker/put_result.hpp>
 #include <ackmq/detail/broker/reply_router.hpp>
 #include <ackmq/detail/broker/retry_service.hpp>
 #include <ackmq/detail/broker/room_waiters.hpp>
@@ -41,17 +42,6 @@
 #include <ackmq/status.hpp>
 
 namespace ackmq::detail {
-
-/// The broker's answer to a send request.
-struct PutResult {
-  ResponseCode code = ResponseCode::SUCCESS;
-  SendStatus status = SendStatus::SEND_OK;
-  std::int64_t queueOffset = -1;
-  std::int64_t commitLogOffset = -1;
-  std::string remark;
-  bool storeFull = false;  // SYSTEM_BUSY because unconsumed messages fill the store: room may come
-  bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
-};
 
 /// Thread safety: thread-safe.
 template <class Body, class Clock>
@@ -189,16 +179,16 @@ class BrokerCore final : private TimerTarget {
     // unless an injected slow request moved the clock in between.
     std::int64_t storeTs = bornTimestamp;
     if (const std::int64_t slow = faults_.takeSlowness(); slow > 0) {
-      elapse(slow);
+      elapseInjected(clock_, slow);
       storeTs = clock_.nowMillis();
     }
     const FaultState::SendFault fault = faults_.takeSendFault();
-    if (refused(fault, result)) return result;
+    if (refusedByFault(fault, result)) return result;
     if (!admissible(msg, result)) return result;
 
     TopicEntry& topic = *route.topic.t_;
     const auto& props = msg.getProperties();
-    if (!props.empty() && isReply(props)) {
+    if (!props.empty() && isReplyMessage(props)) {
       // Handed to the requester, not stored (RocketMQ ReplyMessageProcessor): the responder's send succeeds
       // whether or not anybody still waits, as RocketMQ's push to the requester is fire-and-forget.
       replies_.route(msg);
@@ -213,7 +203,7 @@ class BrokerCore final : private TimerTarget {
 
     std::string encoded;
     if (!props.empty()) {
-      const std::int64_t delay = delayOf(msg);
+      const std::int64_t delay = schedule_.delayOf(msg);
       if (delay > 0) {
         encoded = encodeProperties(props);
         stampRequest(props, encoded);
@@ -221,7 +211,7 @@ class BrokerCore final : private TimerTarget {
         src.encodedProperties = encoded;
         const int level = msg.getDelayTimeLevel();
         const int scheduleQueue = level > 0 ? level - 1 : schedule_.deliverTimeQueueId();
-        finish(schedule_.park(src, scheduleQueue, delay), fault, result);
+        finishPut(schedule_.park(src, scheduleQueue, delay), fault, result);
         return result;  // parked: nothing arrived anywhere yet
       }
       encoded = encodeWithoutTimer(props);
@@ -229,7 +219,7 @@ class BrokerCore final : private TimerTarget {
       src.encodedProperties = encoded;
     }
     const AppendResult r = appendAndTell(topic, queueId, std::span(&src, 1), storeTs);  // built in place
-    finish(r, fault, result);
+    finishPut(r, fault, result);
     return result;
   }
 
@@ -237,20 +227,20 @@ class BrokerCore final : private TimerTarget {
   PutResult sendBatch(const TopicRoute& route, int queueId, const std::vector<Message>& batch,
                       const std::vector<MessageId>& ids, std::int64_t bornTimestamp) {
     PutResult result;
-    elapse(faults_.takeSlowness());
+    elapseInjected(clock_, faults_.takeSlowness());
     const FaultState::SendFault fault = faults_.takeSendFault();
-    if (refused(fault, result)) return result;
+    if (refusedByFault(fault, result)) return result;
     std::vector<std::string> encoded(batch.size());
     std::vector<RecordSource<Body>> srcs(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const Message& m = batch[i];
       if (!admissible(m, result)) return result;
-      if (isReply(m.getProperties())) {
+      if (isReplyMessage(m.getProperties())) {
         result.code = ResponseCode::MESSAGE_ILLEGAL;
         result.remark = "a reply message must be sent alone, not in a batch";
         return result;
       }
-      if (delayOf(m) > 0) {
+      if (schedule_.delayOf(m) > 0) {
         result.code = ResponseCode::MESSAGE_ILLEGAL;
         result.remark = "a batch must not carry a delay";
         return result;
@@ -266,7 +256,7 @@ class BrokerCore final : private TimerTarget {
       s.flag = m.getFlag();
     }
     const AppendResult r = appendAndTell(*route.topic.t_, queueId, srcs, clock_.nowMillis());
-    finish(r, fault, result);
+    finishPut(r, fault, result);
     return result;
   }
 
@@ -278,11 +268,11 @@ class BrokerCore final : private TimerTarget {
   PutResult sendHalf(const TopicRoute& route, int queueId, const Message& msg, const MessageId& id,
                      std::int64_t bornTimestamp, std::string_view group) {
     PutResult result;
-    elapse(faults_.takeSlowness());
+    elapseInjected(clock_, faults_.takeSlowness());
     const FaultState::SendFault fault = faults_.takeSendFault();
-    if (refused(fault, result)) return result;
+    if (refusedByFault(fault, result)) return result;
     if (!admissible(msg, result)) return result;
-    finish(transactions_.prepare(*route.topic.t_, queueId, msg, id, bornTimestamp, group), fault, result);
+    finishPut(transactions_.prepare(*route.topic.t_, queueId, msg, id, bornTimestamp, group), fault, result);
     return result;
   }
 
@@ -650,32 +640,6 @@ class BrokerCore final : private TimerTarget {
     return materialize<Body>(h, config_.brokerName, identity_, TopicView::STORED);
   }
 
-  // An injected slow request: the broker's clock moves on before the request is handled.
-  void elapse(std::int64_t millis) {
-    if (millis <= 0) return;
-    if constexpr (Clock::isManual) {
-      clock_.advance(std::chrono::milliseconds(millis));
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(millis));
-    }
-  }
-
-  // A refusal decided by an injected fault. DEGRADE stores the message and only changes the status.
-  static bool refused(const FaultState::SendFault& fault, PutResult& result) {
-    if (fault.kind == FaultState::SendFaultKind::LOSE) {
-      result.code = ResponseCode::CONNECT_BROKER_EXCEPTION;
-      result.remark = "the request was lost before it reached the broker (injected)";
-      return true;
-    }
-    if (fault.kind == FaultState::SendFaultKind::FAIL) {
-      result.code = fault.code;
-      result.remark =
-          "the broker refused the request with " + std::string(nameOf(fault.code)) + " (injected)";
-      return true;
-    }
-    return false;
-  }
-
   // Broker-side checks, in case a client skipped its own (RocketMQ SendMessageProcessor checks them again).
   bool admissible(const Message& msg, PutResult& result) const {
     if (!running()) {
@@ -693,20 +657,6 @@ class BrokerCore final : private TimerTarget {
     return true;
   }
 
-  static void finish(const AppendResult& r, const FaultState::SendFault& fault, PutResult& result) {
-    result.code = r.code;
-    result.storeFull = r.storeFull;
-    if (!r.remark.empty()) result.remark = r.remark;  // a stored message has none: no string copy
-    result.queueOffset = r.queueOffset;
-    result.commitLogOffset = r.commitLogOffset;
-    if (r.ok() && fault.kind == FaultState::SendFaultKind::DEGRADE) result.status = fault.status;
-  }
-
-  // A message MessageUtil::createReplyMessage built.
-  static bool isReply(const typename Message::property_map& props) {
-    const auto it = props.find(MessageConst::PROPERTY_MESSAGE_TYPE);
-    return it != props.end() && it->second == MixAll::REPLY_MESSAGE_FLAG;
-  }
   // A request carries its broker's cluster, which names the topic of its reply (RocketMQ
   // SendMessageProcessor puts CLUSTER on every message; only requests need it).
   void stampRequest(const typename Message::property_map& props, std::string& encoded) const {
@@ -714,33 +664,6 @@ class BrokerCore final : private TimerTarget {
         !props.contains(MessageConst::PROPERTY_CLUSTER)) {
       encodeProperty(encoded, MessageConst::PROPERTY_CLUSTER, config_.brokerClusterName);
     }
-  }
-
-  // Milliseconds until a message is due: a delay level wins over timer properties (RocketMQ HookUtils).
-  std::int64_t delayOf(const Message& msg) const {
-    const auto& props = msg.getProperties();
-    if (props.empty()) return 0;
-    const int level = msg.getDelayTimeLevel();
-    if (level > 0) return schedule_.levelMillis(std::min(level, schedule_.maxLevel()));
-    if (props.contains(MessageConst::PROPERTY_TIMER_DELIVER_MS)) {
-      return msg.getDeliverTimeMs() - clock_.nowMillis();
-    }
-    if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_MS)) return msg.getDelayTimeMs();
-    if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_SEC)) return msg.getDelayTimeSec() * 1000;
-    return 0;
-  }
-
-  // The properties of a message stored without parking: timer properties of a past deliver time go.
-  static std::string encodeWithoutTimer(const typename Message::property_map& props) {
-    std::string out;
-    for (const auto& [k, v] : props) {
-      if (k == MessageConst::PROPERTY_TIMER_DELIVER_MS || k == MessageConst::PROPERTY_TIMER_DELAY_MS ||
-          k == MessageConst::PROPERTY_TIMER_DELAY_SEC || k == MessageConst::PROPERTY_DELAY_TIME_LEVEL) {
-        continue;
-      }
-      encodeProperty(out, k, v);
-    }
-    return out;
   }
 
   // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService); it also arms any

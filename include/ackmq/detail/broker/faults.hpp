@@ -3,8 +3,10 @@
 // paths.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 #include <ackmq/status.hpp>
 
@@ -135,5 +137,17 @@ class FaultState {
   ResponseCode failCode_ = ResponseCode::SYSTEM_BUSY;
   SendStatus degradeStatus_ = SendStatus::FLUSH_DISK_TIMEOUT;
 };
+
+/// An injected slow request: the broker's clock moves on before the request is handled (a ManualClock is
+/// advanced; the system clock is waited out).
+template <class Clock>
+void elapseInjected(Clock& clock, std::int64_t millis) {
+  if (millis <= 0) return;
+  if constexpr (Clock::isManual) {
+    clock.advance(std::chrono::milliseconds(millis));
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+  }
+}
 
 }  // namespace ackmq::detail

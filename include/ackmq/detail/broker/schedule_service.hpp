@@ -125,6 +125,19 @@ class ScheduleService final : private TimerTarget {
   /// The highest delay level.
   int maxLevel() const noexcept { return static_cast<int>(delays_.size()); }
   std::int64_t levelMillis(int level) const noexcept { return delays_[static_cast<std::size_t>(level - 1)]; }
+
+  /// Milliseconds until `msg` is due: a delay level wins over timer properties (RocketMQ HookUtils).
+  std::int64_t delayOf(const BasicMessage<Body>& msg) const {
+    const auto& props = msg.getProperties();
+    if (props.empty()) return 0;
+    const int level = msg.getDelayTimeLevel();
+    if (level > 0) return levelMillis(std::min(level, maxLevel()));
+    if (props.contains(MessageConst::PROPERTY_TIMER_DELIVER_MS))
+      return msg.getDeliverTimeMs() - clock_.nowMillis();
+    if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_MS)) return msg.getDelayTimeMs();
+    if (props.contains(MessageConst::PROPERTY_TIMER_DELAY_SEC)) return msg.getDelayTimeSec() * 1000;
+    return 0;
+  }
   /// The SCHEDULE_TOPIC_XXXX queue of messages with a deliver time (after the level queues).
   int deliverTimeQueueId() const noexcept { return maxLevel(); }
 

@@ -101,6 +101,17 @@ class RequestFutureHolder final : private TimerTarget, private ReplyReceiver<Bod
   /// The client id replies are addressed to.
   const std::string& clientId() const noexcept { return clientId_; }
 
+  /// What is sent for `msg` under `future`: a copy marked as RocketMQ's prepareSendRequest marks a request,
+  /// with its correlation id, this holder's client id to reply to, and its timeout as TTL.
+  Message requestFor(const Message& msg, const Future& future) const {
+    Message req(msg);
+    MessageAccess::putProperty(req, MessageConst::PROPERTY_CORRELATION_ID, future.correlationId_);
+    MessageAccess::putProperty(req, MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT, clientId_);
+    MessageAccess::putProperty(req, MessageConst::PROPERTY_MESSAGE_TTL,
+                               std::to_string(future.timeoutMillis_));
+    return req;
+  }
+
   /// Registers a sync request to `topic` that times out after `timeoutMillis` on the broker's clock; the
   /// caller waits for its outcome with wait(). Throws MQClientException (CLIENT_STATE_ILLEGAL) once shut
   /// down.

@@ -1,0 +1,73 @@
+#pragma once
+// ackmq internals: the broker's answer to a put, and the rules that shape it on the way: injected faults,
+// the reply marker, and the properties a message keeps when it is stored without parking.
+
+#include <cstdint>
+#include <string>
+
+#include <ackmq/detail/broker/faults.hpp>
+#include <ackmq/detail/store/message_store.hpp>
+#include <ackmq/detail/store/record.hpp>
+#include <ackmq/message.hpp>
+#include <ackmq/status.hpp>
+
+namespace ackmq::detail {
+
+/// The broker's answer to a send request.
+struct PutResult {
+  ResponseCode code = ResponseCode::SUCCESS;
+  SendStatus status = SendStatus::SEND_OK;
+  std::int64_t queueOffset = -1;
+  std::int64_t commitLogOffset = -1;
+  std::string remark;
+  bool storeFull = false;  // SYSTEM_BUSY because unconsumed messages fill the store: room may come
+  bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
+};
+
+// A refusal decided by an injected fault. DEGRADE stores the message and only changes the status.
+inline bool refusedByFault(const FaultState::SendFault& fault, PutResult& result) {
+  if (fault.kind == FaultState::SendFaultKind::LOSE) {
+    result.code = ResponseCode::CONNECT_BROKER_EXCEPTION;
+    result.remark = "the request was lost before it reached the broker (injected)";
+    return true;
+  }
+  if (fault.kind == FaultState::SendFaultKind::FAIL) {
+    result.code = fault.code;
+    result.remark = "the broker refused the request with " + std::string(nameOf(fault.code)) + " (injected)";
+    return true;
+  }
+  return false;
+}
+
+// Copies what the store answered into the put's result; DEGRADE changes the status of a stored message.
+inline void finishPut(const AppendResult& r, const FaultState::SendFault& fault, PutResult& result) {
+  result.code = r.code;
+  result.storeFull = r.storeFull;
+  if (!r.remark.empty()) result.remark = r.remark;  // a stored message has none: no string copy
+  result.queueOffset = r.queueOffset;
+  result.commitLogOffset = r.commitLogOffset;
+  if (r.ok() && fault.kind == FaultState::SendFaultKind::DEGRADE) result.status = fault.status;
+}
+
+// A message MessageUtil::createReplyMessage built.
+template <class Properties>
+bool isReplyMessage(const Properties& props) {
+  const auto it = props.find(MessageConst::PROPERTY_MESSAGE_TYPE);
+  return it != props.end() && it->second == MixAll::REPLY_MESSAGE_FLAG;
+}
+
+// The properties of a message stored without parking: timer properties of a past deliver time go.
+template <class Properties>
+std::string encodeWithoutTimer(const Properties& props) {
+  std::string out;
+  for (const auto& [k, v] : props) {
+    if (k == MessageConst::PROPERTY_TIMER_DELIVER_MS || k == MessageConst::PROPERTY_TIMER_DELAY_MS ||
+        k == MessageConst::PROPERTY_TIMER_DELAY_SEC || k == MessageConst::PROPERTY_DELAY_TIME_LEVEL) {
+      continue;
+    }
+    encodeProperty(out, k, v);
+  }
+  return out;
+}
+
+}  // namespace ackmq::detail
