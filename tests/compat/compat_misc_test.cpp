@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-
 using rocketmq::MQMessage;
 using rocketmq::MQMessageQueue;
 
