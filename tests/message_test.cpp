@@ -67,6 +67,53 @@ TEST_SUITE("message") {
     CHECK(m.getDelayTimeLevel() == 0);
   }
 
+  TEST_CASE("every library property name passes the first test that lets application names skip lookups" *
+            doctest::timeout(10)) {
+    // The broker looks for its own properties only on a message with a name that passes mayBeLibraryName;
+    // a library name that failed it would be silently ignored (a delay, a reply, a request).
+    const std::string_view names[] = {
+        ackmq::MessageConst::PROPERTY_KEYS,
+        ackmq::MessageConst::PROPERTY_TAGS,
+        ackmq::MessageConst::PROPERTY_WAIT_STORE_MSG_OK,
+        ackmq::MessageConst::PROPERTY_DELAY_TIME_LEVEL,
+        ackmq::MessageConst::PROPERTY_RETRY_TOPIC,
+        ackmq::MessageConst::PROPERTY_REAL_TOPIC,
+        ackmq::MessageConst::PROPERTY_REAL_QUEUE_ID,
+        ackmq::MessageConst::PROPERTY_TRANSACTION_PREPARED,
+        ackmq::MessageConst::PROPERTY_PRODUCER_GROUP,
+        ackmq::MessageConst::PROPERTY_MIN_OFFSET,
+        ackmq::MessageConst::PROPERTY_MAX_OFFSET,
+        ackmq::MessageConst::PROPERTY_ORIGIN_MESSAGE_ID,
+        ackmq::MessageConst::PROPERTY_RECONSUME_TIME,
+        ackmq::MessageConst::PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+        ackmq::MessageConst::PROPERTY_MAX_RECONSUME_TIMES,
+        ackmq::MessageConst::PROPERTY_CONSUME_START_TIMESTAMP,
+        ackmq::MessageConst::PROPERTY_TIMER_DELIVER_MS,
+        ackmq::MessageConst::PROPERTY_TIMER_DELAY_MS,
+        ackmq::MessageConst::PROPERTY_TIMER_DELAY_SEC,
+        ackmq::MessageConst::PROPERTY_POP_CK,
+        ackmq::MessageConst::PROPERTY_FIRST_POP_TIME,
+        ackmq::MessageConst::PROPERTY_SHARDING_KEY,
+        ackmq::MessageConst::PROPERTY_DLQ_ORIGIN_TOPIC,
+        ackmq::MessageConst::PROPERTY_DLQ_ORIGIN_MESSAGE_ID,
+        ackmq::MessageConst::PROPERTY_CORRELATION_ID,
+        ackmq::MessageConst::PROPERTY_MESSAGE_TTL,
+        ackmq::MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT,
+        ackmq::MessageConst::PROPERTY_CLUSTER,
+        ackmq::MessageConst::PROPERTY_MESSAGE_TYPE,
+        ackmq::MessageConst::PROPERTY_CHECK_IMMUNITY_TIME_IN_SECONDS,
+        ackmq::MessageConst::PROPERTY_TRANSACTION_ID,
+        ackmq::MessageConst::PROPERTY_TRANSACTION_CHECK_TIMES};
+    for (const std::string_view name : names) {
+      CAPTURE(name);
+      CHECK(ackmq::MessageConst::mayBeLibraryName(name));
+    }
+    CHECK_FALSE(ackmq::MessageConst::mayBeLibraryName("region"));
+    CHECK_FALSE(ackmq::MessageConst::mayBeLibraryName(""));
+    CHECK(ackmq::MessageConst::isSystemProperty("DELAY"));
+    CHECK_FALSE(ackmq::MessageConst::isSystemProperty("delay"));  // names are case-sensitive, as in RocketMQ
+  }
+
   TEST_CASE("a user-defined body type is held as is" * doctest::timeout(10)) {
     struct Event {
       int id;
@@ -117,6 +164,8 @@ TEST_SUITE("message") {
       seen.insert(s);
     }
     CHECK(seen.size() == 10'000);
+    const ackmq::detail::MessageId fixed{0x0123456789ABCDEFULL, 0xFEDCBA9876543210ULL};
+    CHECK(fixed.toString() == "0123456789ABCDEFFEDCBA9876543210");
     CHECK_FALSE(ackmq::detail::MessageId::parse("xyz"));
     CHECK_FALSE(ackmq::detail::MessageId::parse(std::string(32, 'G')));
   }

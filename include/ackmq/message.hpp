@@ -95,8 +95,25 @@ struct MessageConst {
                                                   PROPERTY_MESSAGE_REPLY_TO_CLIENT,
                                                   PROPERTY_CLUSTER,
                                                   PROPERTY_MESSAGE_TYPE};
+    if (!mayBeLibraryName(name)) return false;
     for (auto n : kNames) {
       if (n == name) return true;
+    }
+    return false;
+  }
+
+  /// False for a name that is none of the names above: each begins with an upper-case ASCII letter, a digit
+  /// or '_'. Lets a message whose properties are all the application's skip looking for the library's.
+  static constexpr bool mayBeLibraryName(std::string_view name) noexcept {
+    if (name.empty()) return false;
+    const char c = name.front();
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
+  /// True if any key of `properties` may be a library name (mayBeLibraryName).
+  template <class Map>
+  static bool anyLibraryName(const Map& properties) noexcept {
+    for (const auto& entry : properties) {
+      if (mayBeLibraryName(entry.first)) return true;
     }
     return false;
   }

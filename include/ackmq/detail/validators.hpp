@@ -106,16 +106,19 @@ void checkMessageContent(const BasicMessage<Body>& msg, const MessageLimits& lim
   const auto& props = msg.getProperties();
   if (props.empty() && msg.getTags().size() <= kMaxPropertiesBytes) return;  // nothing more to check
   std::size_t propBytes = msg.getTags().size();
+  bool libraryNames = false;
   for (const auto& [k, v] : props) {
     if (k.size() > 0xFFFF || v.size() > 0xFFFF) {
       illegal(ResponseCode::MESSAGE_ILLEGAL, "message property \"" + k.substr(0, 64) + "\" is too long");
     }
     propBytes += 4 + k.size() + v.size();
+    libraryNames = libraryNames || MessageConst::mayBeLibraryName(k);
   }
   if (propBytes > kMaxPropertiesBytes) {
     illegal(ResponseCode::MESSAGE_ILLEGAL, "message tags and properties take " + std::to_string(propBytes) +
                                                " bytes; the limit is " + std::to_string(kMaxPropertiesBytes));
   }
+  if (!libraryNames) return;  // no delay or timer property to check
   if (auto it = props.find(MessageConst::PROPERTY_DELAY_TIME_LEVEL); it != props.end()) {
     const std::int64_t level = parseInt64(it->second, -1);
     if (level < 1 || level > limits.maxDelayLevel) {

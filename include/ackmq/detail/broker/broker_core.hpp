@@ -188,7 +188,9 @@ class BrokerCore final : private TimerTarget {
 
     TopicEntry& topic = *route.topic.t_;
     const auto& props = msg.getProperties();
-    if (!props.empty() && isReplyMessage(props)) {
+    // Only a property named like the library's makes a reply, a delay or a request.
+    const bool libraryNames = MessageConst::anyLibraryName(props);
+    if (libraryNames && isReplyMessage(props)) {
       // Handed to the requester, not stored (RocketMQ ReplyMessageProcessor): the responder's send succeeds
       // whether or not anybody still waits, as RocketMQ's push to the requester is fire-and-forget.
       replies_.route(msg);
@@ -200,10 +202,10 @@ class BrokerCore final : private TimerTarget {
     src.msgId = id;
     src.bornTimestamp = bornTimestamp;
     src.flag = msg.getFlag();
-
-    std::string encoded;
+    thread_local std::string encoded;  // the thread's own buffer, kept from one send to the next
+    encoded.clear();
     if (!props.empty()) {
-      const std::int64_t delay = schedule_.delayOf(msg);
+      const std::int64_t delay = libraryNames ? schedule_.delayOf(msg) : 0;
       if (delay > 0) {
         encoded = encodeProperties(props);
         stampRequest(props, encoded);
@@ -214,8 +216,8 @@ class BrokerCore final : private TimerTarget {
         finishPut(schedule_.park(src, scheduleQueue, delay), fault, result);
         return result;  // parked: nothing arrived anywhere yet
       }
-      encoded = encodeWithoutTimer(props);
-      stampRequest(props, encoded);
+      encodeWithoutTimer(encoded, props);
+      if (libraryNames) stampRequest(props, encoded);
       src.encodedProperties = encoded;
     }
     const AppendResult r = appendAndTell(topic, queueId, std::span(&src, 1), storeTs);  // built in place
@@ -245,7 +247,7 @@ class BrokerCore final : private TimerTarget {
         result.remark = "a batch must not carry a delay";
         return result;
       }
-      encoded[i] = encodeWithoutTimer(m.getProperties());
+      encodeWithoutTimer(encoded[i], m.getProperties());
       stampRequest(m.getProperties(), encoded[i]);
       RecordSource<Body>& s = srcs[i];
       s.tags = m.getTags();

@@ -56,18 +56,18 @@ bool isReplyMessage(const Properties& props) {
   return it != props.end() && it->second == MixAll::REPLY_MESSAGE_FLAG;
 }
 
-// The properties of a message stored without parking: timer properties of a past deliver time go.
+// Appends to `out` the properties of a message stored without parking: timer properties of a past deliver
+// time go.
 template <class Properties>
-std::string encodeWithoutTimer(const Properties& props) {
-  std::string out;
+void encodeWithoutTimer(std::string& out, const Properties& props) {
   for (const auto& [k, v] : props) {
-    if (k == MessageConst::PROPERTY_TIMER_DELIVER_MS || k == MessageConst::PROPERTY_TIMER_DELAY_MS ||
-        k == MessageConst::PROPERTY_TIMER_DELAY_SEC || k == MessageConst::PROPERTY_DELAY_TIME_LEVEL) {
+    if (MessageConst::mayBeLibraryName(k) &&
+        (k == MessageConst::PROPERTY_TIMER_DELIVER_MS || k == MessageConst::PROPERTY_TIMER_DELAY_MS ||
+         k == MessageConst::PROPERTY_TIMER_DELAY_SEC || k == MessageConst::PROPERTY_DELAY_TIME_LEVEL)) {
       continue;
     }
     encodeProperty(out, k, v);
   }
-  return out;
 }
 
 }  // namespace ackmq::detail
