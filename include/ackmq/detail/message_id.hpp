@@ -30,12 +30,9 @@ struct MessageId {
     operator std::string_view() const noexcept { return std::string_view(chars, 32); }
   };
   Hex hex() const noexcept {
-    static constexpr char kDigits[] = "0123456789ABCDEF";
     Hex h;
-    for (int i = 0; i < 16; ++i)
-      h.chars[i] = kDigits[(hi >> (60 - 4 * i)) & 0xF];
-    for (int i = 0; i < 16; ++i)
-      h.chars[16 + i] = kDigits[(lo >> (60 - 4 * i)) & 0xF];
+    putHex(h.chars, hi);
+    putHex(h.chars + 16, lo);
     return h;
   }
   std::string toString() const {
@@ -74,6 +71,25 @@ struct MessageId {
     h *= 0xBF58476D1CE4E5B9ULL;
     h ^= h >> 29;
     return h;
+  }
+
+ private:
+  // The 16 hex digits of `v`, most significant first: a byte at a time, from a table of digit pairs.
+  static void putHex(char* out, std::uint64_t v) noexcept {
+    static constexpr std::array<char, 512> kPairs = [] {
+      constexpr char kDigits[] = "0123456789ABCDEF";
+      std::array<char, 512> t{};
+      for (std::size_t b = 0; b < 256; ++b) {
+        t[2 * b] = kDigits[b >> 4];
+        t[2 * b + 1] = kDigits[b & 0xF];
+      }
+      return t;
+    }();
+    for (int i = 0; i < 8; ++i) {
+      const std::size_t b = (v >> (56 - 8 * i)) & 0xFF;
+      out[2 * i] = kPairs[2 * b];
+      out[2 * i + 1] = kPairs[2 * b + 1];
+    }
   }
 };
 
