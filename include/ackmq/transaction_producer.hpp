@@ -206,18 +206,29 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
   TransactionSendResult sendMessageInTransaction(const Message& msg, void* arg = nullptr) {
     typename Base::Guard guard(*this);
     Message half = msg;
-    for (std::string_view name :
-         {MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
-          MessageConst::PROPERTY_TIMER_DELAY_MS, MessageConst::PROPERTY_TIMER_DELAY_SEC}) {
-      half.clearProperty(name);
+    if (MessageConst::anyLibraryName(half.getProperties())) {
+      for (std::string_view name :
+           {MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
+            MessageConst::PROPERTY_TIMER_DELAY_MS, MessageConst::PROPERTY_TIMER_DELAY_SEC}) {
+        half.clearProperty(name);
+      }
     }
     const detail::TopicRoute route = this->checkedRoute(half);
     const detail::MessageId id = detail::newUniqueMessageId();
     const std::string& group = this->getProducerGroup();
     std::int64_t halfOffset = -1;
     // Every attempt that stored a half: an attempt that stored one and still failed (an answer past the
-    // timeout), or one retried for its status, leaves a half that no local transaction goes with.
-    std::vector<std::int64_t> stored;
+    // timeout), or one retried for its status, leaves a half that no local transaction goes with. The
+    // first is kept apart: one attempt is the rule, and it then allocates nothing.
+    std::int64_t firstStored = -1;
+    std::vector<std::int64_t> laterStored;
+    const auto rollBackStored = [&](std::int64_t except) {
+      if (firstStored >= 0 && firstStored != except)
+        endTransaction(firstStored, LocalTransactionState::ROLLBACK_MESSAGE);
+      for (const std::int64_t offset : laterStored) {
+        if (offset != except) endTransaction(offset, LocalTransactionState::ROLLBACK_MESSAGE);
+      }
+    };
     SendResult sent;
     try {
       sent = this->withRetries(
@@ -226,7 +237,7 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
           [&](int qid) {
             detail::PutResult r =
                 this->core_.sendHalf(route, qid, half, id, this->core_.clock().nowMillis(), group);
-            if (r.ok()) stored.push_back(r.commitLogOffset);
+            if (r.ok()) (firstStored < 0 ? firstStored : laterStored.emplace_back()) = r.commitLogOffset;
             return r;
           },
           [&](const detail::PutResult& r, int qid) {
@@ -234,13 +245,10 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
             return this->result(r, route, qid, id);
           });
     } catch (const MQException& e) {
-      for (const std::int64_t offset : stored)
-        endTransaction(offset, LocalTransactionState::ROLLBACK_MESSAGE);
+      rollBackStored(-1);
       throw MQClientException(e.getResponseCode(), std::string("send message Exception: ") + e.what());
     }
-    for (const std::int64_t offset : stored) {
-      if (offset != halfOffset) endTransaction(offset, LocalTransactionState::ROLLBACK_MESSAGE);
-    }
+    rollBackStored(halfOffset);
     std::string transactionId = id.toString();
     LocalTransactionState state = LocalTransactionState::ROLLBACK_MESSAGE;
     if (sent.getSendStatus() == SendStatus::SEND_OK) {

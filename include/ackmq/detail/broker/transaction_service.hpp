@@ -138,13 +138,13 @@ class TransactionService final : private TimerTarget {
     src.flag = msg.getFlag();
 
     // The entry is made before the half is stored (from a resolved half's, when there is one): once the
-    // half is stored nothing can fail.
+    // half is stored nothing can fail. One hold of the lock covers both, as the store lock nests in it.
+    std::lock_guard lock(mutex_);
     Node node = takeNode(group);
     node.mapped() =
         Half{&real, queueId, kept, -1, bornTimestamp, 0, immunityOf(msg), 0, node.mapped().group, id};
     // In process a message is stored the instant it is born: one clock read serves both timestamps.
     AppendResult r = store_.append(halfTopic_, 0, src, bornTimestamp);
-    std::lock_guard lock(mutex_);
     if (!r.ok()) {
       recycle(std::move(node));
       return r;
@@ -229,8 +229,8 @@ class TransactionService final : private TimerTarget {
   using Node = typename std::map<std::int64_t, Half>::node_type;
 
   // An entry for a half of `group`: a resolved half's, or a new one. Allocates only when none is spare.
+  // Service lock held.
   Node takeNode(std::string_view group) {
-    std::lock_guard lock(mutex_);
     auto name = groupNames_.find(group);
     if (name == groupNames_.end()) name = groupNames_.emplace(group).first;
     Node node;
@@ -438,7 +438,8 @@ class TransactionService final : private TimerTarget {
   TopicEntry& opTopic_;
   TopicEntry& checkMaxTopic_;
   TargetHandle target_;
-  // Guards everything below. Taken before the store lock (a resolution stores under both), never after it.
+  // Guards everything below. Taken before the store lock (a half and a resolution store under both), never
+  // after it.
   mutable std::mutex mutex_;
   std::map<std::int64_t, Half> pending_;           // by the half's CommitLog offset: the half queue's order
   std::vector<Node> spare_;                        // entries of resolved halves, for the next ones
