@@ -12,6 +12,7 @@
 #include <ackmq/broker_config.hpp>
 #include <ackmq/clock.hpp>
 #include <ackmq/detail/broker/broker_core.hpp>
+#include <ackmq/detail/separate_compilation.hpp>
 #include <ackmq/fwd.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
@@ -48,60 +49,49 @@ class BasicBroker {
 
   /// A broker on the system clock. Throws MQClientException if `config` breaks a rule (the message names
   /// the field).
-  explicit BasicBroker(BrokerConfig config = {}) requires(!Clock::isManual)
-      : core_(systemClock(), std::move(config)) {}
+  explicit BasicBroker(BrokerConfig config = {}) requires(!Clock::isManual);
   /// A broker on `clock` (a ManualClock in tests), which must outlive it.
-  explicit BasicBroker(Clock& clock, BrokerConfig config = {}) : core_(clock, std::move(config)) {}
+  explicit BasicBroker(Clock& clock, BrokerConfig config = {});
 
   BasicBroker(const BasicBroker&) = delete;
   BasicBroker& operator=(const BasicBroker&) = delete;
   /// Runs shutdown().
-  ~BasicBroker() = default;
+  ~BasicBroker();
 
   /// Creates `topic` with `queueNums` queues (1..1024), or grows an existing topic to that many; never
   /// shrinks one. Idempotent. Throws MQClientException for an illegal or system topic name.
-  void createTopic(std::string_view topic, int queueNums) { core_.createTopic(topic, queueNums); }
+  void createTopic(std::string_view topic, int queueNums);
 
   /// Every queue of `topic`. Throws MQClientException(NOT_FOUND_TOPIC_EXCEPTION) if it does not exist.
-  std::vector<MessageQueue> fetchSubscribeMessageQueues(std::string_view topic) const {
-    return core_.queuesOf(topic);
-  }
+  std::vector<MessageQueue> fetchSubscribeMessageQueues(std::string_view topic) const;
 
   /// The lowest offset still stored in the queue (rises as memory is reclaimed); 0 for an unknown queue.
-  std::int64_t minOffset(const MessageQueue& mq) const { return core_.minOffset(mq); }
+  std::int64_t minOffset(const MessageQueue& mq) const;
   /// The offset the next message of the queue will get; 0 for an unknown queue.
-  std::int64_t maxOffset(const MessageQueue& mq) const { return core_.maxOffset(mq); }
+  std::int64_t maxOffset(const MessageQueue& mq) const;
   /// The first offset of the queue stored at or after `timestamp` (ms since the epoch); maxOffset if none.
-  std::int64_t searchOffset(const MessageQueue& mq, std::int64_t timestamp) const {
-    return core_.searchOffset(mq, timestamp);
-  }
+  std::int64_t searchOffset(const MessageQueue& mq, std::int64_t timestamp) const;
   /// The group's committed offset for the queue: the next offset it will consume. -1 when it has none.
-  std::int64_t queryConsumerOffset(std::string_view group, const MessageQueue& mq) const {
-    return core_.queryConsumerOffset(group, mq);
-  }
+  std::int64_t queryConsumerOffset(std::string_view group, const MessageQueue& mq) const;
 
   /// Sets the group's committed offset of the queue: the next offset the group will consume (RocketMQ
   /// UPDATE_CONSUMER_OFFSET; overwrites, backwards included). Throws MQClientException for an unknown queue
   /// or a negative offset.
-  void updateConsumerOffset(std::string_view group, const MessageQueue& mq, std::int64_t offset) {
-    core_.updateConsumerOffset(group, mq, offset);
-  }
+  void updateConsumerOffset(std::string_view group, const MessageQueue& mq, std::int64_t offset);
 
   /// The message with this id. An offset id (SendResult::getOffsetMsgId, MessageExt::getOffsetMsgId) names
   /// one physical copy; a msgId (UNIQ_KEY) finds the newest retained copy (the dead-letter copy of a message
   /// that went there, say). nullopt when nothing matches: never stored, or reclaimed. Once every group has
   /// consumed a message it is kept only as history, up to BrokerConfig::maxConsumedHistoryBytes and
   /// fileReservedTime; a message older than broker.minOffset(queue) is gone for good.
-  std::optional<MessageExt> viewMessage(std::string_view msgId) const { return core_.viewMessage(msgId); }
+  std::optional<MessageExt> viewMessage(std::string_view msgId) const;
 
   /// Up to `maxNum` retained messages of `topic` that carry `key` among their keys, oldest first.
-  std::vector<MessageExt> queryMessage(std::string_view topic, std::string_view key, int maxNum) const {
-    return core_.queryMessage(topic, key, maxNum);
-  }
+  std::vector<MessageExt> queryMessage(std::string_view topic, std::string_view key, int maxNum) const;
 
   /// Stops the timer thread and refuses new sends (SERVICE_NOT_AVAILABLE). Everything stored stays stored
   /// and readable, pending delayed messages included. Idempotent; the destructor runs it.
-  void shutdown() { core_.shutdown(); }
+  void shutdown();
 
   const BrokerConfig& getConfig() const noexcept { return core_.config(); }
   const std::string& getBrokerName() const noexcept { return core_.brokerName(); }
@@ -118,7 +108,80 @@ class BasicBroker {
   mutable detail::BrokerCore<Body, Clock> core_;
 };
 
+// The members that reach into the broker, defined outside the class (see ACKMQ_DECL).
+template <class Body, class Clock>
+ACKMQ_DECL void BasicBroker<Body, Clock>::createTopic(std::string_view topic, int queueNums) {
+  core_.createTopic(topic, queueNums);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL std::vector<MessageQueue> BasicBroker<Body, Clock>::fetchSubscribeMessageQueues(
+    std::string_view topic) const {
+  return core_.queuesOf(topic);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL std::int64_t BasicBroker<Body, Clock>::minOffset(const MessageQueue& mq) const {
+  return core_.minOffset(mq);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL std::int64_t BasicBroker<Body, Clock>::maxOffset(const MessageQueue& mq) const {
+  return core_.maxOffset(mq);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL std::int64_t BasicBroker<Body, Clock>::searchOffset(const MessageQueue& mq,
+                                                               std::int64_t timestamp) const {
+  return core_.searchOffset(mq, timestamp);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL std::int64_t BasicBroker<Body, Clock>::queryConsumerOffset(std::string_view group,
+                                                                      const MessageQueue& mq) const {
+  return core_.queryConsumerOffset(group, mq);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL void BasicBroker<Body, Clock>::updateConsumerOffset(std::string_view group, const MessageQueue& mq,
+                                                               std::int64_t offset) {
+  core_.updateConsumerOffset(group, mq, offset);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL auto BasicBroker<Body, Clock>::viewMessage(std::string_view msgId) const
+    -> std::optional<MessageExt> {
+  return core_.viewMessage(msgId);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL auto BasicBroker<Body, Clock>::queryMessage(std::string_view topic, std::string_view key,
+                                                       int maxNum) const -> std::vector<MessageExt> {
+  return core_.queryMessage(topic, key, maxNum);
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL void BasicBroker<Body, Clock>::shutdown() {
+  core_.shutdown();
+}
+
+template <class Body, class Clock>
+ACKMQ_DECL BasicBroker<Body, Clock>::BasicBroker(BrokerConfig config) requires(!Clock::isManual)
+    : core_(systemClock(), std::move(config)) {}
+
+template <class Body, class Clock>
+ACKMQ_DECL BasicBroker<Body, Clock>::BasicBroker(Clock& clock, BrokerConfig config)
+    : core_(clock, std::move(config)) {}
+
+template <class Body, class Clock>
+ACKMQ_DECL BasicBroker<Body, Clock>::~BasicBroker() = default;
+
 using Broker = BasicBroker<>;
+
+#if defined(ACKMQ_SEPARATE_COMPILATION)
+extern template class BasicBroker<std::string, SystemClock>;
+extern template class BasicBroker<std::string, ManualClock>;
+#endif
 
 namespace detail {
 /// How clients and the test helpers reach a broker's core (the narrow interface).

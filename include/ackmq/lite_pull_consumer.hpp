@@ -24,6 +24,7 @@
 #include <ackmq/detail/client/event_count.hpp>
 #include <ackmq/detail/client/offset_store.hpp>
 #include <ackmq/detail/client/rebalancer.hpp>
+#include <ackmq/detail/separate_compilation.hpp>
 #include <ackmq/detail/spin.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
@@ -68,215 +69,51 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   using Clock = typename Broker::clock_type;
   using MessageExt = BasicMessageExt<Body>;
 
-  BasicLitePullConsumer(Broker& broker, std::string consumerGroup)
-      : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
-    detail::checkGroup(group_, "consumerGroup");
-    instanceName_ = detail::defaultInstanceName("pull-");
-  }
+  BasicLitePullConsumer(Broker& broker, std::string consumerGroup);
   BasicLitePullConsumer(const BasicLitePullConsumer&) = delete;
   BasicLitePullConsumer& operator=(const BasicLitePullConsumer&) = delete;
   /// Runs shutdown().
-  ~BasicLitePullConsumer() { shutdown(); }
+  ~BasicLitePullConsumer();
 
   /// Subscribe mode: the group's members share `topic`'s queues. Call before start(); not with assign().
-  void subscribe(std::string topic, std::string subExpression) {
-    beforeStart("subscribe");
-    if (assigned_)
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
-    detail::addSubscription(subscriptions_, std::move(topic), subExpression);
-  }
+  void subscribe(std::string topic, std::string subExpression);
   /// Subscribe mode with a tag or SQL92 selector, as BasicPushConsumer::subscribe. Call before start(); not
   /// with assign().
-  void subscribe(std::string topic, const MessageSelector& selector) {
-    beforeStart("subscribe");
-    if (assigned_)
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
-    detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
-  }
-  void unsubscribe(std::string_view topic) {
-    beforeStart("unsubscribe");
-    if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end())
-      subscriptions_.erase(it);
-  }
+  void subscribe(std::string topic, const MessageSelector& selector);
+  void unsubscribe(std::string_view topic);
 
   /// Assign mode: consume exactly these queues (all messages, no tag filter), without group rebalance. May be
   /// called again to change the set; not with subscribe().
-  void assign(const std::vector<MessageQueue>& queues) {
-    std::lock_guard lock(mutex_);
-    if (!subscriptions_.empty()) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "assign: this consumer uses subscribe()");
-    }
-    assigned_ = true;
-    assignment_ = queues;
-    if (state_ == State::RUNNING) applyLocked(std::set<MessageQueue>(queues.begin(), queues.end()));
-  }
+  void assign(const std::vector<MessageQueue>& queues);
 
   /// The queues this consumer polls.
-  std::vector<MessageQueue> assignment() const {
-    std::lock_guard lock(mutex_);
-    std::vector<MessageQueue> out;
-    for (const auto& [mq, q] : queues_)
-      out.push_back(mq);
-    return out;
-  }
+  std::vector<MessageQueue> assignment() const;
 
   /// Every queue of `topic`.
-  std::vector<MessageQueue> fetchMessageQueues(std::string_view topic) const { return core_.queuesOf(topic); }
+  std::vector<MessageQueue> fetchMessageQueues(std::string_view topic) const;
 
-  void start() {
-    std::lock_guard lock(mutex_);
-    if (state_ == State::RUNNING) return;
-    if (state_ != State::CREATED) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
-                      "lite pull consumer of group " + group_ + " was shut down and cannot start again");
-    }
-    if (subscriptions_.empty() && !assigned_) {
-      detail::illegal(
-          ResponseCode::CLIENT_STATE_ILLEGAL,
-          "lite pull consumer of group " + group_ + " has no subscription: call subscribe or assign");
-    }
-    offsetGroup_ = model_ == MessageModel::BROADCASTING ? group_ + "@" + instanceName_ : group_;
-    if (consumeTimestamp_ < 0) consumeTimestamp_ = core_.clock().nowMillis() - 30 * 60 * 1000;
-    target_ = core_.timers().registerTarget(*this);
-    lastCommit_ = detail::coarseSteadyMillis(core_.clock());
-    rebalancer_.emplace(core_, group_, instanceName_, model_, strategy_, /*orderlyLocks=*/false);
-    if (!assigned_) {
-      try {
-        core_.registerConsumer(rebalancer_->spec(subscriptions_, detail::ListenerKind::PULL, *this),
-                               offsetGroup_, consumeFromWhere_, consumeTimestamp_);
-      } catch (...) {
-        core_.timers().unregisterTarget(target_);
-        throw;
-      }
-    }
-    state_ = State::RUNNING;
-    if (assigned_) {
-      applyLocked(std::set<MessageQueue>(assignment_.begin(), assignment_.end()));
-    } else {
-      rebalancePending_.store(false);
-      rebalanceLocked();
-    }
-  }
+  void start();
 
   /// Commits (with autoCommit) and leaves the group; the other members take the queues over. Idempotent.
-  void shutdown() {
-    std::lock_guard lock(mutex_);
-    if (state_ == State::CREATED) {
-      state_ = State::SHUT_DOWN;
-      return;
-    }
-    if (state_ != State::RUNNING) return;
-    if (autoCommit_) commitLocked();
-    for (auto& [mq, q] : queues_)
-      core_.unlisten(q.cq, waker_);
-    queues_.clear();
-    order_.clear();
-    state_ = State::SHUT_DOWN;
-    if (!assigned_) core_.unregisterConsumer(group_, instanceName_);
-    core_.timers().unregisterTarget(target_);
-    waker_.wake();
-  }
+  void shutdown();
 
   /// Up to pullBatchSize messages of one queue (taking the queues in turn). When none is ready, waits up to
   /// pollTimeoutMillis on the broker's clock. What is returned counts as consumed: commitSync() (or
   /// auto-commit, every autoCommitIntervalMillis on the clock) records it.
   std::vector<MessageExt> poll() { return poll(std::chrono::milliseconds(pollTimeoutMillis_)); }
-  std::vector<MessageExt> poll(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    running("poll");
-    detail::TimerId timer;
-    std::uint64_t ticket = 0;
-    // The deadline is read lazily: a poll that finds a message at once, or after one short spin (the reply in
-    // a conversation), never pays for the clock read. Otherwise the timeout starts at most one spin (tens of
-    // microseconds) late; on ManualClock, not at all, as its time has not moved.
-    std::int64_t deadline = -1;
-    auto startDeadline = [&] {
-      if (deadline < 0) deadline = core_.clock().steadyMillis() + std::max<std::int64_t>(timeout.count(), 0);
-    };
-    // RocketMQ DefaultLitePullConsumerImpl.poll: the auto-commit check, once per poll.
-    maybeAutoCommit();
-    for (bool first = true;; first = false) {
-      const std::uint64_t seen = waker_.generation();
-      if (rebalancePending_.load() && rebalancePending_.exchange(false)) rebalanceLocked();
-      std::vector<MessageExt> out = pullLocked();
-      if (!out.empty() || timeout.count() <= 0 || state_ != State::RUNNING) {
-        if (ticket != 0) core_.timers().cancel(timer);
-        // Written only under mutex_: a load and a store, not a locked add.
-        polled_.store(polled_.load(std::memory_order_relaxed) + out.size(), std::memory_order_relaxed);
-        return out;
-      }
-      if (!first) startDeadline();  // woken for nothing (another queue's news, a filtered tag)
-      // A message that arrives within microseconds (the reply in a conversation, the next of a stream) is
-      // seen without a sleep and a kernel wake-up on either side. The short spin keeps the mutex, so that
-      // taking such a message costs no second hold on its way to the caller; a call from another thread
-      // (commitSync, seek) waits at most that long. Then the poll lets go and keeps looking, yielding, and
-      // at last sleeps until news or its timeout on the broker's clock.
-      const auto moved = [&] { return waker_.generation() != seen; };
-      if (detail::spinUntil(moved)) continue;
-      lock.unlock();
-      detail::spinThenPark(
-          waker_.events(), [&] { return moved() || (ticket != 0 && waker_.fired(ticket)); },
-          [&] { return detail::yieldUntil(moved); },
-          [&] {
-            std::lock_guard relock(mutex_);
-            if (ticket != 0) return;
-            ticket = ++tickets_;
-            startDeadline();
-            timer = core_.timers().scheduleAt(deadline, target_, ticket);
-          });
-      lock.lock();
-      if (!moved()) return {};  // the timeout passed on the clock
-    }
-  }
+  std::vector<MessageExt> poll(std::chrono::milliseconds timeout);
 
   /// Commits what poll() has returned, for every queue this consumer polls.
-  void commitSync() {
-    std::lock_guard lock(mutex_);
-    running("commitSync");
-    commitLocked();
-  }
+  void commitSync();
   /// Commits the given offsets (the next offset to consume per queue).
-  void commitSync(const std::map<MessageQueue, std::int64_t>& offsets) {
-    std::lock_guard lock(mutex_);
-    running("commitSync");
-    for (const auto& [mq, offset] : offsets) {
-      if (!core_.consumeQueue(mq)) {
-        detail::illegal(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
-                        "commitSync: no such queue: " + mq.toString());
-      }
-      if (offset < 0)
-        detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "commitSync: offsets must not be negative");
-      if (auto it = queues_.find(mq); it != queues_.end()) {
-        it->second.offset.overwrite(offset);
-      } else {
-        core_.offsetSlot(offsetGroup_, mq).store(offset);
-      }
-    }
-  }
+  void commitSync(const std::map<MessageQueue, std::int64_t>& offsets);
   /// The committed offset of `mq` (-1 when none).
   std::int64_t committed(const MessageQueue& mq) const { return core_.queryConsumerOffset(offsetGroup_, mq); }
 
   /// The next poll of `mq` starts at `offset`, which must lie within [minOffset, maxOffset].
-  void seek(const MessageQueue& mq, std::int64_t offset) {
-    std::lock_guard lock(mutex_);
-    QueueState& q = owned(mq, "seek");
-    const std::int64_t min = core_.minOffset(mq);
-    const std::int64_t max = core_.maxOffset(mq);
-    if (offset < min || offset > max) {
-      detail::illegal(ResponseCode::MESSAGE_ILLEGAL,
-                      "seek offset " + std::to_string(offset) + " of " + mq.toString() +
-                          " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-    }
-    q.pullOffset = offset;
-  }
-  void seekToBegin(const MessageQueue& mq) {
-    std::lock_guard lock(mutex_);
-    owned(mq, "seekToBegin").pullOffset = core_.minOffset(mq);
-  }
-  void seekToEnd(const MessageQueue& mq) {
-    std::lock_guard lock(mutex_);
-    owned(mq, "seekToEnd").pullOffset = core_.maxOffset(mq);
-  }
+  void seek(const MessageQueue& mq, std::int64_t offset);
+  void seekToBegin(const MessageQueue& mq);
+  void seekToEnd(const MessageQueue& mq);
   /// poll() skips these queues until resume().
   void pause(const std::vector<MessageQueue>& queues) { setPaused(queues, true); }
   void resume(const std::vector<MessageQueue>& queues) { setPaused(queues, false); }
@@ -394,13 +231,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
     }
     return it->second;
   }
-  void setPaused(const std::vector<MessageQueue>& queues, bool paused) {
-    std::lock_guard lock(mutex_);
-    for (const auto& mq : queues) {
-      if (auto it = queues_.find(mq); it != queues_.end()) it->second.paused = paused;
-    }
-    if (!paused) waker_.wake();
-  }
+  void setPaused(const std::vector<MessageQueue>& queues, bool paused);
 
   // ConsumerEndpoint: the group or a subscribed topic changed; the next poll rebalances.
   void onGroupChanged() noexcept override {
@@ -483,17 +314,7 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
 
   bool awaitIdle(std::chrono::milliseconds) { return !rebalancePending_.load(); }
 
-  LitePullConsumerStats stats() const {
-    std::lock_guard lock(mutex_);
-    LitePullConsumerStats s;
-    s.polled = polled_.load();
-    s.queues = static_cast<int>(queues_.size());
-    for (const auto& [mq, q] : queues_) {
-      const std::int64_t committed = std::max<std::int64_t>(core_.queryConsumerOffset(offsetGroup_, mq), 0);
-      s.lag += std::max<std::int64_t>(0, core_.maxOffset(mq) - committed);
-    }
-    return s;
-  }
+  LitePullConsumerStats stats() const;
   std::vector<MessageQueue> ownedQueues() const { return assignment(); }
 
   Core& core_;
@@ -530,6 +351,251 @@ class BasicLitePullConsumer final : private detail::ConsumerEndpoint, private de
   std::atomic<std::uint64_t> polled_{0};
 };
 
+// The members that reach into the broker, defined outside the class (see ACKMQ_DECL).
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::subscribe(std::string topic, std::string subExpression) {
+  beforeStart("subscribe");
+  if (assigned_)
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
+  detail::addSubscription(subscriptions_, std::move(topic), subExpression);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::subscribe(std::string topic, const MessageSelector& selector) {
+  beforeStart("subscribe");
+  if (assigned_)
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "subscribe: this consumer uses assign()");
+  detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::unsubscribe(std::string_view topic) {
+  beforeStart("unsubscribe");
+  if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end()) subscriptions_.erase(it);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::assign(const std::vector<MessageQueue>& queues) {
+  std::lock_guard lock(mutex_);
+  if (!subscriptions_.empty()) {
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "assign: this consumer uses subscribe()");
+  }
+  assigned_ = true;
+  assignment_ = queues;
+  if (state_ == State::RUNNING) applyLocked(std::set<MessageQueue>(queues.begin(), queues.end()));
+}
+
+template <class Broker>
+ACKMQ_DECL std::vector<MessageQueue> BasicLitePullConsumer<Broker>::assignment() const {
+  std::lock_guard lock(mutex_);
+  std::vector<MessageQueue> out;
+  for (const auto& [mq, q] : queues_)
+    out.push_back(mq);
+  return out;
+}
+
+template <class Broker>
+ACKMQ_DECL std::vector<MessageQueue> BasicLitePullConsumer<Broker>::fetchMessageQueues(
+    std::string_view topic) const {
+  return core_.queuesOf(topic);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::start() {
+  std::lock_guard lock(mutex_);
+  if (state_ == State::RUNNING) return;
+  if (state_ != State::CREATED) {
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
+                    "lite pull consumer of group " + group_ + " was shut down and cannot start again");
+  }
+  if (subscriptions_.empty() && !assigned_) {
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "lite pull consumer of group " + group_ +
+                                                            " has no subscription: call subscribe or assign");
+  }
+  offsetGroup_ = model_ == MessageModel::BROADCASTING ? group_ + "@" + instanceName_ : group_;
+  if (consumeTimestamp_ < 0) consumeTimestamp_ = core_.clock().nowMillis() - 30 * 60 * 1000;
+  target_ = core_.timers().registerTarget(*this);
+  lastCommit_ = detail::coarseSteadyMillis(core_.clock());
+  rebalancer_.emplace(core_, group_, instanceName_, model_, strategy_, /*orderlyLocks=*/false);
+  if (!assigned_) {
+    try {
+      core_.registerConsumer(rebalancer_->spec(subscriptions_, detail::ListenerKind::PULL, *this),
+                             offsetGroup_, consumeFromWhere_, consumeTimestamp_);
+    } catch (...) {
+      core_.timers().unregisterTarget(target_);
+      throw;
+    }
+  }
+  state_ = State::RUNNING;
+  if (assigned_) {
+    applyLocked(std::set<MessageQueue>(assignment_.begin(), assignment_.end()));
+  } else {
+    rebalancePending_.store(false);
+    rebalanceLocked();
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::shutdown() {
+  std::lock_guard lock(mutex_);
+  if (state_ == State::CREATED) {
+    state_ = State::SHUT_DOWN;
+    return;
+  }
+  if (state_ != State::RUNNING) return;
+  if (autoCommit_) commitLocked();
+  for (auto& [mq, q] : queues_)
+    core_.unlisten(q.cq, waker_);
+  queues_.clear();
+  order_.clear();
+  state_ = State::SHUT_DOWN;
+  if (!assigned_) core_.unregisterConsumer(group_, instanceName_);
+  core_.timers().unregisterTarget(target_);
+  waker_.wake();
+}
+
+template <class Broker>
+ACKMQ_DECL auto BasicLitePullConsumer<Broker>::poll(std::chrono::milliseconds timeout)
+    -> std::vector<MessageExt> {
+  std::unique_lock lock(mutex_);
+  running("poll");
+  detail::TimerId timer;
+  std::uint64_t ticket = 0;
+  // The deadline is read lazily: a poll that finds a message at once, or after one short spin (the reply in
+  // a conversation), never pays for the clock read. Otherwise the timeout starts at most one spin (tens of
+  // microseconds) late; on ManualClock, not at all, as its time has not moved.
+  std::int64_t deadline = -1;
+  auto startDeadline = [&] {
+    if (deadline < 0) deadline = core_.clock().steadyMillis() + std::max<std::int64_t>(timeout.count(), 0);
+  };
+  // RocketMQ DefaultLitePullConsumerImpl.poll: the auto-commit check, once per poll.
+  maybeAutoCommit();
+  for (bool first = true;; first = false) {
+    const std::uint64_t seen = waker_.generation();
+    if (rebalancePending_.load() && rebalancePending_.exchange(false)) rebalanceLocked();
+    std::vector<MessageExt> out = pullLocked();
+    if (!out.empty() || timeout.count() <= 0 || state_ != State::RUNNING) {
+      if (ticket != 0) core_.timers().cancel(timer);
+      // Written only under mutex_: a load and a store, not a locked add.
+      polled_.store(polled_.load(std::memory_order_relaxed) + out.size(), std::memory_order_relaxed);
+      return out;
+    }
+    if (!first) startDeadline();  // woken for nothing (another queue's news, a filtered tag)
+    // A message that arrives within microseconds (the reply in a conversation, the next of a stream) is
+    // seen without a sleep and a kernel wake-up on either side. The short spin keeps the mutex, so that
+    // taking such a message costs no second hold on its way to the caller; a call from another thread
+    // (commitSync, seek) waits at most that long. Then the poll lets go and keeps looking, yielding, and
+    // at last sleeps until news or its timeout on the broker's clock.
+    const auto moved = [&] { return waker_.generation() != seen; };
+    if (detail::spinUntil(moved)) continue;
+    lock.unlock();
+    detail::spinThenPark(
+        waker_.events(), [&] { return moved() || (ticket != 0 && waker_.fired(ticket)); },
+        [&] { return detail::yieldUntil(moved); },
+        [&] {
+          std::lock_guard relock(mutex_);
+          if (ticket != 0) return;
+          ticket = ++tickets_;
+          startDeadline();
+          timer = core_.timers().scheduleAt(deadline, target_, ticket);
+        });
+    lock.lock();
+    if (!moved()) return {};  // the timeout passed on the clock
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::commitSync() {
+  std::lock_guard lock(mutex_);
+  running("commitSync");
+  commitLocked();
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::commitSync(
+    const std::map<MessageQueue, std::int64_t>& offsets) {
+  std::lock_guard lock(mutex_);
+  running("commitSync");
+  for (const auto& [mq, offset] : offsets) {
+    if (!core_.consumeQueue(mq)) {
+      detail::illegal(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION, "commitSync: no such queue: " + mq.toString());
+    }
+    if (offset < 0)
+      detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "commitSync: offsets must not be negative");
+    if (auto it = queues_.find(mq); it != queues_.end()) {
+      it->second.offset.overwrite(offset);
+    } else {
+      core_.offsetSlot(offsetGroup_, mq).store(offset);
+    }
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::seek(const MessageQueue& mq, std::int64_t offset) {
+  std::lock_guard lock(mutex_);
+  QueueState& q = owned(mq, "seek");
+  const std::int64_t min = core_.minOffset(mq);
+  const std::int64_t max = core_.maxOffset(mq);
+  if (offset < min || offset > max) {
+    detail::illegal(ResponseCode::MESSAGE_ILLEGAL,
+                    "seek offset " + std::to_string(offset) + " of " + mq.toString() + " is out of range [" +
+                        std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  q.pullOffset = offset;
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::seekToBegin(const MessageQueue& mq) {
+  std::lock_guard lock(mutex_);
+  owned(mq, "seekToBegin").pullOffset = core_.minOffset(mq);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::seekToEnd(const MessageQueue& mq) {
+  std::lock_guard lock(mutex_);
+  owned(mq, "seekToEnd").pullOffset = core_.maxOffset(mq);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicLitePullConsumer<Broker>::setPaused(const std::vector<MessageQueue>& queues,
+                                                         bool paused) {
+  std::lock_guard lock(mutex_);
+  for (const auto& mq : queues) {
+    if (auto it = queues_.find(mq); it != queues_.end()) it->second.paused = paused;
+  }
+  if (!paused) waker_.wake();
+}
+
+template <class Broker>
+ACKMQ_DECL LitePullConsumerStats BasicLitePullConsumer<Broker>::stats() const {
+  std::lock_guard lock(mutex_);
+  LitePullConsumerStats s;
+  s.polled = polled_.load();
+  s.queues = static_cast<int>(queues_.size());
+  for (const auto& [mq, q] : queues_) {
+    const std::int64_t committed = std::max<std::int64_t>(core_.queryConsumerOffset(offsetGroup_, mq), 0);
+    s.lag += std::max<std::int64_t>(0, core_.maxOffset(mq) - committed);
+  }
+  return s;
+}
+
+template <class Broker>
+ACKMQ_DECL BasicLitePullConsumer<Broker>::BasicLitePullConsumer(Broker& broker, std::string consumerGroup)
+    : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
+  detail::checkGroup(group_, "consumerGroup");
+  instanceName_ = detail::defaultInstanceName("pull-");
+}
+
+template <class Broker>
+ACKMQ_DECL BasicLitePullConsumer<Broker>::~BasicLitePullConsumer() {
+  shutdown();
+}
+
 using LitePullConsumer = BasicLitePullConsumer<Broker>;
+
+#if defined(ACKMQ_SEPARATE_COMPILATION)
+extern template class BasicLitePullConsumer<BasicBroker<std::string, SystemClock>>;
+extern template class BasicLitePullConsumer<BasicBroker<std::string, ManualClock>>;
+#endif
 
 }  // namespace ackmq

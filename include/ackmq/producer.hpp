@@ -25,6 +25,7 @@
 #include <ackmq/detail/client/send_rules.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/detail/message_id.hpp>
+#include <ackmq/detail/separate_compilation.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/queue_selectors.hpp>
@@ -60,70 +61,20 @@ class BasicProducer {
   using RequestCallback = BasicRequestCallback<Body>;
 
   /// A producer of `producerGroup` (a legal group name, else MQClientException) on `broker`.
-  BasicProducer(Broker& broker, std::string producerGroup)
-      : core_(detail::BrokerAccess::core(broker)),
-        group_(std::move(producerGroup)),
-        futures_(core_.timers(), core_.replies()) {
-    detail::checkGroup(group_, "producerGroup");
-    std::random_device rd;
-    sendWhichQueue_.store(rd());
-  }
+  BasicProducer(Broker& broker, std::string producerGroup);
   BasicProducer(const BasicProducer&) = delete;
   BasicProducer& operator=(const BasicProducer&) = delete;
   /// Runs shutdown().
-  ~BasicProducer() { shutdown(); }
+  ~BasicProducer();
 
   /// Starts the producer and its callback thread. Idempotent. Throws MQClientException after shutdown().
-  void start() {
-    std::lock_guard lock(lifecycle_);
-    if (state_.load() == State::RUNNING) return;
-    if (state_.load() == State::SHUT_DOWN) {
-      throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
-                              "producer " + group_ + " was shut down and cannot start again");
-    }
-    callbacks_ = std::make_unique<detail::ThreadPool>(1, 1);
-    futures_.start(detail::defaultInstanceName("producer-"), *callbacks_);
-    state_.store(State::RUNNING, std::memory_order_release);
-  }
+  void start();
 
   /// Stops the producer: later sends throw; async callbacks already owed are delivered first, then the
   /// callback thread is joined. Idempotent and thread-safe. From a callback it returns at once, and the
   /// callback thread stops once it has delivered what is owed; from any other thread it returns once the
   /// callback thread has stopped, whichever thread began the shutdown.
-  void shutdown() {
-    std::unique_lock lock(lifecycle_);
-    if (state_.load() == State::CREATED) {
-      state_.store(State::SHUT_DOWN);
-      return;
-    }
-    if (callbacks_ == nullptr) return;  // shut down before it ever started
-    const bool fromCallback = callbacks_->onPoolThread();
-    if (state_.load() == State::RUNNING) {
-      state_.store(State::SHUT_DOWN, std::memory_order_release);
-      // Without the lifecycle lock from here on: a callback that calls shutdown() meanwhile must be able to
-      // take it, see the producer stopping, and return.
-      lock.unlock();
-      // Async sends that passed the state check still owe a callback: let them post it before draining.
-      while (activeAsync_.load(std::memory_order_acquire) != 0)
-        std::this_thread::yield();
-      // Before the callback thread closes: pending async requests report their failure there.
-      futures_.shutdown("producer " + group_ + " was shut down");
-      callbacks_->close(/*drain=*/true);
-      lock.lock();
-    }
-    if (fromCallback) return;  // the callback thread cannot join itself; the next joiner does
-    if (joining_) {
-      stoppedCv_.wait(lock, [&] { return stopped_; });
-      return;
-    }
-    if (stopped_) return;
-    joining_ = true;
-    lock.unlock();
-    callbacks_->shutdown(/*drain=*/true);
-    lock.lock();
-    stopped_ = true;
-    stoppedCv_.notify_all();
-  }
+  void shutdown();
 
   // ---------------------------------------------------------------------------------------------- sync
 
@@ -133,21 +84,13 @@ class BasicProducer {
   /// SendStatus as is (the message is stored), unless retryAnotherBrokerWhenNotStoreOK.
   /// Throws MQBrokerException for a refusal that is not retried, MQClientException when retries or time
   /// run out (carrying the last cause's code).
-  SendResult send(const Message& msg) { return sendDefault(msg, std::chrono::milliseconds(sendMsgTimeout_)); }
+  SendResult send(const Message& msg);
   /// As send(msg), within `timeout` instead of sendMsgTimeout. Throws MQClientException (MESSAGE_ILLEGAL),
   /// storing nothing, when `timeout` is not positive.
-  SendResult send(const Message& msg, std::chrono::milliseconds timeout) {
-    detail::checkBudget("send", timeout);
-    return sendDefault(msg, timeout);
-  }
+  SendResult send(const Message& msg, std::chrono::milliseconds timeout);
 
   /// Sends to one queue: one attempt, no retry.
-  SendResult send(const Message& msg, const MessageQueue& mq) {
-    Guard guard(*this);
-    const detail::TopicRoute route = checkedRoute(msg);
-    const int qid = checkQueue(route, msg, mq);
-    return once(route, qid, msg, detail::newUniqueMessageId());
-  }
+  SendResult send(const Message& msg, const MessageQueue& mq);
 
   /// Ordered send: the selector picks the queue (SelectMessageQueueByHash keeps one key on one queue). One
   /// attempt, no retry.
@@ -163,33 +106,9 @@ class BasicProducer {
 
   /// Sends a batch to one queue of one topic: consecutive offsets, each message with its own msgId, all
   /// stored or none. Retried as send(msg). The result's getMsgId() joins the ids with commas.
-  SendResult send(std::vector<Message> batch) {
-    Guard guard(*this);
-    detail::checkBatch(batch, limits(), core_.clock().nowMillis());
-    const detail::TopicRoute route = routeFor(batch.front().getTopic());
-    std::vector<detail::MessageId> ids(batch.size());
-    for (auto& id : ids)
-      id = detail::newUniqueMessageId();
-    return withRetries(
-        route, std::chrono::milliseconds(sendMsgTimeout_), 1 + retryTimesWhenSendFailed_,
-        [&](int qid) { return core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis()); },
-        [&](const detail::PutResult& r, int qid) { return batchResult(r, route, qid, ids); });
-  }
+  SendResult send(std::vector<Message> batch);
   /// Sends a batch to one queue: one attempt, no retry.
-  SendResult send(std::vector<Message> batch, const MessageQueue& mq) {
-    Guard guard(*this);
-    detail::checkBatch(batch, limits(), core_.clock().nowMillis());
-    const detail::TopicRoute route = routeFor(batch.front().getTopic());
-    const int qid = checkQueue(route, batch.front(), mq);
-    std::vector<detail::MessageId> ids(batch.size());
-    for (auto& id : ids)
-      id = detail::newUniqueMessageId();
-    const detail::PutResult r =
-        waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
-                       [&] { return core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis()); });
-    if (!r.ok()) throwFor(r, batch.front().getTopic());
-    return batchResult(r, route, qid, ids);
-  }
+  SendResult send(std::vector<Message> batch, const MessageQueue& mq);
 
   // ---------------------------------------------------------------------------------------------- async
 
@@ -198,22 +117,12 @@ class BasicProducer {
   /// retryTimesWhenSendAsyncFailed times; a broker refusal is reported at once (RocketMQ
   /// MQClientAPIImpl.onExceptionImpl). The message is stored before this call returns.
   /// Throws MQClientException at once for bad input or a producer that is not running.
-  void send(const Message& msg, SendCallback callback) {
-    sendAsync(msg, std::move(callback), std::chrono::milliseconds(sendMsgTimeout_));
-  }
+  void send(const Message& msg, SendCallback callback);
   /// As send(msg, callback), within `timeout`. Throws MQClientException (MESSAGE_ILLEGAL) at once, storing
   /// nothing and calling nothing, when `timeout` is not positive.
-  void send(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
-    detail::checkBudget("send", timeout);
-    sendAsync(msg, std::move(callback), timeout);
-  }
+  void send(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout);
   /// Async send to one queue: one attempt.
-  void send(const Message& msg, const MessageQueue& mq, SendCallback callback) {
-    AsyncGuard guard(*this);
-    const detail::TopicRoute route = checkedRoute(msg);
-    const int qid = checkQueue(route, msg, mq);
-    report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
-  }
+  void send(const Message& msg, const MessageQueue& mq, SendCallback callback);
   /// Async ordered send: one attempt.
   template <class Selector, class Arg>
   requires MessageQueueSelector<Selector, Body, Arg>
@@ -235,9 +144,7 @@ class BasicProducer {
   /// Throws RequestTimeoutException when no reply came in time; MQClientException for bad input (a timeout
   /// that is not positive included), a failed send, or a producer or broker not running or shut down while
   /// the request waited. Thread-safe; many requests may wait at once, each woken by its own reply.
-  Message request(const Message& msg, std::chrono::milliseconds timeout) {
-    return requestSync(msg, timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
-  }
+  Message request(const Message& msg, std::chrono::milliseconds timeout);
   /// As request(msg, timeout), to the queue the selector picks; one attempt, no retry.
   template <class Selector, class Arg>
   requires MessageQueueSelector<Selector, Body, Arg> Message request(const Message& msg, Selector&& selector,
@@ -248,19 +155,14 @@ class BasicProducer {
     });
   }
   /// As request(msg, timeout), to one queue; one attempt, no retry.
-  Message request(const Message& msg, const MessageQueue& mq, std::chrono::milliseconds timeout) {
-    return requestSync(msg, timeout,
-                       [&](const detail::TopicRoute& route) { return checkQueue(route, msg, mq); });
-  }
+  Message request(const Message& msg, const MessageQueue& mq, std::chrono::milliseconds timeout);
 
   /// Async request: as request(msg, timeout), but returns once the request is sent, and reports through
   /// `callback` on the producer's callback thread, exactly once and never inside this call: onSuccess with
   /// the reply, or onException (RequestTimeoutException; MQClientException when the send failed or the
   /// producer or broker shut down first). Throws MQClientException at once, calling nothing, for bad input,
   /// a producer that is not running or a broker shut down.
-  void request(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout) {
-    requestAsync(msg, std::move(callback), timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
-  }
+  void request(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout);
   /// Async request to the queue the selector picks; one attempt.
   template <class Selector, class Arg>
   requires MessageQueueSelector<Selector, Body, Arg>
@@ -272,24 +174,13 @@ class BasicProducer {
   }
   /// Async request to one queue; one attempt.
   void request(const Message& msg, const MessageQueue& mq, RequestCallback callback,
-               std::chrono::milliseconds timeout) {
-    requestAsync(msg, std::move(callback), timeout,
-                 [&](const detail::TopicRoute& route) { return checkQueue(route, msg, mq); });
-  }
+               std::chrono::milliseconds timeout);
 
   // ---------------------------------------------------------------------------------------------- oneway
 
   /// Sends once and reports nothing: no result, no retry, no error but bad input (thrown at once).
-  void sendOneway(const Message& msg) {
-    Guard guard(*this);
-    const detail::TopicRoute route = checkedRoute(msg);
-    onewayTo(route, selectQueue(route, -1), msg);
-  }
-  void sendOneway(const Message& msg, const MessageQueue& mq) {
-    Guard guard(*this);
-    const detail::TopicRoute route = checkedRoute(msg);
-    onewayTo(route, checkQueue(route, msg, mq), msg);
-  }
+  void sendOneway(const Message& msg);
+  void sendOneway(const Message& msg, const MessageQueue& mq);
   template <class Selector, class Arg>
   requires MessageQueueSelector<Selector, Body, Arg>
   void sendOneway(const Message& msg, Selector&& selector, const Arg& arg) {
@@ -385,47 +276,11 @@ class BasicProducer {
   // producer caches routes in topicPublishInfoTable): a message to it skips the name check, which that topic
   // passed already, and the broker's topic table. Topics are never removed, so the entry stays valid; its
   // queue count is read afresh, since a topic may grow.
-  detail::TopicRoute checkedRoute(const Message& msg) {
-    const auto now = [this] { return core_.clock().nowMillis(); };
-    const detail::TopicRef last = lastTopic_.load(std::memory_order_acquire);
-    if (last && last.name() == msg.getTopic()) {
-      detail::checkMessageContent(msg, limits(), now);
-      return detail::TopicRoute{last, last.queueNums()};
-    }
-    detail::checkMessage(msg, limits(), now);
-    const detail::TopicRoute route = routeFor(msg.getTopic());
-    lastTopic_.store(route.topic, std::memory_order_release);
-    return route;
-  }
+  detail::TopicRoute checkedRoute(const Message& msg);
 
-  detail::TopicRoute routeFor(const std::string& topic) {
-    const detail::TopicRoute route = core_.routeTopic(topic);
-    if (!route) {
-      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
-                              "no route to topic \"" + topic +
-                                  "\": it does not exist and the broker's autoCreateTopicEnable is off");
-    }
-    return route;
-  }
+  detail::TopicRoute routeFor(const std::string& topic);
 
-  int checkQueue(const detail::TopicRoute& route, const Message& msg, const MessageQueue& mq) const {
-    if (mq.topic != msg.getTopic()) {
-      throw MQClientException(
-          ResponseCode::MESSAGE_ILLEGAL,
-          "message topic \"" + msg.getTopic() + "\" differs from the queue's topic \"" + mq.topic + "\"");
-    }
-    if (mq.brokerName != core_.brokerName()) {
-      throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
-                              "queue broker \"" + mq.brokerName +
-                                  "\" is unknown; this producer's broker is \"" + core_.brokerName() + "\"");
-    }
-    if (mq.queueId < 0 || mq.queueId >= route.queueNums) {
-      throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
-                              "queueId " + std::to_string(mq.queueId) + " is out of range 0.." +
-                                  std::to_string(route.queueNums - 1) + " for topic \"" + mq.topic + "\"");
-    }
-    return mq.queueId;
-  }
+  int checkQueue(const detail::TopicRoute& route, const Message& msg, const MessageQueue& mq) const;
 
   // Round-robin from a randomly seeded index, skipping the queue of the previous failed attempt
   // (RocketMQ MQFaultStrategy.selectOneMessageQueue with one broker). RocketMQ keeps the index per thread
@@ -461,11 +316,7 @@ class BasicProducer {
   }
 
   // A oneway send: no answer, but a full store slows it down as it does the other sends.
-  void onewayTo(const detail::TopicRoute& route, int qid, const Message& msg) {
-    const detail::MessageId id = detail::newUniqueMessageId();
-    (void)waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
-                         [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
-  }
+  void onewayTo(const detail::TopicRoute& route, int qid, const Message& msg);
 
   // StoreFullPolicy::WAIT: while the store is full of unconsumed messages, `attempt` is made again each
   // time a consumer commits (or after a short slice), until `timeout` from `begin` passes on the budget's
@@ -492,23 +343,9 @@ class BasicProducer {
   }
 
   // One attempt, no retry.
-  SendResult once(const detail::TopicRoute& route, int qid, const Message& msg, const detail::MessageId& id) {
-    const detail::PutResult r =
-        waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
-                       [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
-    if (!r.ok()) throwFor(r, msg.getTopic());
-    return result(r, route, qid, id);
-  }
+  SendResult once(const detail::TopicRoute& route, int qid, const Message& msg, const detail::MessageId& id);
 
-  SendResult sendDefault(const Message& msg, std::chrono::milliseconds timeout) {
-    Guard guard(*this);
-    const detail::TopicRoute route = checkedRoute(msg);
-    const detail::MessageId id = detail::newUniqueMessageId();
-    return withRetries(
-        route, timeout, 1 + retryTimesWhenSendFailed_,
-        [&](int qid) { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); },
-        [&](const detail::PutResult& r, int qid) { return result(r, route, qid, id); });
-  }
+  SendResult sendDefault(const Message& msg, std::chrono::milliseconds timeout);
 
   // RocketMQ DefaultMQProducerImpl.sendDefaultImpl: attempts on different queues within one time budget.
   template <class Attempt, class Make>
@@ -561,57 +398,14 @@ class BasicProducer {
                                            (last.remark.empty() ? "" : " (" + last.remark + ")"));
   }
 
-  void sendAsync(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout) {
-    AsyncGuard guard(*this);
-    const detail::TopicRoute route = checkedRoute(msg);
-    const detail::MessageId id = detail::newUniqueMessageId();
-    report(callback, [&] {
-      const std::int64_t begin = budgetMillis();
-      const int attempts = 1 + retryTimesWhenSendAsyncFailed_;
-      int lastQueue = -1;
-      detail::PutResult r;
-      for (int i = 0; i < attempts; ++i) {
-        if (i > 0 && budgetMillis() - begin > timeout.count()) break;
-        const int qid = selectQueue(route, lastQueue);
-        r = waitingForRoom(begin, timeout,
-                           [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
-        lastQueue = qid;
-        if (r.ok()) return result(r, route, qid, id);
-        if (r.code != ResponseCode::CONNECT_BROKER_EXCEPTION) throwFor(r, msg.getTopic());
-      }
-      throw MQClientException(r.code, "async send to topic \"" + msg.getTopic() + "\" failed " +
-                                          std::to_string(attempts) +
-                                          " times; last error: " + std::string(nameOf(r.code)));
-    });
-  }
+  void sendAsync(const Message& msg, SendCallback callback, std::chrono::milliseconds timeout);
 
   static constexpr int kAnyQueue = -1;  // a request's queue left to the producer's rotation, with retries
 
   // Sends a prepared request to `qid`, once, or (kAnyQueue) with retries within `timeout`. A failure ends
   // the request with MQClientException("send request message to <topic> fail", as RocketMQ words it).
   void sendRequest(const Message& req, const detail::TopicRoute& route, int qid,
-                   std::chrono::milliseconds timeout, const typename Futures::Ticket& ticket) {
-    try {
-      const detail::MessageId id = detail::newUniqueMessageId();
-      if (qid != kAnyQueue) {
-        (void)once(route, qid, req, id);
-        return;
-      }
-      (void)withRetries(
-          route, timeout, 1 + retryTimesWhenSendFailed_,
-          [&](int q) { return core_.send(route, q, req, id, core_.clock().nowMillis()); },
-          [&](const detail::PutResult& r, int q) { return result(r, route, q, id); });
-    } catch (const MQException& e) {
-      // In a statement of its own, so that the temporary that shares its message with the copy is gone
-      // before a callback thread can read the copy.
-      std::exception_ptr failed = std::make_exception_ptr(
-          MQClientException(e.getResponseCode(),
-                            "send request message to " + req.getTopic() + " fail: " + std::string(e.what())));
-      futures_.fail(ticket, std::move(failed));
-    } catch (...) {
-      futures_.fail(ticket, std::current_exception());
-    }
-  }
+                   std::chrono::milliseconds timeout, const typename Futures::Ticket& ticket);
 
   template <class Pick>
   Message requestSync(const Message& msg, std::chrono::milliseconds timeout, Pick&& pick) {
@@ -685,7 +479,315 @@ class BasicProducer {
   std::size_t maxMessageSize_ = 4 * 1024 * 1024;
 };
 
+// The members that reach into the broker, defined outside the class (see ACKMQ_DECL).
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::start() {
+  std::lock_guard lock(lifecycle_);
+  if (state_.load() == State::RUNNING) return;
+  if (state_.load() == State::SHUT_DOWN) {
+    throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
+                            "producer " + group_ + " was shut down and cannot start again");
+  }
+  callbacks_ = std::make_unique<detail::ThreadPool>(1, 1);
+  futures_.start(detail::defaultInstanceName("producer-"), *callbacks_);
+  state_.store(State::RUNNING, std::memory_order_release);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::shutdown() {
+  std::unique_lock lock(lifecycle_);
+  if (state_.load() == State::CREATED) {
+    state_.store(State::SHUT_DOWN);
+    return;
+  }
+  if (callbacks_ == nullptr) return;  // shut down before it ever started
+  const bool fromCallback = callbacks_->onPoolThread();
+  if (state_.load() == State::RUNNING) {
+    state_.store(State::SHUT_DOWN, std::memory_order_release);
+    // Without the lifecycle lock from here on: a callback that calls shutdown() meanwhile must be able to
+    // take it, see the producer stopping, and return.
+    lock.unlock();
+    // Async sends that passed the state check still owe a callback: let them post it before draining.
+    while (activeAsync_.load(std::memory_order_acquire) != 0)
+      std::this_thread::yield();
+    // Before the callback thread closes: pending async requests report their failure there.
+    futures_.shutdown("producer " + group_ + " was shut down");
+    callbacks_->close(/*drain=*/true);
+    lock.lock();
+  }
+  if (fromCallback) return;  // the callback thread cannot join itself; the next joiner does
+  if (joining_) {
+    stoppedCv_.wait(lock, [&] { return stopped_; });
+    return;
+  }
+  if (stopped_) return;
+  joining_ = true;
+  lock.unlock();
+  callbacks_->shutdown(/*drain=*/true);
+  lock.lock();
+  stopped_ = true;
+  stoppedCv_.notify_all();
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::send(const Message& msg) {
+  return sendDefault(msg, std::chrono::milliseconds(sendMsgTimeout_));
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::send(const Message& msg, std::chrono::milliseconds timeout) {
+  detail::checkBudget("send", timeout);
+  return sendDefault(msg, timeout);
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::send(const Message& msg, const MessageQueue& mq) {
+  Guard guard(*this);
+  const detail::TopicRoute route = checkedRoute(msg);
+  const int qid = checkQueue(route, msg, mq);
+  return once(route, qid, msg, detail::newUniqueMessageId());
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::send(std::vector<Message> batch) {
+  Guard guard(*this);
+  detail::checkBatch(batch, limits(), core_.clock().nowMillis());
+  const detail::TopicRoute route = routeFor(batch.front().getTopic());
+  std::vector<detail::MessageId> ids(batch.size());
+  for (auto& id : ids)
+    id = detail::newUniqueMessageId();
+  return withRetries(
+      route, std::chrono::milliseconds(sendMsgTimeout_), 1 + retryTimesWhenSendFailed_,
+      [&](int qid) { return core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis()); },
+      [&](const detail::PutResult& r, int qid) { return batchResult(r, route, qid, ids); });
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::send(std::vector<Message> batch, const MessageQueue& mq) {
+  Guard guard(*this);
+  detail::checkBatch(batch, limits(), core_.clock().nowMillis());
+  const detail::TopicRoute route = routeFor(batch.front().getTopic());
+  const int qid = checkQueue(route, batch.front(), mq);
+  std::vector<detail::MessageId> ids(batch.size());
+  for (auto& id : ids)
+    id = detail::newUniqueMessageId();
+  const detail::PutResult r = waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_), [&] {
+    return core_.sendBatch(route, qid, batch, ids, core_.clock().nowMillis());
+  });
+  if (!r.ok()) throwFor(r, batch.front().getTopic());
+  return batchResult(r, route, qid, ids);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::send(const Message& msg, SendCallback callback) {
+  sendAsync(msg, std::move(callback), std::chrono::milliseconds(sendMsgTimeout_));
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::send(const Message& msg, SendCallback callback,
+                                            std::chrono::milliseconds timeout) {
+  detail::checkBudget("send", timeout);
+  sendAsync(msg, std::move(callback), timeout);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::send(const Message& msg, const MessageQueue& mq,
+                                            SendCallback callback) {
+  AsyncGuard guard(*this);
+  const detail::TopicRoute route = checkedRoute(msg);
+  const int qid = checkQueue(route, msg, mq);
+  report(callback, [&] { return once(route, qid, msg, detail::newUniqueMessageId()); });
+}
+
+template <class Broker>
+ACKMQ_DECL auto BasicProducer<Broker>::request(const Message& msg, std::chrono::milliseconds timeout)
+    -> Message {
+  return requestSync(msg, timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
+}
+
+template <class Broker>
+ACKMQ_DECL auto BasicProducer<Broker>::request(const Message& msg, const MessageQueue& mq,
+                                               std::chrono::milliseconds timeout) -> Message {
+  return requestSync(msg, timeout,
+                     [&](const detail::TopicRoute& route) { return checkQueue(route, msg, mq); });
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::request(const Message& msg, RequestCallback callback,
+                                               std::chrono::milliseconds timeout) {
+  requestAsync(msg, std::move(callback), timeout, [](const detail::TopicRoute&) { return kAnyQueue; });
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::request(const Message& msg, const MessageQueue& mq,
+                                               RequestCallback callback, std::chrono::milliseconds timeout) {
+  requestAsync(msg, std::move(callback), timeout,
+               [&](const detail::TopicRoute& route) { return checkQueue(route, msg, mq); });
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::sendOneway(const Message& msg) {
+  Guard guard(*this);
+  const detail::TopicRoute route = checkedRoute(msg);
+  onewayTo(route, selectQueue(route, -1), msg);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::sendOneway(const Message& msg, const MessageQueue& mq) {
+  Guard guard(*this);
+  const detail::TopicRoute route = checkedRoute(msg);
+  onewayTo(route, checkQueue(route, msg, mq), msg);
+}
+
+template <class Broker>
+ACKMQ_DECL detail::TopicRoute BasicProducer<Broker>::checkedRoute(const Message& msg) {
+  const auto now = [this] { return core_.clock().nowMillis(); };
+  const detail::TopicRef last = lastTopic_.load(std::memory_order_acquire);
+  if (last && last.name() == msg.getTopic()) {
+    detail::checkMessageContent(msg, limits(), now);
+    return detail::TopicRoute{last, last.queueNums()};
+  }
+  detail::checkMessage(msg, limits(), now);
+  const detail::TopicRoute route = routeFor(msg.getTopic());
+  lastTopic_.store(route.topic, std::memory_order_release);
+  return route;
+}
+
+template <class Broker>
+ACKMQ_DECL detail::TopicRoute BasicProducer<Broker>::routeFor(const std::string& topic) {
+  const detail::TopicRoute route = core_.routeTopic(topic);
+  if (!route) {
+    throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                            "no route to topic \"" + topic +
+                                "\": it does not exist and the broker's autoCreateTopicEnable is off");
+  }
+  return route;
+}
+
+template <class Broker>
+ACKMQ_DECL int BasicProducer<Broker>::checkQueue(const detail::TopicRoute& route, const Message& msg,
+                                                 const MessageQueue& mq) const {
+  if (mq.topic != msg.getTopic()) {
+    throw MQClientException(
+        ResponseCode::MESSAGE_ILLEGAL,
+        "message topic \"" + msg.getTopic() + "\" differs from the queue's topic \"" + mq.topic + "\"");
+  }
+  if (mq.brokerName != core_.brokerName()) {
+    throw MQClientException(ResponseCode::NOT_FOUND_TOPIC_EXCEPTION,
+                            "queue broker \"" + mq.brokerName +
+                                "\" is unknown; this producer's broker is \"" + core_.brokerName() + "\"");
+  }
+  if (mq.queueId < 0 || mq.queueId >= route.queueNums) {
+    throw MQClientException(ResponseCode::MESSAGE_ILLEGAL,
+                            "queueId " + std::to_string(mq.queueId) + " is out of range 0.." +
+                                std::to_string(route.queueNums - 1) + " for topic \"" + mq.topic + "\"");
+  }
+  return mq.queueId;
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::onewayTo(const detail::TopicRoute& route, int qid,
+                                                const Message& msg) {
+  const detail::MessageId id = detail::newUniqueMessageId();
+  (void)waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_),
+                       [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::once(const detail::TopicRoute& route, int qid,
+                                                  const Message& msg, const detail::MessageId& id) {
+  const detail::PutResult r = waitingForRoom(budgetMillis(), std::chrono::milliseconds(sendMsgTimeout_), [&] {
+    return core_.send(route, qid, msg, id, core_.clock().nowMillis());
+  });
+  if (!r.ok()) throwFor(r, msg.getTopic());
+  return result(r, route, qid, id);
+}
+
+template <class Broker>
+ACKMQ_DECL SendResult BasicProducer<Broker>::sendDefault(const Message& msg,
+                                                         std::chrono::milliseconds timeout) {
+  Guard guard(*this);
+  const detail::TopicRoute route = checkedRoute(msg);
+  const detail::MessageId id = detail::newUniqueMessageId();
+  return withRetries(
+      route, timeout, 1 + retryTimesWhenSendFailed_,
+      [&](int qid) { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); },
+      [&](const detail::PutResult& r, int qid) { return result(r, route, qid, id); });
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::sendAsync(const Message& msg, SendCallback callback,
+                                                 std::chrono::milliseconds timeout) {
+  AsyncGuard guard(*this);
+  const detail::TopicRoute route = checkedRoute(msg);
+  const detail::MessageId id = detail::newUniqueMessageId();
+  report(callback, [&] {
+    const std::int64_t begin = budgetMillis();
+    const int attempts = 1 + retryTimesWhenSendAsyncFailed_;
+    int lastQueue = -1;
+    detail::PutResult r;
+    for (int i = 0; i < attempts; ++i) {
+      if (i > 0 && budgetMillis() - begin > timeout.count()) break;
+      const int qid = selectQueue(route, lastQueue);
+      r = waitingForRoom(begin, timeout,
+                         [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
+      lastQueue = qid;
+      if (r.ok()) return result(r, route, qid, id);
+      if (r.code != ResponseCode::CONNECT_BROKER_EXCEPTION) throwFor(r, msg.getTopic());
+    }
+    throw MQClientException(r.code, "async send to topic \"" + msg.getTopic() + "\" failed " +
+                                        std::to_string(attempts) +
+                                        " times; last error: " + std::string(nameOf(r.code)));
+  });
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicProducer<Broker>::sendRequest(const Message& req, const detail::TopicRoute& route,
+                                                   int qid, std::chrono::milliseconds timeout,
+                                                   const typename Futures::Ticket& ticket) {
+  try {
+    const detail::MessageId id = detail::newUniqueMessageId();
+    if (qid != kAnyQueue) {
+      (void)once(route, qid, req, id);
+      return;
+    }
+    (void)withRetries(
+        route, timeout, 1 + retryTimesWhenSendFailed_,
+        [&](int q) { return core_.send(route, q, req, id, core_.clock().nowMillis()); },
+        [&](const detail::PutResult& r, int q) { return result(r, route, q, id); });
+  } catch (const MQException& e) {
+    // In a statement of its own, so that the temporary that shares its message with the copy is gone
+    // before a callback thread can read the copy.
+    std::exception_ptr failed = std::make_exception_ptr(
+        MQClientException(e.getResponseCode(),
+                          "send request message to " + req.getTopic() + " fail: " + std::string(e.what())));
+    futures_.fail(ticket, std::move(failed));
+  } catch (...) {
+    futures_.fail(ticket, std::current_exception());
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL BasicProducer<Broker>::BasicProducer(Broker& broker, std::string producerGroup)
+    : core_(detail::BrokerAccess::core(broker)),
+      group_(std::move(producerGroup)),
+      futures_(core_.timers(), core_.replies()) {
+  detail::checkGroup(group_, "producerGroup");
+  std::random_device rd;
+  sendWhichQueue_.store(rd());
+}
+
+template <class Broker>
+ACKMQ_DECL BasicProducer<Broker>::~BasicProducer() {
+  shutdown();
+}
+
 using Producer = BasicProducer<Broker>;
+
+#if defined(ACKMQ_SEPARATE_COMPILATION)
+extern template class BasicProducer<BasicBroker<std::string, SystemClock>>;
+extern template class BasicProducer<BasicBroker<std::string, ManualClock>>;
+#endif
 
 namespace detail {
 /// How <ackmq/testing.hpp> reaches a producer's state.

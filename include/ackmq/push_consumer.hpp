@@ -35,6 +35,7 @@
 #include <ackmq/detail/client/pull_service.hpp>
 #include <ackmq/detail/client/push_settings.hpp>
 #include <ackmq/detail/client/rebalancer.hpp>
+#include <ackmq/detail/separate_compilation.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/listener.hpp>
 #include <ackmq/message.hpp>
@@ -90,47 +91,24 @@ class BasicPushConsumer final {
   using ListenerOrderly = BasicMessageListenerOrderly<Body>;
 
   /// A member of `consumerGroup` (a legal group name, else MQClientException) on `broker`.
-  BasicPushConsumer(Broker& broker, std::string consumerGroup)
-      : core_(detail::BrokerAccess::core(broker)),
-        group_(std::move(consumerGroup)),
-        retryTopics_(group_),
-        instanceName_(detail::defaultInstanceName("")) {
-    detail::checkGroup(group_, "consumerGroup");
-  }
+  BasicPushConsumer(Broker& broker, std::string consumerGroup);
   BasicPushConsumer(const BasicPushConsumer&) = delete;
   BasicPushConsumer& operator=(const BasicPushConsumer&) = delete;
 
   /// Runs shutdown() and waits for it to complete (a listener that never returns blocks this). Not from
   /// inside one of this consumer's listener calls.
-  ~BasicPushConsumer() {
-    shutdown();
-    {
-      std::unique_lock lock(lifecycle_);
-      shutdownDone_.wait(lock, [&] { return state_ != State::STOPPING; });
-    }
-    tasks_.destroyPool();
-  }
+  ~BasicPushConsumer();
 
   /// Subscribes to `topic` with "*" (everything) or "TagA || TagB" (exact tags). Call before start().
   /// Throws MQClientException for an illegal topic or expression.
-  void subscribe(std::string topic, std::string subExpression) {
-    beforeStart("subscribe");
-    detail::addSubscription(subscriptions_, std::move(topic), subExpression);
-  }
+  void subscribe(std::string topic, std::string subExpression);
   /// Subscribes to `topic` with a tag or SQL92 selector; the broker delivers only what it matches, and a
   /// message it does not match counts as consumed. Call before start(). Throws MQClientException for an
   /// illegal topic, a malformed expression (naming its position and what was expected), or SQL92 on a
   /// broker whose enablePropertyFilter is off.
-  void subscribe(std::string topic, const MessageSelector& selector) {
-    beforeStart("subscribe");
-    detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
-  }
+  void subscribe(std::string topic, const MessageSelector& selector);
   /// Removes a subscription. Call before start().
-  void unsubscribe(std::string_view topic) {
-    beforeStart("unsubscribe");
-    if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end())
-      subscriptions_.erase(it);
-  }
+  void unsubscribe(std::string_view topic);
 
   /// The concurrent listener. Call before start().
   void registerMessageListener(ListenerConcurrently listener) {
@@ -146,79 +124,14 @@ class BasicPushConsumer final {
   /// Joins the group and starts consuming. Throws MQClientException when there is no listener or
   /// subscription, a setting is out of range, or this member subscribes differently from its group.
   /// Idempotent; a consumer that was shut down cannot start again.
-  void start() {
-    std::lock_guard lock(lifecycle_);
-    if (state_ == State::RUNNING) return;
-    if (state_ != State::CREATED) {
-      throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
-                              "consumer of group " + group_ + " was shut down and cannot start again");
-    }
-    checkConfig();
-    const bool orderly = std::holds_alternative<ListenerOrderly>(listener_);
-    const std::string clientId = instanceName_;
-    offsetGroup_ = settings_.clustering() ? group_ : group_ + "@" + clientId;
-    if (settings_.consumeTimestamp < 0)
-      settings_.consumeTimestamp = core_.clock().nowMillis() - 30 * 60 * 1000;
-    auto filters = subscriptions_;
-    // The retry topic takes every copy, except that a copy of a topic subscribed by SQL92 is matched again by
-    // that topic's expression (RocketMQ ExpressionForRetryMessageFilter).
-    if (settings_.clustering()) {
-      filters.insert_or_assign(MixAll::getRetryTopic(group_),
-                               detail::SubscriptionFilter::forRetryTopic(subscriptions_));
-    }
-    const int maxReconsume = settings_.effectiveMaxReconsumeTimes(orderly, core_.retryMaxTimes());
-    rebalancer_.emplace(core_, group_, clientId, settings_.model, settings_.strategy, orderly);
-
-    // With ManualClock no library thread waits on wall time: extra listener threads are kept, not retired.
-    tasks_.startPool(
-        settings_.consumeThreadMin, settings_.consumeThreadMax,
-        Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000),
-        [this](Task& t) { run(t); }, [this](Task& mine) { return pull_.pullForIdle(nullptr, &mine); });
-    if (orderly) {
-      orderly_.start(std::get<ListenerOrderly>(listener_), maxReconsume);
-    } else {
-      concurrent_.start(std::get<ListenerConcurrently>(listener_), maxReconsume);
-    }
-    state_ = State::RUNNING;
-    pull_.start(*rebalancer_, std::move(filters), offsetGroup_, orderly);
-    try {
-      const auto kind = orderly ? detail::ListenerKind::ORDERLY : detail::ListenerKind::CONCURRENT;
-      core_.registerConsumer(rebalancer_->spec(subscriptions_, kind, pull_), offsetGroup_,
-                             settings_.consumeFromWhere, settings_.consumeTimestamp);
-    } catch (...) {
-      pull_.stopDispatcher();
-      pull_.dropAll();
-      stopConsumeService();
-      tasks_.pool().shutdown(false);
-      state_ = State::CREATED;
-      throw;
-    }
-  }
+  void start();
 
   /// Stops consuming: no new deliveries; listener calls in flight are waited for, up to
   /// awaitTerminationMillisWhenShutdown, and their results committed; then the member leaves its group, and
   /// the others take over its queues from the committed offsets (RocketMQ may both skip the offset and send
   /// a retry copy here, doubling messages over restarts). Idempotent. From inside a listener it returns at
   /// once and completes when that listener returns.
-  void shutdown() {
-    std::unique_lock lock(lifecycle_);
-    if (state_ == State::CREATED) {
-      state_ = State::SHUT_DOWN;
-      return;
-    }
-    if (state_ != State::RUNNING) return;
-    state_ = State::STOPPING;
-    pull_.stopDispatcher();
-    // Tasks no thread has started never run: their messages stay unconsumed for the next owner.
-    tasks_.abandonQueued();
-    if (tasks_.pool().onPoolThread()) {
-      // The listener calling us finishes the shutdown on return (afterTask).
-      finisher_.store(std::this_thread::get_id(), std::memory_order_release);
-      return;
-    }
-    lock.unlock();
-    finishShutdown(false);
-  }
+  void shutdown();
 
   // ------------------------------------------------------------------------------------------ settings
 
@@ -331,105 +244,21 @@ class BasicPushConsumer final {
                                 static_cast<long>(hi));
     field = value;
   }
-  void checkConfig() const {
-    if (std::holds_alternative<std::monostate>(listener_)) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
-                      "consumer of group " + group_ +
-                          " has no listener: call registerMessageListener "
-                          "before start()");
-    }
-    if (subscriptions_.empty()) {
-      detail::illegal(
-          ResponseCode::CLIENT_STATE_ILLEGAL,
-          "consumer of group " + group_ + " subscribes to nothing: call subscribe before start()");
-    }
-    settings_.validate();
-  }
+  void checkConfig() const;
   bool orderly() const noexcept { return pull_.orderly(); }
-  void stopConsumeService() {
-    if (orderly()) {
-      orderly_.stop();
-    } else {
-      concurrent_.stop();
-    }
-  }
+  void stopConsumeService();
 
-  void finishShutdown(bool fromWorker) {
-    tasks_.drain(std::chrono::milliseconds(settings_.awaitTerminationMillis));
-    // From here on results are discarded: the queues belong to the group's other members.
-    pull_.dropAll();
-    core_.unregisterConsumer(group_, rebalancer_->clientId());  // releases this member's orderly locks too
-    stopConsumeService();
-    if (tasks_.pending() == 0 && !fromWorker) {
-      tasks_.pool().shutdown(false);
-    } else {
-      tasks_.pool().close(false);  // a listener still running is joined by the destructor
-    }
-    {
-      std::lock_guard lock(lifecycle_);
-      state_ = State::SHUT_DOWN;
-      shutdownDone_.notify_all();
-    }
-    idle_.notify();
-  }
+  void finishShutdown(bool fromWorker);
 
-  void run(Task& t) {
-    if (t.pq->dropped.load(std::memory_order_acquire) || pull_.stopping().load()) {
-      tasks_.abandon(t);
-    } else {
-      if (t.orderly) {
-        orderly_.run(t);
-      } else {
-        concurrent_.run(t);
-      }
-      // The last task ends while the dispatcher sleeps: the history it consumed is trimmed now (see
-      // consumerCaughtUp), before awaitIdle can see the consumer idle.
-      if (tasks_.pending() == 1 && pull_.parked()) core_.consumerCaughtUp();
-      tasks_.finish();
-    }
-    // A listener that called shutdown() finishes it here, once its own result is processed.
-    if (finisher_.load(std::memory_order_acquire) == std::this_thread::get_id()) {
-      finisher_.store(std::thread::id(), std::memory_order_relaxed);  // only this thread matches it
-      finishShutdown(true);
-    }
-  }
+  void run(Task& t);
 
   // awaitIdle: nothing deliverable or in flight. Read in the order work moves (see PullService::quiet); a
   // hand-back that straddles the reads moves the tracker's count.
-  bool idle() const {
-    if (state_ != State::RUNNING) return true;
-    const std::uint64_t handBacks = idle_.handBacks();
-    if (!pull_.quiet()) return false;
-    if (tasks_.pending() != 0) return false;
-    return idle_.handBacks() == handBacks;
-  }
-  bool awaitIdle(std::chrono::milliseconds timeout) {
-    return idle_.await(timeout, [this] { return idle(); });
-  }
+  bool idle() const;
+  bool awaitIdle(std::chrono::milliseconds timeout);
 
-  ConsumerStats stats() const {
-    ConsumerStats s;
-    s.succeeded = counters_.succeeded.load();
-    s.failed = counters_.failed.load();
-    s.delivered = s.succeeded + s.failed;
-    s.retried = counters_.retried.load();
-    s.deadLettered = counters_.deadLettered.load();
-    s.reconsumedLocally = counters_.reconsumedLocally.load();
-    s.dropped = counters_.dropped.load();
-    s.expired = counters_.expired.load();
-    pull_.forEachQueue([&](Pq& pq) {
-      ++s.queues;
-      std::lock_guard lock(pq.mutex);
-      if (pq.suspended) ++s.blockedQueues;
-      for (const auto* e : pq.window()) {
-        if (e->state != Pq::Entry::State::DONE) ++s.inFlight;
-      }
-      const std::int64_t committed = std::max<std::int64_t>(pq.committed(), 0);
-      s.lag += std::max<std::int64_t>(0, core_.maxOffset(pq.mq) - committed);
-    });
-    return s;
-  }
-  std::vector<MessageQueue> ownedQueues() const { return pull_.ownedQueues(); }
+  ConsumerStats stats() const;
+  std::vector<MessageQueue> ownedQueues() const;
 
   Core& core_;
   const std::string group_;
@@ -460,6 +289,227 @@ class BasicPushConsumer final {
                                         pull_, pull_.stopping(), retryTopics_};
 };
 
+// The members that reach into the broker, defined outside the class (see ACKMQ_DECL).
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::subscribe(std::string topic, std::string subExpression) {
+  beforeStart("subscribe");
+  detail::addSubscription(subscriptions_, std::move(topic), subExpression);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::subscribe(std::string topic, const MessageSelector& selector) {
+  beforeStart("subscribe");
+  detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::unsubscribe(std::string_view topic) {
+  beforeStart("unsubscribe");
+  if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end()) subscriptions_.erase(it);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::start() {
+  std::lock_guard lock(lifecycle_);
+  if (state_ == State::RUNNING) return;
+  if (state_ != State::CREATED) {
+    throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
+                            "consumer of group " + group_ + " was shut down and cannot start again");
+  }
+  checkConfig();
+  const bool orderly = std::holds_alternative<ListenerOrderly>(listener_);
+  const std::string clientId = instanceName_;
+  offsetGroup_ = settings_.clustering() ? group_ : group_ + "@" + clientId;
+  if (settings_.consumeTimestamp < 0) settings_.consumeTimestamp = core_.clock().nowMillis() - 30 * 60 * 1000;
+  auto filters = subscriptions_;
+  // The retry topic takes every copy, except that a copy of a topic subscribed by SQL92 is matched again by
+  // that topic's expression (RocketMQ ExpressionForRetryMessageFilter).
+  if (settings_.clustering()) {
+    filters.insert_or_assign(MixAll::getRetryTopic(group_),
+                             detail::SubscriptionFilter::forRetryTopic(subscriptions_));
+  }
+  const int maxReconsume = settings_.effectiveMaxReconsumeTimes(orderly, core_.retryMaxTimes());
+  rebalancer_.emplace(core_, group_, clientId, settings_.model, settings_.strategy, orderly);
+
+  // With ManualClock no library thread waits on wall time: extra listener threads are kept, not retired.
+  tasks_.startPool(
+      settings_.consumeThreadMin, settings_.consumeThreadMax,
+      Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000),
+      [this](Task& t) { run(t); }, [this](Task& mine) { return pull_.pullForIdle(nullptr, &mine); });
+  if (orderly) {
+    orderly_.start(std::get<ListenerOrderly>(listener_), maxReconsume);
+  } else {
+    concurrent_.start(std::get<ListenerConcurrently>(listener_), maxReconsume);
+  }
+  state_ = State::RUNNING;
+  pull_.start(*rebalancer_, std::move(filters), offsetGroup_, orderly);
+  try {
+    const auto kind = orderly ? detail::ListenerKind::ORDERLY : detail::ListenerKind::CONCURRENT;
+    core_.registerConsumer(rebalancer_->spec(subscriptions_, kind, pull_), offsetGroup_,
+                           settings_.consumeFromWhere, settings_.consumeTimestamp);
+  } catch (...) {
+    pull_.stopDispatcher();
+    pull_.dropAll();
+    stopConsumeService();
+    tasks_.pool().shutdown(false);
+    state_ = State::CREATED;
+    throw;
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::shutdown() {
+  std::unique_lock lock(lifecycle_);
+  if (state_ == State::CREATED) {
+    state_ = State::SHUT_DOWN;
+    return;
+  }
+  if (state_ != State::RUNNING) return;
+  state_ = State::STOPPING;
+  pull_.stopDispatcher();
+  // Tasks no thread has started never run: their messages stay unconsumed for the next owner.
+  tasks_.abandonQueued();
+  if (tasks_.pool().onPoolThread()) {
+    // The listener calling us finishes the shutdown on return (afterTask).
+    finisher_.store(std::this_thread::get_id(), std::memory_order_release);
+    return;
+  }
+  lock.unlock();
+  finishShutdown(false);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::checkConfig() const {
+  if (std::holds_alternative<std::monostate>(listener_)) {
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL, "consumer of group " + group_ +
+                                                            " has no listener: call registerMessageListener "
+                                                            "before start()");
+  }
+  if (subscriptions_.empty()) {
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
+                    "consumer of group " + group_ + " subscribes to nothing: call subscribe before start()");
+  }
+  settings_.validate();
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::stopConsumeService() {
+  if (orderly()) {
+    orderly_.stop();
+  } else {
+    concurrent_.stop();
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::finishShutdown(bool fromWorker) {
+  tasks_.drain(std::chrono::milliseconds(settings_.awaitTerminationMillis));
+  // From here on results are discarded: the queues belong to the group's other members.
+  pull_.dropAll();
+  core_.unregisterConsumer(group_, rebalancer_->clientId());  // releases this member's orderly locks too
+  stopConsumeService();
+  if (tasks_.pending() == 0 && !fromWorker) {
+    tasks_.pool().shutdown(false);
+  } else {
+    tasks_.pool().close(false);  // a listener still running is joined by the destructor
+  }
+  {
+    std::lock_guard lock(lifecycle_);
+    state_ = State::SHUT_DOWN;
+    shutdownDone_.notify_all();
+  }
+  idle_.notify();
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicPushConsumer<Broker>::run(Task& t) {
+  if (t.pq->dropped.load(std::memory_order_acquire) || pull_.stopping().load()) {
+    tasks_.abandon(t);
+  } else {
+    if (t.orderly) {
+      orderly_.run(t);
+    } else {
+      concurrent_.run(t);
+    }
+    // The last task ends while the dispatcher sleeps: the history it consumed is trimmed now (see
+    // consumerCaughtUp), before awaitIdle can see the consumer idle.
+    if (tasks_.pending() == 1 && pull_.parked()) core_.consumerCaughtUp();
+    tasks_.finish();
+  }
+  // A listener that called shutdown() finishes it here, once its own result is processed.
+  if (finisher_.load(std::memory_order_acquire) == std::this_thread::get_id()) {
+    finisher_.store(std::thread::id(), std::memory_order_relaxed);  // only this thread matches it
+    finishShutdown(true);
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL bool BasicPushConsumer<Broker>::idle() const {
+  if (state_ != State::RUNNING) return true;
+  const std::uint64_t handBacks = idle_.handBacks();
+  if (!pull_.quiet()) return false;
+  if (tasks_.pending() != 0) return false;
+  return idle_.handBacks() == handBacks;
+}
+
+template <class Broker>
+ACKMQ_DECL bool BasicPushConsumer<Broker>::awaitIdle(std::chrono::milliseconds timeout) {
+  return idle_.await(timeout, [this] { return idle(); });
+}
+
+template <class Broker>
+ACKMQ_DECL ConsumerStats BasicPushConsumer<Broker>::stats() const {
+  ConsumerStats s;
+  s.succeeded = counters_.succeeded.load();
+  s.failed = counters_.failed.load();
+  s.delivered = s.succeeded + s.failed;
+  s.retried = counters_.retried.load();
+  s.deadLettered = counters_.deadLettered.load();
+  s.reconsumedLocally = counters_.reconsumedLocally.load();
+  s.dropped = counters_.dropped.load();
+  s.expired = counters_.expired.load();
+  pull_.forEachQueue([&](Pq& pq) {
+    ++s.queues;
+    std::lock_guard lock(pq.mutex);
+    if (pq.suspended) ++s.blockedQueues;
+    for (const auto* e : pq.window()) {
+      if (e->state != Pq::Entry::State::DONE) ++s.inFlight;
+    }
+    const std::int64_t committed = std::max<std::int64_t>(pq.committed(), 0);
+    s.lag += std::max<std::int64_t>(0, core_.maxOffset(pq.mq) - committed);
+  });
+  return s;
+}
+
+template <class Broker>
+ACKMQ_DECL std::vector<MessageQueue> BasicPushConsumer<Broker>::ownedQueues() const {
+  return pull_.ownedQueues();
+}
+
+template <class Broker>
+ACKMQ_DECL BasicPushConsumer<Broker>::BasicPushConsumer(Broker& broker, std::string consumerGroup)
+    : core_(detail::BrokerAccess::core(broker)),
+      group_(std::move(consumerGroup)),
+      retryTopics_(group_),
+      instanceName_(detail::defaultInstanceName("")) {
+  detail::checkGroup(group_, "consumerGroup");
+}
+
+template <class Broker>
+ACKMQ_DECL BasicPushConsumer<Broker>::~BasicPushConsumer() {
+  shutdown();
+  {
+    std::unique_lock lock(lifecycle_);
+    shutdownDone_.wait(lock, [&] { return state_ != State::STOPPING; });
+  }
+  tasks_.destroyPool();
+}
+
 using PushConsumer = BasicPushConsumer<Broker>;
+
+#if defined(ACKMQ_SEPARATE_COMPILATION)
+extern template class BasicPushConsumer<BasicBroker<std::string, SystemClock>>;
+extern template class BasicPushConsumer<BasicBroker<std::string, ManualClock>>;
+#endif
 
 }  // namespace ackmq

@@ -19,6 +19,7 @@
 #include <ackmq/consumer_types.hpp>
 #include <ackmq/detail/client/consumer_common.hpp>
 #include <ackmq/detail/client/rebalancer.hpp>
+#include <ackmq/detail/separate_compilation.hpp>
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/message_selector.hpp>
@@ -87,32 +88,18 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   static constexpr std::chrono::milliseconds kMaxInvisibleDuration =
       std::chrono::hours(12);  // RocketMQ proxy
 
-  BasicSimpleConsumer(Broker& broker, std::string consumerGroup)
-      : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
-    detail::checkGroup(group_, "consumerGroup");
-    clientId_ = detail::defaultInstanceName("simple-");
-  }
+  BasicSimpleConsumer(Broker& broker, std::string consumerGroup);
   BasicSimpleConsumer(const BasicSimpleConsumer&) = delete;
   BasicSimpleConsumer& operator=(const BasicSimpleConsumer&) = delete;
   /// Runs shutdown().
-  ~BasicSimpleConsumer() { shutdown(); }
+  ~BasicSimpleConsumer();
 
   /// Subscribes to `topic` with "*" or "TagA || TagB". Call before start().
-  void subscribe(std::string topic, std::string subExpression) {
-    beforeStart("subscribe");
-    detail::addSubscription(subscriptions_, std::move(topic), subExpression);
-  }
+  void subscribe(std::string topic, std::string subExpression);
   /// Subscribes to `topic` with a tag or SQL92 selector, as BasicPushConsumer::subscribe; its retries are
   /// filtered alike. Call before start().
-  void subscribe(std::string topic, const MessageSelector& selector) {
-    beforeStart("subscribe");
-    detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
-  }
-  void unsubscribe(std::string_view topic) {
-    beforeStart("unsubscribe");
-    if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end())
-      subscriptions_.erase(it);
-  }
+  void subscribe(std::string topic, const MessageSelector& selector);
+  void unsubscribe(std::string_view topic);
   /// How long receive() waits, on the broker's clock, when nothing is ready: 0 (default) returns at once.
   void setAwaitDuration(std::chrono::milliseconds d) {
     if (d.count() < 0)
@@ -124,103 +111,25 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
 
   /// Joins the group. Throws MQClientException without a subscription, or when the group's members
   /// subscribe differently. Idempotent; a consumer that was shut down cannot start again.
-  void start() {
-    std::lock_guard lock(lifecycle_);
-    if (state_ == State::RUNNING) return;
-    if (state_ != State::CREATED) {
-      detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
-                      "simple consumer of group " + group_ + " was shut down and cannot start again");
-    }
-    if (subscriptions_.empty()) {
-      detail::illegal(
-          ResponseCode::CLIENT_STATE_ILLEGAL,
-          "simple consumer of group " + group_ + " subscribes to nothing: call subscribe before start()");
-    }
-    target_ = core_.timers().registerTarget(*this);
-    const detail::Rebalancer<Core> member(core_, group_, clientId_, MessageModel::CLUSTERING, nullptr, false);
-    try {
-      core_.registerConsumer(member.spec(subscriptions_, detail::ListenerKind::POP, *this), group_,
-                             ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0);
-    } catch (...) {
-      core_.timers().unregisterTarget(target_);
-      throw;
-    }
-    state_ = State::RUNNING;
-  }
+  void start();
 
   /// Leaves the group. Messages this consumer holds stay in flight at the broker and come back to the group
   /// when their invisible duration ends. Idempotent.
-  void shutdown() {
-    std::lock_guard lock(lifecycle_);
-    if (state_ == State::CREATED) {
-      state_ = State::SHUT_DOWN;
-      return;
-    }
-    if (state_ != State::RUNNING) return;
-    state_ = State::SHUT_DOWN;
-    wakeWaiters();
-    core_.unregisterConsumer(group_, clientId_);
-    core_.timers().unregisterTarget(target_);
-  }
+  void shutdown();
 
   /// Up to `maxMessageNum` (1..32) messages, each invisible to the group for `invisibleDuration` (up to 12 h)
   /// unless acked. When none is ready, waits up to the await duration on the broker's clock (a ManualClock
   /// waits for another thread to advance it or send). Messages of a tag the subscription does not name are
   /// passed over.
-  std::vector<View> receive(int maxMessageNum, std::chrono::milliseconds invisibleDuration) {
-    running("receive");
-    if (maxMessageNum < 1 || maxMessageNum > kMaxMessageNum) {
-      detail::illegal(ResponseCode::MESSAGE_ILLEGAL,
-                      "receive maxMessageNum " + std::to_string(maxMessageNum) + " is out of range 1.." +
-                          std::to_string(kMaxMessageNum));
-    }
-    checkInvisible("receive invisibleDuration", invisibleDuration);
-    std::vector<View> out = popOnce(maxMessageNum, invisibleDuration);
-    if (!out.empty() || awaitDuration_.count() == 0) return out;
-
-    // Long polling: wait for an arrival in any subscribed queue, or for the await duration to pass on the
-    // clock. Arrivals bump a generation; a waiter looks again whenever it moved since its last look, so no
-    // arrival between a look and the wait is missed, and every waiter sees every arrival.
-    const std::int64_t deadline = core_.clock().steadyMillis() + awaitDuration_.count();
-    const std::uint64_t ticket = nextWait_.fetch_add(1) + 1;
-    const detail::TimerId timer = core_.timers().scheduleAt(deadline, target_, ticket);
-    Listening listening(*this);
-    for (;;) {
-      listening.refresh();
-      std::uint64_t seen;
-      {
-        std::lock_guard w(waitMutex_);
-        seen = arrivals_;
-      }
-      out = popOnce(maxMessageNum, invisibleDuration);
-      if (!out.empty() || state_ != State::RUNNING) break;
-      std::unique_lock w(waitMutex_);
-      waitCv_.wait(w, [&] { return arrivals_ != seen || firedWait_ >= ticket; });
-      if (arrivals_ == seen) break;  // the await duration ended with nothing new
-    }
-    core_.timers().cancel(timer);
-    return out;
-  }
+  std::vector<View> receive(int maxMessageNum, std::chrono::milliseconds invisibleDuration);
 
   /// Acks one message. Throws MQBrokerException(INVALID_RECEIPT_HANDLE) when the handle expired (the message
   /// was delivered again; acking now does not undo that), was renewed, or was already used.
-  void ack(const View& message) {
-    running("ack");
-    if (core_.ackMessage(group_, message.getReceiptHandle()) != ResponseCode::SUCCESS) invalidHandle("ack");
-    acked_.fetch_add(1, std::memory_order_relaxed);
-    notifyIdle();
-  }
+  void ack(const View& message);
 
   /// Keeps `message` invisible for `duration` from now (up to 12 h), and gives it a new receipt handle; the
   /// old handle stops working. Throws MQBrokerException(INVALID_RECEIPT_HANDLE) as ack() does.
-  void changeInvisibleDuration(View& message, std::chrono::milliseconds duration) {
-    running("changeInvisibleDuration");
-    checkInvisible("changeInvisibleDuration duration", duration);
-    auto renewed = core_.changeInvisibleTime(group_, message.receiptHandle_, duration.count());
-    if (!renewed) invalidHandle("changeInvisibleDuration");
-    message.receiptHandle_ = std::move(*renewed);
-    renewed_.fetch_add(1, std::memory_order_relaxed);
-  }
+  void changeInvisibleDuration(View& message, std::chrono::milliseconds duration);
 
  private:
   friend struct detail::ConsumerAccess;
@@ -332,30 +241,13 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
 
   std::int64_t inFlight() const { return static_cast<std::int64_t>(core_.popInFlight(group_, clientId_)); }
 
-  bool awaitIdle(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::unique_lock lock(idleMutex_);
-    for (;;) {
-      if (state_ != State::RUNNING || inFlight() == 0) return true;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return false;
-      // Acks wake this; expiries happen on the broker's clock, so a short slice catches those.
-      idleCv_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(10)));
-    }
-  }
+  bool awaitIdle(std::chrono::milliseconds timeout);
   void notifyIdle() noexcept {
     std::lock_guard lock(idleMutex_);
     idleCv_.notify_all();
   }
 
-  SimpleConsumerStats stats() const {
-    SimpleConsumerStats s;
-    s.received = received_.load();
-    s.acked = acked_.load();
-    s.renewed = renewed_.load();
-    s.inFlight = inFlight();
-    return s;
-  }
+  SimpleConsumerStats stats() const;
 
   Core& core_;
   const std::string group_;
@@ -379,6 +271,161 @@ class BasicSimpleConsumer final : private detail::ConsumerEndpoint, private deta
   std::atomic<std::uint64_t> received_{0}, acked_{0}, renewed_{0};
 };
 
+// The members that reach into the broker, defined outside the class (see ACKMQ_DECL).
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::subscribe(std::string topic, std::string subExpression) {
+  beforeStart("subscribe");
+  detail::addSubscription(subscriptions_, std::move(topic), subExpression);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::subscribe(std::string topic, const MessageSelector& selector) {
+  beforeStart("subscribe");
+  detail::addSubscription(subscriptions_, std::move(topic), selector, core_.config());
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::unsubscribe(std::string_view topic) {
+  beforeStart("unsubscribe");
+  if (auto it = subscriptions_.find(std::string(topic)); it != subscriptions_.end()) subscriptions_.erase(it);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::start() {
+  std::lock_guard lock(lifecycle_);
+  if (state_ == State::RUNNING) return;
+  if (state_ != State::CREATED) {
+    detail::illegal(ResponseCode::CLIENT_STATE_ILLEGAL,
+                    "simple consumer of group " + group_ + " was shut down and cannot start again");
+  }
+  if (subscriptions_.empty()) {
+    detail::illegal(
+        ResponseCode::CLIENT_STATE_ILLEGAL,
+        "simple consumer of group " + group_ + " subscribes to nothing: call subscribe before start()");
+  }
+  target_ = core_.timers().registerTarget(*this);
+  const detail::Rebalancer<Core> member(core_, group_, clientId_, MessageModel::CLUSTERING, nullptr, false);
+  try {
+    core_.registerConsumer(member.spec(subscriptions_, detail::ListenerKind::POP, *this), group_,
+                           ConsumeFromWhere::CONSUME_FROM_LAST_OFFSET, 0);
+  } catch (...) {
+    core_.timers().unregisterTarget(target_);
+    throw;
+  }
+  state_ = State::RUNNING;
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::shutdown() {
+  std::lock_guard lock(lifecycle_);
+  if (state_ == State::CREATED) {
+    state_ = State::SHUT_DOWN;
+    return;
+  }
+  if (state_ != State::RUNNING) return;
+  state_ = State::SHUT_DOWN;
+  wakeWaiters();
+  core_.unregisterConsumer(group_, clientId_);
+  core_.timers().unregisterTarget(target_);
+}
+
+template <class Broker>
+ACKMQ_DECL auto BasicSimpleConsumer<Broker>::receive(int maxMessageNum,
+                                                     std::chrono::milliseconds invisibleDuration)
+    -> std::vector<View> {
+  running("receive");
+  if (maxMessageNum < 1 || maxMessageNum > kMaxMessageNum) {
+    detail::illegal(ResponseCode::MESSAGE_ILLEGAL, "receive maxMessageNum " + std::to_string(maxMessageNum) +
+                                                       " is out of range 1.." +
+                                                       std::to_string(kMaxMessageNum));
+  }
+  checkInvisible("receive invisibleDuration", invisibleDuration);
+  std::vector<View> out = popOnce(maxMessageNum, invisibleDuration);
+  if (!out.empty() || awaitDuration_.count() == 0) return out;
+
+  // Long polling: wait for an arrival in any subscribed queue, or for the await duration to pass on the
+  // clock. Arrivals bump a generation; a waiter looks again whenever it moved since its last look, so no
+  // arrival between a look and the wait is missed, and every waiter sees every arrival.
+  const std::int64_t deadline = core_.clock().steadyMillis() + awaitDuration_.count();
+  const std::uint64_t ticket = nextWait_.fetch_add(1) + 1;
+  const detail::TimerId timer = core_.timers().scheduleAt(deadline, target_, ticket);
+  Listening listening(*this);
+  for (;;) {
+    listening.refresh();
+    std::uint64_t seen;
+    {
+      std::lock_guard w(waitMutex_);
+      seen = arrivals_;
+    }
+    out = popOnce(maxMessageNum, invisibleDuration);
+    if (!out.empty() || state_ != State::RUNNING) break;
+    std::unique_lock w(waitMutex_);
+    waitCv_.wait(w, [&] { return arrivals_ != seen || firedWait_ >= ticket; });
+    if (arrivals_ == seen) break;  // the await duration ended with nothing new
+  }
+  core_.timers().cancel(timer);
+  return out;
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::ack(const View& message) {
+  running("ack");
+  if (core_.ackMessage(group_, message.getReceiptHandle()) != ResponseCode::SUCCESS) invalidHandle("ack");
+  acked_.fetch_add(1, std::memory_order_relaxed);
+  notifyIdle();
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicSimpleConsumer<Broker>::changeInvisibleDuration(View& message,
+                                                                     std::chrono::milliseconds duration) {
+  running("changeInvisibleDuration");
+  checkInvisible("changeInvisibleDuration duration", duration);
+  auto renewed = core_.changeInvisibleTime(group_, message.receiptHandle_, duration.count());
+  if (!renewed) invalidHandle("changeInvisibleDuration");
+  message.receiptHandle_ = std::move(*renewed);
+  renewed_.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class Broker>
+ACKMQ_DECL bool BasicSimpleConsumer<Broker>::awaitIdle(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(idleMutex_);
+  for (;;) {
+    if (state_ != State::RUNNING || inFlight() == 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    // Acks wake this; expiries happen on the broker's clock, so a short slice catches those.
+    idleCv_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(10)));
+  }
+}
+
+template <class Broker>
+ACKMQ_DECL SimpleConsumerStats BasicSimpleConsumer<Broker>::stats() const {
+  SimpleConsumerStats s;
+  s.received = received_.load();
+  s.acked = acked_.load();
+  s.renewed = renewed_.load();
+  s.inFlight = inFlight();
+  return s;
+}
+
+template <class Broker>
+ACKMQ_DECL BasicSimpleConsumer<Broker>::BasicSimpleConsumer(Broker& broker, std::string consumerGroup)
+    : core_(detail::BrokerAccess::core(broker)), group_(std::move(consumerGroup)) {
+  detail::checkGroup(group_, "consumerGroup");
+  clientId_ = detail::defaultInstanceName("simple-");
+}
+
+template <class Broker>
+ACKMQ_DECL BasicSimpleConsumer<Broker>::~BasicSimpleConsumer() {
+  shutdown();
+}
+
 using SimpleConsumer = BasicSimpleConsumer<Broker>;
+
+#if defined(ACKMQ_SEPARATE_COMPILATION)
+extern template class BasicSimpleConsumer<BasicBroker<std::string, SystemClock>>;
+extern template class BasicSimpleConsumer<BasicBroker<std::string, ManualClock>>;
+#endif
 
 }  // namespace ackmq

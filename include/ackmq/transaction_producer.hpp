@@ -21,6 +21,7 @@
 #include <ackmq/detail/broker/transaction_service.hpp>
 #include <ackmq/detail/client/thread_pool.hpp>
 #include <ackmq/detail/message_id.hpp>
+#include <ackmq/detail/separate_compilation.hpp>
 #include <ackmq/fwd.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/producer.hpp>
@@ -123,10 +124,9 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
   using Listener = BasicTransactionListener<Body>;
 
   /// A transactional producer of `producerGroup` (a legal group name, else MQClientException) on `broker`.
-  BasicTransactionMQProducer(Broker& broker, std::string producerGroup)
-      : Base(broker, std::move(producerGroup)) {}
+  BasicTransactionMQProducer(Broker& broker, std::string producerGroup);
   /// Runs shutdown(). Not from this producer's check thread.
-  ~BasicTransactionMQProducer() { shutdown(); }
+  ~BasicTransactionMQProducer();
 
   /// The listener, which must outlive the producer; nullptr clears it. Call before start().
   void setTransactionListener(Listener* listener) {
@@ -152,49 +152,13 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
   /// Starts the producer, its callback thread and its check thread, and offers it to the broker for the
   /// check-backs of its group. Idempotent. Throws MQClientException without a transaction listener (both
   /// functions), and after shutdown().
-  void start() {
-    std::lock_guard lock(txLifecycle_);
-    if (shutDown_) {
-      throw MQClientException(
-          ResponseCode::CLIENT_STATE_ILLEGAL,
-          "producer " + this->getProducerGroup() + " was shut down and cannot start again");
-    }
-    if (checks_ != nullptr) return;
-    if (!execute_ || !check_) {
-      throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
-                              "setTransactionListener: producer " + this->getProducerGroup() +
-                                  " has no transaction listener (executeLocalTransaction and "
-                                  "checkLocalTransaction); set one before start()");
-    }
-    Base::start();
-    // With ManualClock no library thread waits on wall time: the check thread stays until shutdown.
-    checks_ = std::make_unique<detail::ThreadPool>(
-        1, 1, Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000));
-    this->core_.transactions().registerProducer(this->getProducerGroup(), sink_);
-  }
+  void start();
 
   /// Stops the producer. The broker stops asking it first: a check it has queued but not begun is dropped
   /// (the broker asks another producer of the group at its next scan, or, with none left, the half waits
   /// for one); a check running on another thread is waited for. Then as BasicProducer::shutdown().
   /// Idempotent and thread-safe; from a listener it returns without waiting for the check thread.
-  void shutdown() {
-    detail::ThreadPool* pool = nullptr;
-    {
-      std::lock_guard lock(txLifecycle_);
-      if (!shutDown_) {
-        shutDown_ = true;
-        if (checks_ != nullptr)
-          this->core_.transactions().unregisterProducer(this->getProducerGroup(), sink_);
-      }
-      pool = checks_.get();
-    }
-    if (pool != nullptr) {
-      const std::size_t dropped = pool->takeQueued().size();
-      if (dropped > 0) settled(dropped);
-      pool->shutdown(/*drain=*/true);
-    }
-    Base::shutdown();
-  }
+  void shutdown();
 
   /// Sends `msg` in a transaction: stores its half (synchronously, retried as send(msg)), then, if the half
   /// is SEND_OK, runs executeLocalTransaction(msg, arg) on this thread (an exception counts as UNKNOW); a
@@ -203,66 +167,7 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
   /// transactional message is delivered when it is committed.
   /// Throws MQClientException for bad input (nothing stored), when not running, or when the half could not
   /// be stored ("send message Exception", with the cause's code).
-  TransactionSendResult sendMessageInTransaction(const Message& msg, void* arg = nullptr) {
-    typename Base::Guard guard(*this);
-    Message half = msg;
-    if (MessageConst::anyLibraryName(half.getProperties())) {
-      for (std::string_view name :
-           {MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
-            MessageConst::PROPERTY_TIMER_DELAY_MS, MessageConst::PROPERTY_TIMER_DELAY_SEC}) {
-        half.clearProperty(name);
-      }
-    }
-    const detail::TopicRoute route = this->checkedRoute(half);
-    const detail::MessageId id = detail::newUniqueMessageId();
-    const std::string& group = this->getProducerGroup();
-    std::int64_t halfOffset = -1;
-    // Every attempt that stored a half: an attempt that stored one and still failed (an answer past the
-    // timeout), or one retried for its status, leaves a half that no local transaction goes with. The
-    // first is kept apart: one attempt is the rule, and it then allocates nothing.
-    std::int64_t firstStored = -1;
-    std::vector<std::int64_t> laterStored;
-    const auto rollBackStored = [&](std::int64_t except) {
-      if (firstStored >= 0 && firstStored != except)
-        endTransaction(firstStored, LocalTransactionState::ROLLBACK_MESSAGE);
-      for (const std::int64_t offset : laterStored) {
-        if (offset != except) endTransaction(offset, LocalTransactionState::ROLLBACK_MESSAGE);
-      }
-    };
-    SendResult sent;
-    try {
-      sent = this->withRetries(
-          route, std::chrono::milliseconds(this->getSendMsgTimeout()),
-          1 + this->getRetryTimesWhenSendFailed(),
-          [&](int qid) {
-            detail::PutResult r =
-                this->core_.sendHalf(route, qid, half, id, this->core_.clock().nowMillis(), group);
-            if (r.ok()) (firstStored < 0 ? firstStored : laterStored.emplace_back()) = r.commitLogOffset;
-            return r;
-          },
-          [&](const detail::PutResult& r, int qid) {
-            halfOffset = r.commitLogOffset;
-            return this->result(r, route, qid, id);
-          });
-    } catch (const MQException& e) {
-      rollBackStored(-1);
-      throw MQClientException(e.getResponseCode(), std::string("send message Exception: ") + e.what());
-    }
-    rollBackStored(halfOffset);
-    std::string transactionId = id.toString();
-    LocalTransactionState state = LocalTransactionState::ROLLBACK_MESSAGE;
-    if (sent.getSendStatus() == SendStatus::SEND_OK) {
-      detail::MessageAccess::putProperty(half, MessageConst::PROPERTY_TRANSACTION_ID, transactionId);
-      state = LocalTransactionState::UNKNOW;
-      try {
-        state = execute_(half, arg);
-      } catch (...) {
-        // RocketMQ logs and swallows it: the state stays UNKNOW and the check-back decides
-      }
-    }
-    endTransaction(halfOffset, state);
-    return TransactionSendResult(std::move(sent), state, std::move(transactionId));
-  }
+  TransactionSendResult sendMessageInTransaction(const Message& msg, void* arg = nullptr);
 
   /// A batch cannot be sent in a transaction (RocketMQ refuses it too): always throws MQClientException
   /// (MESSAGE_ILLEGAL), storing nothing.
@@ -329,10 +234,7 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
   }
 
   // True once every check the broker has asked of this producer has been answered (or dropped).
-  bool awaitChecks(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(idleMutex_);
-    return idleCv_.wait_for(lock, timeout, [&] { return checksOwed_ == 0; });
-  }
+  bool awaitChecks(std::chrono::milliseconds timeout);
 
   CheckSink sink_{*this};
   std::function<LocalTransactionState(const Message&, void*)> execute_;
@@ -345,7 +247,131 @@ class BasicTransactionMQProducer : public BasicProducer<Broker> {
   std::size_t checksOwed_ = 0;  // checks queued or running
 };
 
+// The members that reach into the broker, defined outside the class (see ACKMQ_DECL).
+template <class Broker>
+ACKMQ_DECL void BasicTransactionMQProducer<Broker>::start() {
+  std::lock_guard lock(txLifecycle_);
+  if (shutDown_) {
+    throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
+                            "producer " + this->getProducerGroup() + " was shut down and cannot start again");
+  }
+  if (checks_ != nullptr) return;
+  if (!execute_ || !check_) {
+    throw MQClientException(ResponseCode::CLIENT_STATE_ILLEGAL,
+                            "setTransactionListener: producer " + this->getProducerGroup() +
+                                " has no transaction listener (executeLocalTransaction and "
+                                "checkLocalTransaction); set one before start()");
+  }
+  Base::start();
+  // With ManualClock no library thread waits on wall time: the check thread stays until shutdown.
+  checks_ = std::make_unique<detail::ThreadPool>(
+      1, 1, Clock::isManual ? std::chrono::milliseconds(0) : std::chrono::milliseconds(60'000));
+  this->core_.transactions().registerProducer(this->getProducerGroup(), sink_);
+}
+
+template <class Broker>
+ACKMQ_DECL void BasicTransactionMQProducer<Broker>::shutdown() {
+  detail::ThreadPool* pool = nullptr;
+  {
+    std::lock_guard lock(txLifecycle_);
+    if (!shutDown_) {
+      shutDown_ = true;
+      if (checks_ != nullptr) this->core_.transactions().unregisterProducer(this->getProducerGroup(), sink_);
+    }
+    pool = checks_.get();
+  }
+  if (pool != nullptr) {
+    const std::size_t dropped = pool->takeQueued().size();
+    if (dropped > 0) settled(dropped);
+    pool->shutdown(/*drain=*/true);
+  }
+  Base::shutdown();
+}
+
+template <class Broker>
+ACKMQ_DECL TransactionSendResult
+BasicTransactionMQProducer<Broker>::sendMessageInTransaction(const Message& msg, void* arg) {
+  typename Base::Guard guard(*this);
+  Message half = msg;
+  if (MessageConst::anyLibraryName(half.getProperties())) {
+    for (std::string_view name :
+         {MessageConst::PROPERTY_DELAY_TIME_LEVEL, MessageConst::PROPERTY_TIMER_DELIVER_MS,
+          MessageConst::PROPERTY_TIMER_DELAY_MS, MessageConst::PROPERTY_TIMER_DELAY_SEC}) {
+      half.clearProperty(name);
+    }
+  }
+  const detail::TopicRoute route = this->checkedRoute(half);
+  const detail::MessageId id = detail::newUniqueMessageId();
+  const std::string& group = this->getProducerGroup();
+  std::int64_t halfOffset = -1;
+  // Every attempt that stored a half: an attempt that stored one and still failed (an answer past the
+  // timeout), or one retried for its status, leaves a half that no local transaction goes with. The
+  // first is kept apart: one attempt is the rule, and it then allocates nothing.
+  std::int64_t firstStored = -1;
+  std::vector<std::int64_t> laterStored;
+  const auto rollBackStored = [&](std::int64_t except) {
+    if (firstStored >= 0 && firstStored != except)
+      endTransaction(firstStored, LocalTransactionState::ROLLBACK_MESSAGE);
+    for (const std::int64_t offset : laterStored) {
+      if (offset != except) endTransaction(offset, LocalTransactionState::ROLLBACK_MESSAGE);
+    }
+  };
+  SendResult sent;
+  try {
+    sent = this->withRetries(
+        route, std::chrono::milliseconds(this->getSendMsgTimeout()), 1 + this->getRetryTimesWhenSendFailed(),
+        [&](int qid) {
+          detail::PutResult r =
+              this->core_.sendHalf(route, qid, half, id, this->core_.clock().nowMillis(), group);
+          if (r.ok()) (firstStored < 0 ? firstStored : laterStored.emplace_back()) = r.commitLogOffset;
+          return r;
+        },
+        [&](const detail::PutResult& r, int qid) {
+          halfOffset = r.commitLogOffset;
+          return this->result(r, route, qid, id);
+        });
+  } catch (const MQException& e) {
+    rollBackStored(-1);
+    throw MQClientException(e.getResponseCode(), std::string("send message Exception: ") + e.what());
+  }
+  rollBackStored(halfOffset);
+  std::string transactionId = id.toString();
+  LocalTransactionState state = LocalTransactionState::ROLLBACK_MESSAGE;
+  if (sent.getSendStatus() == SendStatus::SEND_OK) {
+    detail::MessageAccess::putProperty(half, MessageConst::PROPERTY_TRANSACTION_ID, transactionId);
+    state = LocalTransactionState::UNKNOW;
+    try {
+      state = execute_(half, arg);
+    } catch (...) {
+      // RocketMQ logs and swallows it: the state stays UNKNOW and the check-back decides
+    }
+  }
+  endTransaction(halfOffset, state);
+  return TransactionSendResult(std::move(sent), state, std::move(transactionId));
+}
+
+template <class Broker>
+ACKMQ_DECL bool BasicTransactionMQProducer<Broker>::awaitChecks(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(idleMutex_);
+  return idleCv_.wait_for(lock, timeout, [&] { return checksOwed_ == 0; });
+}
+
+template <class Broker>
+ACKMQ_DECL BasicTransactionMQProducer<Broker>::BasicTransactionMQProducer(Broker& broker,
+                                                                          std::string producerGroup)
+    : Base(broker, std::move(producerGroup)) {}
+
+template <class Broker>
+ACKMQ_DECL BasicTransactionMQProducer<Broker>::~BasicTransactionMQProducer() {
+  shutdown();
+}
+
 using TransactionMQProducer = BasicTransactionMQProducer<Broker>;
+
+#if defined(ACKMQ_SEPARATE_COMPILATION)
+extern template class BasicTransactionMQProducer<BasicBroker<std::string, SystemClock>>;
+extern template class BasicTransactionMQProducer<BasicBroker<std::string, ManualClock>>;
+#endif
 
 namespace detail {
 /// How the test helpers reach a transactional producer.
