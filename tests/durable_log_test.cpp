@@ -1,10 +1,13 @@
-// The durable store's files: CRC-32C, the segment log's records, and its recovery after torn writes, power
-// cuts, damaged bytes, failed writes and syncs, and a process killed while it appends.
+// The durable store's files: CRC-32C; the segment log's records and its recovery after torn writes, power
+// cuts, damaged bytes, failed writes and syncs, and a process killed while it appends; the state files
+// replaced atomically; the store directory's lock, format version and abort file.
 #include <ackmq/detail/durable/segment_log.hpp>
 
 #include <ackmq/detail/durable/crc32c.hpp>
 #include <ackmq/detail/durable/file_system.hpp>
 #include <ackmq/detail/durable/simulated_file_system.hpp>
+#include <ackmq/detail/durable/state_file.hpp>
+#include <ackmq/detail/durable/store_directory.hpp>
 
 #include <doctest/doctest.h>
 
@@ -29,6 +32,8 @@ using ackmq::detail::crc32cPortable;
 using ackmq::detail::PosixFileSystem;
 using ackmq::detail::SegmentLog;
 using ackmq::detail::SimulatedFileSystem;
+using ackmq::detail::StateFile;
+using ackmq::detail::StoreDirectory;
 
 namespace {
 
@@ -359,5 +364,102 @@ TEST_CASE("a process killed while it appends loses no record whose append return
     const auto all = readAll(log);
     checkPrefix(all, static_cast<std::size_t>(reported), static_cast<std::size_t>(reported) + 1);
   }
+  std::filesystem::remove_all(root);
+}
+
+namespace {
+
+std::vector<std::byte> bytesOf(const std::string& text) {
+  std::vector<std::byte> out(text.size());
+  std::memcpy(out.data(), text.data(), text.size());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a state file is replaced whole: a crash before the rename leaves the old content") {
+  SimulatedFileSystem fs;
+  fs.createDirectories("/store/config");
+  StateFile f(fs, "/store/config", "consumerOffset", 1);
+  CHECK_FALSE(f.read().has_value());
+  f.write(bytesOf("first"));
+  REQUIRE(f.read().has_value());
+  CHECK(*f.read() == bytesOf("first"));
+  f.write(bytesOf("second, longer"));
+  CHECK(*f.read() == bytesOf("second, longer"));
+  // A crash after the new version went to the temporary file but before the rename.
+  {
+    auto tmp = fs.open("/store/config/consumerOffset.tmp", true);
+    const auto junk = bytesOf("half of a new version");
+    tmp->writeAt(0, junk.data(), junk.size());
+  }
+  fs.powerCut(3);
+  CHECK(*f.read() == bytesOf("second, longer"));
+  f.write(bytesOf("third"));  // the stale temporary file is simply replaced
+  CHECK(*f.read() == bytesOf("third"));
+}
+
+TEST_CASE("a damaged state file, or one of a newer format, is refused with its name") {
+  SimulatedFileSystem fs;
+  fs.createDirectories("/store");
+  StateFile f(fs, "/store", "delayOffset", 1);
+  f.write(bytesOf("level 3 at 42"));
+  fs.bytes("/store/delayOffset")[StateFile::kHeaderBytes + 2] ^= 0x40;
+  CHECK_THROWS_WITH_AS(f.read(), doctest::Contains("/store/delayOffset is damaged"), std::runtime_error);
+  StateFile newer(fs, "/store", "delayOffset", 2);
+  newer.write(bytesOf("a later layout"));
+  CHECK_THROWS_WITH_AS(f.read(), doctest::Contains("newer version of ackmq (format 2"), std::runtime_error);
+  CHECK(*newer.read() == bytesOf("a later layout"));
+}
+
+TEST_CASE("one store serves one broker: a second open is refused until the first lets go") {
+  SimulatedFileSystem fs;
+  {
+    StoreDirectory first(fs, "/var/lib/app/mq");
+    CHECK(first.lastExitClean());
+    CHECK_THROWS_WITH_AS(StoreDirectory(fs, "/var/lib/app/mq"),
+                         doctest::Contains("is open in another broker"), std::runtime_error);
+    first.markCleanShutdown();
+  }
+  StoreDirectory again(fs, "/var/lib/app/mq");
+  CHECK(again.lastExitClean());
+}
+
+TEST_CASE("a broker that ends without a clean shutdown is known as crashed at the next open") {
+  SimulatedFileSystem fs;
+  { StoreDirectory crashed(fs, "/mq"); }  // no markCleanShutdown: as if killed
+  {
+    StoreDirectory next(fs, "/mq");
+    CHECK_FALSE(next.lastExitClean());
+    next.markCleanShutdown();
+  }
+  StoreDirectory after(fs, "/mq");
+  CHECK(after.lastExitClean());
+}
+
+TEST_CASE("a store written by a newer format version is refused before anything is read") {
+  SimulatedFileSystem fs;
+  fs.createDirectories("/mq");
+  StateFile(fs, "/mq", "format", StoreDirectory::kFormatVersion + 1).write({});
+  CHECK_THROWS_WITH_AS(StoreDirectory(fs, "/mq"), doctest::Contains("newer version of ackmq"),
+                       std::runtime_error);
+}
+
+TEST_CASE("on real files: the lock holds within the process, and a root that cannot be created is named") {
+  char pattern[] = "/tmp/ackmq-store-XXXXXX";
+  const char* dir = ::mkdtemp(pattern);
+  REQUIRE(dir != nullptr);
+  const std::string root = dir;
+  PosixFileSystem fs;
+  {
+    StoreDirectory first(fs, root + "/mq");
+    CHECK_THROWS_WITH_AS(StoreDirectory(fs, root + "/mq"), doctest::Contains("is open in another broker"),
+                         std::runtime_error);
+  }
+  { StoreDirectory reopened(fs, root + "/mq"); }
+  // A path through a regular file cannot be a directory, whoever runs the test.
+  { auto plain = fs.open(root + "/plain", true); }
+  CHECK_THROWS_WITH_AS(StoreDirectory(fs, root + "/plain/mq"), doctest::Contains("cannot open the store at"),
+                       std::runtime_error);
   std::filesystem::remove_all(root);
 }

@@ -16,6 +16,7 @@
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -38,10 +39,19 @@ class File {
   virtual void resize(std::uint64_t bytes) = 0;
 };
 
+/// An exclusive lock on a file, held until destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 /// The operations of a store's directory tree. Thread safety: thread-safe.
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
+  /// Locks `path` (created if missing) against every other lock of it, in this process or another.
+  /// Throws std::system_error with EWOULDBLOCK when it is locked already.
+  virtual std::unique_ptr<FileLock> lock(const std::string& path) = 0;
   /// Opens `path` for reading and writing; creates it empty first if `create` and it is missing.
   virtual std::unique_ptr<File> open(const std::string& path, bool create) = 0;
   virtual bool exists(const std::string& path) const = 0;
@@ -117,9 +127,32 @@ class PosixFile final : public File {
   std::string path_;
 };
 
+/// A lock through flock(): it belongs to the open file, so a second lock of the same file fails in the
+/// same process too (fcntl's locks would not: they belong to the process).
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) noexcept : fd_(fd) {}
+  PosixFileLock(const PosixFileLock&) = delete;
+  PosixFileLock& operator=(const PosixFileLock&) = delete;
+  ~PosixFileLock() override { ::close(fd_); }  // closing releases the lock
+
+ private:
+  int fd_;
+};
+
 /// The real file system.
 class PosixFileSystem final : public FileSystem {
  public:
+  std::unique_ptr<FileLock> lock(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_CREAT, 0644);
+    if (fd < 0) throwIoError(errno, "open", path);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(fd);
+      throwIoError(error, "flock", path);
+    }
+    return std::make_unique<PosixFileLock>(fd);
+  }
   std::unique_ptr<File> open(const std::string& path, bool create) override {
     const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
     if (fd < 0) throwIoError(errno, "open", path);

@@ -30,6 +30,12 @@ namespace ackmq::detail {
 /// Thread safety: thread-safe.
 class SimulatedFileSystem final : public FileSystem {
  public:
+  std::unique_ptr<FileLock> lock(const std::string& path) override {
+    std::lock_guard lock(mutex_);
+    if (!locks_.insert(path).second) throwIoError(EWOULDBLOCK, "flock", path);
+    files_.try_emplace(path, std::make_shared<Node>());
+    return std::make_unique<SimLock>(*this, path);
+  }
   std::unique_ptr<File> open(const std::string& path, bool create) override {
     std::lock_guard lock(mutex_);
     auto it = files_.find(path);
@@ -127,6 +133,19 @@ class SimulatedFileSystem final : public FileSystem {
     std::vector<Write> pending;
   };
 
+  class SimLock final : public FileLock {
+   public:
+    SimLock(SimulatedFileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+    ~SimLock() override {
+      std::lock_guard lock(fs_.mutex_);
+      fs_.locks_.erase(path_);
+    }
+
+   private:
+    SimulatedFileSystem& fs_;
+    std::string path_;
+  };
+
   class SimFile final : public File {
    public:
     SimFile(SimulatedFileSystem& fs, std::shared_ptr<Node> node, std::string path)
@@ -180,6 +199,7 @@ class SimulatedFileSystem final : public FileSystem {
   mutable std::mutex mutex_;  // guards everything below and every node
   std::map<std::string, std::shared_ptr<Node>> files_;
   std::set<std::string> dirs_;
+  std::set<std::string> locks_;  // paths locked now
   int failWrites_ = 0;
   int writeError_ = ENOSPC;
   int failSyncs_ = 0;
