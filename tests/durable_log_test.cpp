@@ -1,10 +1,12 @@
 // The durable store's files: CRC-32C; the segment log's records and its recovery after torn writes, power
-// cuts, damaged bytes, failed writes and syncs, and a process killed while it appends; the state files
+// cuts, damaged bytes, failed writes and syncs, and a process killed while it appends; a stored message's
+// encoding in a record; the state files
 // replaced atomically; the store directory's lock, format version and abort file.
 #include <ackmq/detail/durable/segment_log.hpp>
 
 #include <ackmq/detail/durable/crc32c.hpp>
 #include <ackmq/detail/durable/file_system.hpp>
+#include <ackmq/detail/durable/record_codec.hpp>
 #include <ackmq/detail/durable/simulated_file_system.hpp>
 #include <ackmq/detail/durable/state_file.hpp>
 #include <ackmq/detail/durable/store_directory.hpp>
@@ -29,6 +31,8 @@
 
 using ackmq::detail::crc32c;
 using ackmq::detail::crc32cPortable;
+using ackmq::detail::DurableMessage;
+using ackmq::detail::DurableMessageCodec;
 using ackmq::detail::PosixFileSystem;
 using ackmq::detail::SegmentLog;
 using ackmq::detail::SimulatedFileSystem;
@@ -462,4 +466,89 @@ TEST_CASE("on real files: the lock holds within the process, and a root that can
   CHECK_THROWS_WITH_AS(StoreDirectory(fs, root + "/plain/mq"), doctest::Contains("cannot open the store at"),
                        std::runtime_error);
   std::filesystem::remove_all(root);
+}
+
+TEST_CASE("a stored message's every field survives its encoding, through the log and a reopen") {
+  std::mt19937_64 random(5);
+  const auto text = [&](std::size_t n) {
+    std::string t(n, '\0');
+    for (auto& c : t)
+      c = static_cast<char>(random());
+    return t;
+  };
+  std::vector<std::string> topics, tags, props, bodies;
+  std::vector<DurableMessage> sent;
+  for (int i = 0; i < 50; ++i) {
+    topics.push_back(i % 7 == 0 ? "%RETRY%group" : "Orders" + std::to_string(i % 3));
+    tags.push_back(i % 5 == 0 ? "" : text(static_cast<std::size_t>(i % 17)));
+    props.push_back(text(static_cast<std::size_t>(i * 3 % 90)));
+    bodies.push_back(text(i == 13 ? 100000 : static_cast<std::size_t>(i * 11 % 400)));
+  }
+  for (std::size_t i = 0; i < topics.size(); ++i) {
+    DurableMessage m;
+    m.topic = topics[i];
+    m.queueId = static_cast<std::int32_t>(i % 4);
+    m.flag = static_cast<std::int32_t>(random() % 1000) - 500;
+    m.queueOffset = static_cast<std::int64_t>(i * 1000003);
+    m.bornTimestamp = static_cast<std::int64_t>(random() >> 1);
+    m.storeTimestamp = m.bornTimestamp + 3;
+    m.reconsumeTimes = static_cast<std::int32_t>(i % 17);
+    m.msgId = {random(), random()};
+    m.tags = tags[i];
+    m.properties = props[i];
+    m.body = bodies[i];
+    sent.push_back(m);
+  }
+  SimulatedFileSystem fs;
+  {
+    SegmentLog log(fs, kDir, 256 * 1024);
+    log.open();
+    std::vector<std::byte> buffer;
+    for (const DurableMessage& m : sent) {
+      buffer.clear();
+      DurableMessageCodec::encode(m, buffer);
+      CHECK(buffer.size() == DurableMessageCodec::encodedSize(m));
+      log.append(buffer);
+    }
+    log.flush();
+  }
+  SegmentLog log(fs, kDir, 256 * 1024);
+  REQUIRE(log.open().records == sent.size());
+  std::size_t i = 0;
+  log.forEach(0, [&](std::int64_t, std::span<const std::byte> payload) {
+    const DurableMessage got = DurableMessageCodec::decode(payload);
+    const DurableMessage& want = sent[i++];
+    CHECK(got.topic == want.topic);
+    CHECK(got.queueId == want.queueId);
+    CHECK(got.flag == want.flag);
+    CHECK(got.queueOffset == want.queueOffset);
+    CHECK(got.bornTimestamp == want.bornTimestamp);
+    CHECK(got.storeTimestamp == want.storeTimestamp);
+    CHECK(got.reconsumeTimes == want.reconsumeTimes);
+    CHECK(got.msgId == want.msgId);
+    CHECK(got.tags == want.tags);
+    CHECK(got.properties == want.properties);
+    CHECK(got.body == want.body);
+  });
+  CHECK(i == sent.size());
+}
+
+TEST_CASE("bytes that are not one whole message encoding are refused, not misread") {
+  DurableMessage m;
+  m.topic = "Orders";
+  m.body = "order 42";
+  std::vector<std::byte> bytes;
+  DurableMessageCodec::encode(m, bytes);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK_THROWS_WITH_AS(DurableMessageCodec::decode(std::span<const std::byte>(bytes.data(), cut)),
+                         doctest::Contains("not a message this build can read"), std::runtime_error);
+  }
+  bytes.push_back(std::byte{0});
+  CHECK_THROWS_WITH_AS(DurableMessageCodec::decode(bytes), doctest::Contains("bytes after the body"),
+                       std::runtime_error);
+  const std::string longTopic(70000, 't');
+  m.topic = longTopic;
+  CHECK_THROWS_WITH_AS(DurableMessageCodec::encodedSize(m), doctest::Contains("topic of 70000 bytes"),
+                       std::length_error);
 }
