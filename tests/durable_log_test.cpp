@@ -1,11 +1,12 @@
 // The durable store's files: CRC-32C; the segment log's records and its recovery after torn writes, power
 // cuts, damaged bytes, failed writes and syncs, and a process killed while it appends; a stored message's
-// encoding in a record; the state files
+// encoding in a record; group commit; the state files
 // replaced atomically; the store directory's lock, format version and abort file.
 #include <ackmq/detail/durable/segment_log.hpp>
 
 #include <ackmq/detail/durable/crc32c.hpp>
 #include <ackmq/detail/durable/file_system.hpp>
+#include <ackmq/detail/durable/group_commit.hpp>
 #include <ackmq/detail/durable/record_codec.hpp>
 #include <ackmq/detail/durable/simulated_file_system.hpp>
 #include <ackmq/detail/durable/state_file.hpp>
@@ -13,16 +14,19 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <span>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <signal.h>
@@ -33,6 +37,7 @@ using ackmq::detail::crc32c;
 using ackmq::detail::crc32cPortable;
 using ackmq::detail::DurableMessage;
 using ackmq::detail::DurableMessageCodec;
+using ackmq::detail::GroupCommitter;
 using ackmq::detail::PosixFileSystem;
 using ackmq::detail::SegmentLog;
 using ackmq::detail::SimulatedFileSystem;
@@ -551,4 +556,102 @@ TEST_CASE("bytes that are not one whole message encoding are refused, not misrea
   m.topic = longTopic;
   CHECK_THROWS_WITH_AS(DurableMessageCodec::encodedSize(m), doctest::Contains("topic of 70000 bytes"),
                        std::length_error);
+}
+
+namespace {
+
+// Spins (yielding) until `done()`: for a thread to reach a wait that only the test can release.
+template <class F>
+void until(F done) {
+  while (!done())
+    std::this_thread::yield();
+}
+
+}  // namespace
+
+TEST_CASE("group commit: waiters that arrive during a flush share the next one" * doctest::timeout(30)) {
+  SimulatedFileSystem fs;
+  SegmentLog log(fs, kDir, kSegment);
+  log.open();
+  std::mutex appendMutex;
+  GroupCommitter commit(log, appendMutex);
+  const auto appendOne = [&](int i) {
+    std::lock_guard lock(appendMutex);
+    log.append(payloadOf(i));
+    return log.writtenEnd();
+  };
+  const auto never = [] { return false; };
+  appendOne(0);  // the segment exists before the disk slows down: opening one syncs too
+  log.flush();
+  fs.holdSyncs();
+  const std::uint64_t syncsBefore = fs.syncsStarted();
+  std::thread first(
+      [&] { CHECK(commit.awaitDurable(appendOne(0), never) == GroupCommitter::Outcome::DURABLE); });
+  until([&] { return fs.syncsStarted() > syncsBefore; });  // its flush is in the disk
+  std::vector<std::thread> later;
+  for (int i = 1; i <= 3; ++i) {
+    later.emplace_back(
+        [&, i] { CHECK(commit.awaitDurable(appendOne(i), never) == GroupCommitter::Outcome::DURABLE); });
+  }
+  until([&] { return commit.waiting() == 4; });
+  fs.releaseSyncs();
+  first.join();
+  for (auto& t : later)
+    t.join();
+  CHECK(commit.flushes() == 2);  // the first waiter's, then one for the three that came during it
+  CHECK(log.flushedEnd() == log.writtenEnd());
+  fs.powerCut(1);
+  SegmentLog reopened(fs, kDir, kSegment);
+  CHECK(reopened.open().records == 5);
+}
+
+TEST_CASE("group commit: a wait past its deadline ends with TIMED_OUT and the flush still completes" *
+          doctest::timeout(30)) {
+  SimulatedFileSystem fs;
+  SegmentLog log(fs, kDir, kSegment);
+  log.open();
+  std::mutex appendMutex;
+  GroupCommitter commit(log, appendMutex);
+  std::int64_t end = 0;
+  {
+    std::lock_guard lock(appendMutex);
+    log.append(payloadOf(1));  // opens the segment, which syncs, before the disk slows down
+    end = log.writtenEnd();
+  }
+  fs.holdSyncs();
+  const std::uint64_t syncsBefore = fs.syncsStarted();
+  std::thread leader([&] { commit.awaitDurable(end, [] { return false; }); });
+  until([&] { return fs.syncsStarted() > syncsBefore; });  // the leader's flush is in the disk
+  std::atomic<bool> deadline{false};
+  GroupCommitter::Outcome outcome = GroupCommitter::Outcome::DURABLE;
+  std::thread waiter([&] { outcome = commit.awaitDurable(end, [&] { return deadline.load(); }); });
+  until([&] { return commit.waiting() == 2; });
+  deadline = true;
+  commit.poke();
+  waiter.join();
+  CHECK(outcome == GroupCommitter::Outcome::TIMED_OUT);  // FLUSH_DISK_TIMEOUT: stored, not yet durable
+  CHECK(log.flushedEnd() < end);
+  fs.releaseSyncs();
+  leader.join();
+  CHECK(log.flushedEnd() == end);
+}
+
+TEST_CASE("group commit: a failed flush fails every waiter it covered, and every wait after it") {
+  SimulatedFileSystem fs;
+  SegmentLog log(fs, kDir, kSegment);
+  log.open();
+  std::mutex appendMutex;
+  GroupCommitter commit(log, appendMutex);
+  std::int64_t end = 0;
+  {
+    std::lock_guard lock(appendMutex);
+    log.append(payloadOf(1));
+    end = log.writtenEnd();
+  }
+  fs.failNextSyncs(1, EIO);
+  CHECK_THROWS_AS(commit.awaitDurable(end, [] { return false; }), std::system_error);
+  CHECK_THROWS_AS(commit.awaitDurable(end, [] { return false; }), std::system_error);
+  CHECK(log.flushedEnd() == 0);
+  // Records made durable before the failure stay confirmed.
+  CHECK(commit.awaitDurable(0, [] { return false; }) == GroupCommitter::Outcome::DURABLE);
 }

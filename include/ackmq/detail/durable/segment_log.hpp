@@ -158,25 +158,52 @@ class SegmentLog {
     return position;
   }
 
+  /// What one flush syncs: the files written since the last flush, and the end it makes durable.
+  struct FlushBatch {
+    std::int64_t target = 0;
+    std::vector<File*> files;
+  };
+
   /// Makes every record appended so far durable. Throws std::system_error when a sync fails. A failed
   /// sync breaks the log for good: flushedEnd() stays where it was, and every later append and flush
   /// throws. After a failed fdatasync the kernel may have dropped the dirty pages, so a retry that
   /// succeeds would promise what is not on disk (PostgreSQL's fsync lesson; RocketMQ likewise marks its
   /// store not writeable).
   void flush() {
+    const FlushBatch batch = beginFlush();
+    try {
+      syncAll(batch);
+    } catch (const std::system_error& e) {
+      endFlush(batch, e.what());
+      throw;
+    }
+    endFlush(batch, {});
+  }
+
+  /// flush() in three steps, so that appends can go on while the files sync: beginFlush() and endFlush()
+  /// under the lock that serialises appends, syncAll() without it. `error` is empty when the sync
+  /// succeeded. The files stay valid until endFlush().
+  FlushBatch beginFlush() {
     checkUsable();
-    const std::int64_t target = written_;
+    FlushBatch batch;
+    batch.target = written_;
     for (Segment& s : segments_) {
       if (!s.dirty) continue;
-      try {
-        s.file->sync();
-      } catch (const std::system_error& e) {
-        broken_ = e.what();
-        throw;
-      }
-      s.dirty = false;
+      batch.files.push_back(s.file.get());
+      s.dirty = false;  // an append from now on marks it again, for the next flush
     }
-    flushed_ = target;
+    return batch;
+  }
+  static void syncAll(const FlushBatch& batch) {
+    for (File* f : batch.files)
+      f->sync();
+  }
+  void endFlush(const FlushBatch& batch, const std::string& error) {
+    if (!error.empty()) {
+      if (broken_.empty()) broken_ = error;
+      return;
+    }
+    flushed_ = std::max(flushed_, batch.target);
   }
 
   /// Calls f(position, payload) for every record from `from` (a record's position, or 0) on, in order.

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -95,6 +96,24 @@ class SimulatedFileSystem final : public FileSystem {
     syncError_ = error;
   }
 
+  /// While held, every sync waits (a slow disk), until releaseSyncs().
+  void holdSyncs() {
+    std::lock_guard lock(mutex_);
+    holdSyncs_ = true;
+  }
+  void releaseSyncs() {
+    {
+      std::lock_guard lock(mutex_);
+      holdSyncs_ = false;
+    }
+    syncGate_.notify_all();
+  }
+  /// Syncs begun so far (waiting ones included), and syncs waiting now.
+  std::uint64_t syncsStarted() const {
+    std::lock_guard lock(mutex_);
+    return syncsStarted_;
+  }
+
   /// A power cut: every file becomes its durable image plus a prefix (chosen by `seed`) of the writes made
   /// since its last sync, the last of that prefix torn at a random byte. Files opened before stay usable
   /// and see the result.
@@ -171,7 +190,9 @@ class SimulatedFileSystem final : public FileSystem {
       return m;
     }
     void sync() override {
-      std::lock_guard lock(fs_.mutex_);
+      std::unique_lock lock(fs_.mutex_);
+      ++fs_.syncsStarted_;
+      fs_.syncGate_.wait(lock, [&] { return !fs_.holdSyncs_; });
       if (fs_.failSyncs_ > 0) {
         --fs_.failSyncs_;
         throwIoError(fs_.syncError_, "fdatasync", path_);
@@ -202,6 +223,9 @@ class SimulatedFileSystem final : public FileSystem {
   std::set<std::string> locks_;  // paths locked now
   int failWrites_ = 0;
   int writeError_ = ENOSPC;
+  std::condition_variable syncGate_;  // syncs wait here while holdSyncs_
+  bool holdSyncs_ = false;
+  std::uint64_t syncsStarted_ = 0;
   int failSyncs_ = 0;
   int syncError_ = EIO;
 };
