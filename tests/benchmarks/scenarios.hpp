@@ -25,6 +25,7 @@ void runDefaults(const Options& opt);
 void runBackpressure(const Options& opt);
 void runSqlFilter(const Options& opt);
 void runTransaction(const Options& opt);
+void runDurableLog(const Options& opt);
 
 /// A consumer's counters, for failure messages.
 inline std::string describe(const ackmq::ConsumerStats& s) {
