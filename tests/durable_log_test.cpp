@@ -14,6 +14,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -654,4 +655,28 @@ TEST_CASE("group commit: a failed flush fails every waiter it covered, and every
   CHECK(log.flushedEnd() == 0);
   // Records made durable before the failure stay confirmed.
   CHECK(commit.awaitDurable(0, [] { return false; }) == GroupCommitter::Outcome::DURABLE);
+}
+
+TEST_CASE("bytes a power cut left far past the last record, beyond a run of zeros, are zeroed too") {
+  SimulatedFileSystem fs;
+  constexpr std::uint64_t kBig = 1 << 20;
+  std::int64_t end = 0;
+  {
+    SegmentLog log(fs, kDir, kBig);
+    log.open();
+    for (int i = 0; i < 10; ++i)
+      log.append(payloadOf(i));
+    log.flush();
+    end = log.writtenEnd();
+  }
+  // A later page of a write that never completed reached the disk; the pages between did not.
+  auto& bytes = fs.bytes(segmentPath(0));
+  const std::size_t stray = static_cast<std::size_t>(end) + 300 * 1024;
+  std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(stray), 512, 0xAB);
+  SegmentLog log(fs, kDir, kBig);
+  const auto r = log.open();
+  CHECK(r.records == 10);
+  CHECK(r.end == end);
+  const auto& after = fs.bytes(segmentPath(0));
+  CHECK(std::all_of(after.begin() + end, after.end(), [](unsigned char b) { return b == 0; }));
 }

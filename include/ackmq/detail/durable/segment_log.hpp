@@ -110,10 +110,11 @@ class SegmentLog {
     }
     if (kept > 0) {
       Segment& last = found[kept - 1];
-      const std::uint64_t damaged = damagedExtent(last, last.used);
-      if (damaged > last.used) {
-        r.bytesTruncated += damaged - last.used;
-        last.file->resize(last.used);  // cut, then grow back: the tail reads as zeros again
+      r.bytesTruncated += damagedExtent(last, last.used) - last.used;
+      // Cut, then grow back, whatever was seen: the tail reads as zeros again, including bytes a power cut
+      // kept past a run of zeros, which the count above does not reach.
+      if (last.used < segmentBytes_) {
+        last.file->resize(last.used);
         last.file->resize(segmentBytes_);
         last.file->sync();
       }
@@ -348,20 +349,19 @@ class SegmentLog {
     return pos;
   }
 
-  // The end of the non-zero bytes at or after `from` in `s`: what a crash left past the good records.
+  // The end of the non-zero bytes from `from` in `s` up to the first 64 KiB of zeros: what a crash left
+  // past the good records. Stopping there keeps an open from reading a mostly empty 1 GiB segment whole.
   std::uint64_t damagedExtent(const Segment& s, std::uint64_t from) const {
     std::vector<std::byte> chunk(64 * 1024);
     std::uint64_t end = from;
     for (std::uint64_t pos = from; pos < segmentBytes_; pos += chunk.size()) {
       const std::size_t n =
           s.file->readAt(pos, chunk.data(), std::min<std::uint64_t>(chunk.size(), segmentBytes_ - pos));
-      for (std::size_t i = n; i > 0; --i) {
-        if (chunk[i - 1] != std::byte{0}) {
-          end = pos + i;
-          break;
-        }
-      }
-      if (n == 0) break;
+      std::size_t i = n;
+      while (i > 0 && chunk[i - 1] == std::byte{0})
+        --i;
+      if (i == 0) break;  // a whole chunk of zeros (or the end of the file)
+      end = pos + i;
     }
     return end;
   }
