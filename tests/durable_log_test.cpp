@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <span>
@@ -570,91 +571,88 @@ void until(F done) {
 
 }  // namespace
 
-TEST_CASE("group commit: waiters that arrive during a flush share the next one" * doctest::timeout(30)) {
+namespace {
+
+// A log with a group committer and one record appended, which opened the segment (a sync of its own)
+// so that a test can slow the disk down afterwards.
+struct Committed {
   SimulatedFileSystem fs;
-  SegmentLog log(fs, kDir, kSegment);
-  log.open();
+  SegmentLog log{fs, kDir, kSegment};
   std::mutex appendMutex;
-  GroupCommitter commit(log, appendMutex);
-  const auto appendOne = [&](int i) {
+  std::unique_ptr<GroupCommitter> commit;
+  std::int64_t end = 0;
+
+  Committed() {
+    log.open();
+    commit = std::make_unique<GroupCommitter>(log, appendMutex);
+    end = appendOne(1);
+  }
+  std::int64_t appendOne(int i) {
     std::lock_guard lock(appendMutex);
     log.append(payloadOf(i));
     return log.writtenEnd();
-  };
-  const auto never = [] { return false; };
-  appendOne(0);  // the segment exists before the disk slows down: opening one syncs too
-  log.flush();
-  fs.holdSyncs();
-  const std::uint64_t syncsBefore = fs.syncsStarted();
-  std::thread first(
-      [&] { CHECK(commit.awaitDurable(appendOne(0), never) == GroupCommitter::Outcome::DURABLE); });
-  until([&] { return fs.syncsStarted() > syncsBefore; });  // its flush is in the disk
-  std::vector<std::thread> later;
-  for (int i = 1; i <= 3; ++i) {
-    later.emplace_back(
-        [&, i] { CHECK(commit.awaitDurable(appendOne(i), never) == GroupCommitter::Outcome::DURABLE); });
   }
-  until([&] { return commit.waiting() == 4; });
-  fs.releaseSyncs();
+};
+
+bool never() {
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("group commit: waiters that arrive during a flush share the next one" * doctest::timeout(30)) {
+  Committed c;
+  c.fs.holdSyncs();
+  const std::uint64_t syncsBefore = c.fs.syncsStarted();
+  std::thread first(
+      [&] { CHECK(c.commit->awaitDurable(c.appendOne(0), never) == GroupCommitter::Outcome::DURABLE); });
+  until([&] { return c.fs.syncsStarted() > syncsBefore; });  // its flush is in the disk
+  std::vector<std::thread> later;
+  for (int i = 2; i <= 4; ++i) {
+    later.emplace_back(
+        [&, i] { CHECK(c.commit->awaitDurable(c.appendOne(i), never) == GroupCommitter::Outcome::DURABLE); });
+  }
+  until([&] { return c.commit->waiting() == 4; });
+  c.fs.releaseSyncs();
   first.join();
   for (auto& t : later)
     t.join();
-  CHECK(commit.flushes() == 2);  // the first waiter's, then one for the three that came during it
-  CHECK(log.flushedEnd() == log.writtenEnd());
-  fs.powerCut(1);
-  SegmentLog reopened(fs, kDir, kSegment);
+  CHECK(c.commit->flushes() == 2);  // the first waiter's, then one for the three that came during it
+  CHECK(c.log.flushedEnd() == c.log.writtenEnd());
+  c.fs.powerCut(1);
+  SegmentLog reopened(c.fs, kDir, kSegment);
   CHECK(reopened.open().records == 5);
 }
 
 TEST_CASE("group commit: a wait past its deadline ends with TIMED_OUT and the flush still completes" *
           doctest::timeout(30)) {
-  SimulatedFileSystem fs;
-  SegmentLog log(fs, kDir, kSegment);
-  log.open();
-  std::mutex appendMutex;
-  GroupCommitter commit(log, appendMutex);
-  std::int64_t end = 0;
-  {
-    std::lock_guard lock(appendMutex);
-    log.append(payloadOf(1));  // opens the segment, which syncs, before the disk slows down
-    end = log.writtenEnd();
-  }
-  fs.holdSyncs();
-  const std::uint64_t syncsBefore = fs.syncsStarted();
-  std::thread leader([&] { commit.awaitDurable(end, [] { return false; }); });
-  until([&] { return fs.syncsStarted() > syncsBefore; });  // the leader's flush is in the disk
+  Committed c;
+  c.fs.holdSyncs();
+  const std::uint64_t syncsBefore = c.fs.syncsStarted();
+  std::thread leader([&] { c.commit->awaitDurable(c.end, never); });
+  until([&] { return c.fs.syncsStarted() > syncsBefore; });  // the leader's flush is in the disk
   std::atomic<bool> deadline{false};
   GroupCommitter::Outcome outcome = GroupCommitter::Outcome::DURABLE;
-  std::thread waiter([&] { outcome = commit.awaitDurable(end, [&] { return deadline.load(); }); });
-  until([&] { return commit.waiting() == 2; });
+  std::thread waiter([&] { outcome = c.commit->awaitDurable(c.end, [&] { return deadline.load(); }); });
+  until([&] { return c.commit->waiting() == 2; });
   deadline = true;
-  commit.poke();
+  c.commit->poke();
   waiter.join();
   CHECK(outcome == GroupCommitter::Outcome::TIMED_OUT);  // FLUSH_DISK_TIMEOUT: stored, not yet durable
-  CHECK(log.flushedEnd() < end);
-  fs.releaseSyncs();
+  CHECK(c.log.flushedEnd() < c.end);
+  c.fs.releaseSyncs();
   leader.join();
-  CHECK(log.flushedEnd() == end);
+  CHECK(c.log.flushedEnd() == c.end);
 }
 
 TEST_CASE("group commit: a failed flush fails every waiter it covered, and every wait after it") {
-  SimulatedFileSystem fs;
-  SegmentLog log(fs, kDir, kSegment);
-  log.open();
-  std::mutex appendMutex;
-  GroupCommitter commit(log, appendMutex);
-  std::int64_t end = 0;
-  {
-    std::lock_guard lock(appendMutex);
-    log.append(payloadOf(1));
-    end = log.writtenEnd();
-  }
-  fs.failNextSyncs(1, EIO);
-  CHECK_THROWS_AS(commit.awaitDurable(end, [] { return false; }), std::system_error);
-  CHECK_THROWS_AS(commit.awaitDurable(end, [] { return false; }), std::system_error);
-  CHECK(log.flushedEnd() == 0);
+  Committed c;
+  c.fs.failNextSyncs(1, EIO);
+  CHECK_THROWS_AS(c.commit->awaitDurable(c.end, never), std::system_error);
+  CHECK_THROWS_AS(c.commit->awaitDurable(c.end, never), std::system_error);
+  CHECK(c.log.flushedEnd() == 0);
   // Records made durable before the failure stay confirmed.
-  CHECK(commit.awaitDurable(0, [] { return false; }) == GroupCommitter::Outcome::DURABLE);
+  CHECK(c.commit->awaitDurable(0, never) == GroupCommitter::Outcome::DURABLE);
 }
 
 TEST_CASE("bytes a power cut left far past the last record, beyond a run of zeros, are zeroed too") {
