@@ -306,7 +306,7 @@ TEST_CASE("a failed flush breaks the log: nothing more is promised durable") {
   CHECK_THROWS_AS(log.flush(), std::system_error);
 }
 
-TEST_CASE("a segment file of the wrong size is refused with its name; a last one cut short is restored") {
+TEST_CASE("a segment file of the wrong size is refused with its name, and a last one cut short is restored") {
   SimulatedFileSystem fs;
   {
     SegmentLog log(fs, kDir, kSegment);
