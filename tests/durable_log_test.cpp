@@ -629,8 +629,8 @@ TEST_CASE("group commit: a wait past its deadline ends with TIMED_OUT and the fl
   Committed c;
   c.fs.holdSyncs();
   const std::uint64_t syncsBefore = c.fs.syncsStarted();
-  std::thread leader([&] { c.commit->awaitDurable(c.end, never); });
-  until([&] { return c.fs.syncsStarted() > syncsBefore; });  // the leader's flush is in the disk
+  std::thread first([&] { c.commit->awaitDurable(c.end, never); });
+  until([&] { return c.fs.syncsStarted() > syncsBefore; });  // its flush is in the disk
   std::atomic<bool> deadline{false};
   GroupCommitter::Outcome outcome = GroupCommitter::Outcome::DURABLE;
   std::thread waiter([&] { outcome = c.commit->awaitDurable(c.end, [&] { return deadline.load(); }); });
@@ -641,7 +641,7 @@ TEST_CASE("group commit: a wait past its deadline ends with TIMED_OUT and the fl
   CHECK(outcome == GroupCommitter::Outcome::TIMED_OUT);  // FLUSH_DISK_TIMEOUT: stored, not yet durable
   CHECK(c.log.flushedEnd() < c.end);
   c.fs.releaseSyncs();
-  leader.join();
+  first.join();
   CHECK(c.log.flushedEnd() == c.end);
 }
 

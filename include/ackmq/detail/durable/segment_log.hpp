@@ -162,7 +162,7 @@ class SegmentLog {
   /// What one flush syncs: the files written since the last flush, and the end it makes durable.
   struct FlushBatch {
     std::int64_t target = 0;
-    std::vector<File*> files;
+    std::vector<std::shared_ptr<File>> files;  // shared: a segment removed meanwhile stays open until synced
   };
 
   /// Makes every record appended so far durable. Throws std::system_error when a sync fails. A failed
@@ -190,13 +190,13 @@ class SegmentLog {
     batch.target = written_;
     for (Segment& s : segments_) {
       if (!s.dirty) continue;
-      batch.files.push_back(s.file.get());
+      batch.files.push_back(s.file);
       s.dirty = false;  // an append from now on marks it again, for the next flush
     }
     return batch;
   }
   static void syncAll(const FlushBatch& batch) {
-    for (File* f : batch.files)
+    for (const std::shared_ptr<File>& f : batch.files)
       f->sync();
   }
   void endFlush(const FlushBatch& batch, const std::string& error) {
@@ -235,6 +235,19 @@ class SegmentLog {
     throw std::out_of_range("no CommitLog record at position " + std::to_string(position));
   }
 
+  /// Removes the oldest segment, if a later one exists: its records are no longer wanted. Returns whether
+  /// it did. Under the lock that serialises appends. Throws std::system_error.
+  bool removeOldest() {
+    if (segments_.size() < 2) return false;
+    const std::string path = pathOf(segments_.front().base);
+    segments_.erase(segments_.begin());
+    fs_.remove(path);
+    fs_.syncDirectory(dir_);  // a power cut must not bring back a segment whose records were let go
+    return true;
+  }
+  /// Where the oldest segment starts (0 when there is none).
+  std::int64_t firstBase() const noexcept { return segments_.empty() ? 0 : segments_.front().base; }
+
   /// Where the next record goes; everything before it is written (to the page cache at least).
   std::int64_t writtenEnd() const noexcept { return written_; }
   /// Everything before this is durable.
@@ -256,7 +269,7 @@ class SegmentLog {
  private:
   struct Segment {
     std::int64_t base;
-    std::unique_ptr<File> file;
+    std::shared_ptr<File> file;
     std::uint64_t used = 0;  // bytes of good records
     bool dirty = false;      // written since its last sync
   };
