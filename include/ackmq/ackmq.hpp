@@ -2,6 +2,7 @@
 // ackmq: RocketMQ's acknowledgement semantics inside one process. The umbrella header.
 
 #include <ackmq/allocate_strategy.hpp>
+#include <ackmq/body_codec.hpp>
 #include <ackmq/broker.hpp>
 #include <ackmq/broker_config.hpp>
 #include <ackmq/clock.hpp>
@@ -16,6 +17,7 @@
 #include <ackmq/push_consumer.hpp>
 #include <ackmq/simple_consumer.hpp>
 #include <ackmq/status.hpp>
+#include <ackmq/store_recovery.hpp>
 #include <ackmq/transaction_producer.hpp>
 
 #define ACKMQ_VERSION_MAJOR 0

@@ -16,6 +16,7 @@
 #include <ackmq/fwd.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
+#include <ackmq/store_recovery.hpp>
 
 namespace ackmq {
 
@@ -52,6 +53,9 @@ class BasicBroker {
   explicit BasicBroker(BrokerConfig config = {}) requires(!Clock::isManual);
   /// A broker on `clock` (a ManualClock in tests), which must outlive it.
   explicit BasicBroker(Clock& clock, BrokerConfig config = {});
+  /// A durable broker whose files go through `files` (testing::SimulatedFileSystem, for power cuts and
+  /// I/O errors), which must outlive it.
+  BasicBroker(Clock& clock, BrokerConfig config, detail::FileSystem& files);
 
   BasicBroker(const BasicBroker&) = delete;
   BasicBroker& operator=(const BasicBroker&) = delete;
@@ -93,6 +97,9 @@ class BasicBroker {
   /// and readable, pending delayed messages included. Idempotent; the destructor runs it.
   void shutdown();
 
+  /// What opening the durable store found and did: a clean or crashed last run, the messages put back, the
+  /// bytes of a damaged tail cut. durable == false for an in-memory broker.
+  const StoreRecovery& getRecoveryReport() const noexcept { return core_.recovery(); }
   const BrokerConfig& getConfig() const noexcept { return core_.config(); }
   const std::string& getBrokerName() const noexcept { return core_.brokerName(); }
   Clock& getClock() const noexcept { return core_.clock(); }
@@ -173,6 +180,9 @@ template <class Body, class Clock>
 ACKMQ_DECL BasicBroker<Body, Clock>::BasicBroker(Clock& clock, BrokerConfig config)
     : core_(clock, std::move(config)) {}
 
+template <class Body, class Clock>
+ACKMQ_DECL BasicBroker<Body, Clock>::BasicBroker(Clock& clock, BrokerConfig config, detail::FileSystem& files)
+    : core_(clock, std::move(config), &files) {}
 template <class Body, class Clock>
 ACKMQ_DECL BasicBroker<Body, Clock>::~BasicBroker() = default;
 

@@ -23,6 +23,17 @@ enum class StoreFullPolicy {
   DROP_OLDEST,
 };
 
+/// When a durable broker's send is confirmed (RocketMQ FlushDiskType).
+enum class FlushDiskType {
+  /// SEND_OK once the message is written to the CommitLog file (the page cache): a killed process loses
+  /// nothing confirmed; a power cut may lose what the flusher had not yet flushed. The default.
+  ASYNC_FLUSH,
+  /// SEND_OK only once the message is on stable storage; concurrent sends share one flush. A flush not
+  /// done within syncFlushTimeout answers FLUSH_DISK_TIMEOUT (stored, not yet durable). Consumers are
+  /// handed a message only once it is durable.
+  SYNC_FLUSH,
+};
+
 /// Broker settings. Build with designated initialisers: `BrokerConfig{.defaultTopicQueueNums = 8}`.
 /// The broker checks them at construction and throws MQClientException naming the field and the rule.
 struct BrokerConfig {
@@ -83,6 +94,31 @@ struct BrokerConfig {
   /// How often the broker looks for transactional messages to check back (RocketMQ
   /// transactionCheckInterval, 30 s). Positive.
   std::chrono::milliseconds transactionCheckInterval{30'000};
+
+  // ------------------------------------------------------------------------------ the durable store
+  /// Where the broker keeps its CommitLog, consumer offsets and topics (RocketMQ storePathRootDir). Empty,
+  /// the default: in memory only. Set, the broker is durable: it puts back what the directory holds when
+  /// constructed, and confirms a send only once the CommitLog file has it (see flushDiskType). One broker
+  /// at a time may open a directory.
+  std::string storePathRootDir{};
+  /// When a send to a durable broker is confirmed.
+  FlushDiskType flushDiskType = FlushDiskType::ASYNC_FLUSH;
+  /// SYNC_FLUSH: how long a send waits for its flush before it answers FLUSH_DISK_TIMEOUT (RocketMQ
+  /// syncFlushTimeout, 5 s), on the broker's clock. Positive.
+  std::chrono::milliseconds syncFlushTimeout{5'000};
+  /// ASYNC_FLUSH: how often the flusher looks for written pages to flush (RocketMQ flushIntervalCommitLog,
+  /// 500 ms). Positive.
+  std::chrono::milliseconds flushIntervalCommitLog{500};
+  /// ASYNC_FLUSH: the flusher flushes once this many 4 KiB pages are written but not flushed, and
+  /// everything at least every 10 s (RocketMQ flushCommitLogLeastPages 4, flushCommitLogThoroughInterval).
+  /// Not negative.
+  int flushCommitLogLeastPages = 4;
+  /// Size of one CommitLog file on disk, created full size (RocketMQ mappedFileSizeCommitLog, 1 GiB). A
+  /// multiple of 8, at least 64 KiB, and at least maxMessageSize plus 64 KiB, so any message fits.
+  std::size_t mappedFileSizeCommitLog = std::size_t{1} << 30;
+  /// How often consumer offsets are written to the store (RocketMQ flushConsumerOffsetInterval, 5 s); also
+  /// at shutdown. After a crash a group resumes from the last written offsets. Positive.
+  std::chrono::milliseconds flushConsumerOffsetInterval{5'000};
 };
 
 }  // namespace ackmq

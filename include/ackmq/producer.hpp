@@ -433,12 +433,30 @@ class BasicProducer {
     sendRequest(futures_.requestFor(msg, *ticket), route, qid, timeout, ticket);
   }
 
-  // Runs `op` now and posts its outcome to the callback thread.
+  // Runs `op` now and posts its outcome to the callback thread. `pendingDurable` (set by `op`): the
+  // message is stored, and its status waits for a SYNC_FLUSH flush; the callback is posted once the broker
+  // has it, the send counted as in flight until then (shutdown() waits for it).
   template <class Op>
-  void report(SendCallback& callback, Op&& op) {
+  void report(SendCallback& callback, Op&& op, const std::int64_t* pendingDurable = nullptr) {
     std::function<void()> task;
     try {
       SendResult r = op();
+      if (pendingDurable != nullptr && *pendingDurable >= 0) {
+        activeAsync_.fetch_add(1, std::memory_order_acq_rel);
+        core_.whenDurable(*pendingDurable,
+                          [this, cb = std::move(callback.onSuccess), r](SendStatus s) mutable {
+                            r.setSendStatus(s);
+                            callbacks_->submit([cb = std::move(cb), r] {
+                              if (!cb) return;
+                              try {
+                                cb(r);
+                              } catch (...) {
+                              }
+                            });
+                            activeAsync_.fetch_sub(1, std::memory_order_acq_rel);
+                          });
+        return;
+      }
       task = [cb = std::move(callback.onSuccess), r = std::move(r)] {
         if (!cb) return;
         try {

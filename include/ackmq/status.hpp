@@ -206,6 +206,7 @@ class SendResult {
   }
 
   SendStatus getSendStatus() const noexcept { return status_; }
+  void setSendStatus(SendStatus status) noexcept { status_ = status; }
   /// The UNIQ_KEY: 32 hex characters; for a batch, every message's id joined with commas, in batch order.
   std::string getMsgId() const {
     std::string out;

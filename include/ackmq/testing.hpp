@@ -13,6 +13,7 @@
 
 #include <ackmq/broker.hpp>
 #include <ackmq/clock.hpp>
+#include <ackmq/detail/durable/simulated_file_system.hpp>
 #include <ackmq/lite_pull_consumer.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/producer.hpp>
@@ -32,11 +33,32 @@ using ManualLitePullConsumer = BasicLitePullConsumer<ManualBroker>;
 using ManualTransactionMQProducer = BasicTransactionMQProducer<ManualBroker>;
 
 using StoreStats = detail::StoreStats;
+/// The file system of a durable broker's files, and one in memory that simulates power cuts, failed
+/// writes and flushes, and a slow disk (see BasicBroker's constructor that takes one).
+using FileSystem = detail::FileSystem;
+using SimulatedFileSystem = detail::SimulatedFileSystem;
 using ReplyStats = detail::ReplyStats;
 using PendingTransaction = detail::PendingTransaction;
 using TransactionStats = detail::TransactionStats;
 
 // ------------------------------------------------------------------------------------------ fault injection
+
+/// Ends a durable broker's store as a killed process would: no last flush, no offsets written, no clean
+/// shutdown recorded; the broker refuses sends from now on. With SimulatedFileSystem::powerCut, a crash of
+/// the machine. The next broker on the directory recovers as after a crash.
+template <class Body, class Clock>
+void abandonStore(BasicBroker<Body, Clock>& broker) {
+  auto& core = detail::BrokerAccess::core(broker);
+  if (auto* durable = core.durable()) durable->abandon();
+  core.shutdown();
+}
+
+/// The flushes a durable broker's CommitLog has run.
+template <class Body, class Clock>
+std::uint64_t commitLogFlushes(BasicBroker<Body, Clock>& broker) {
+  auto* durable = detail::BrokerAccess::core(broker).durable();
+  return durable == nullptr ? 0 : durable->flushes();
+}
 
 /// The next `n` send requests fail with `code` and store nothing, as if the broker had refused them
 /// (RocketMQ retries SYSTEM_BUSY, SYSTEM_ERROR, ... on sync sends; async sends do not retry broker codes).

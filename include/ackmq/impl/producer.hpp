@@ -248,24 +248,32 @@ ACKMQ_DECL void BasicProducer<Broker>::sendAsync(const Message& msg, SendCallbac
   AsyncGuard guard(*this);
   const detail::TopicRoute route = checkedRoute(msg);
   const detail::MessageId id = detail::newUniqueMessageId();
-  report(callback, [&] {
-    const std::int64_t begin = budgetMillis();
-    const int attempts = 1 + retryTimesWhenSendAsyncFailed_;
-    int lastQueue = -1;
-    detail::PutResult r;
-    for (int i = 0; i < attempts; ++i) {
-      if (i > 0 && budgetMillis() - begin > timeout.count()) break;
-      const int qid = selectQueue(route, lastQueue);
-      r = waitingForRoom(begin, timeout,
-                         [&] { return core_.send(route, qid, msg, id, core_.clock().nowMillis()); });
-      lastQueue = qid;
-      if (r.ok()) return result(r, route, qid, id);
-      if (r.code != ResponseCode::CONNECT_BROKER_EXCEPTION) throwFor(r, msg.getTopic());
-    }
-    throw MQClientException(r.code, "async send to topic \"" + msg.getTopic() + "\" failed " +
-                                        std::to_string(attempts) +
-                                        " times; last error: " + std::string(nameOf(r.code)));
-  });
+  std::int64_t pendingDurable = -1;
+  report(
+      callback,
+      [&] {
+        const std::int64_t begin = budgetMillis();
+        const int attempts = 1 + retryTimesWhenSendAsyncFailed_;
+        int lastQueue = -1;
+        detail::PutResult r;
+        for (int i = 0; i < attempts; ++i) {
+          if (i > 0 && budgetMillis() - begin > timeout.count()) break;
+          const int qid = selectQueue(route, lastQueue);
+          r = waitingForRoom(begin, timeout, [&] {
+            return core_.send(route, qid, msg, id, core_.clock().nowMillis(), /*deferDurable=*/true);
+          });
+          lastQueue = qid;
+          if (r.ok()) {
+            pendingDurable = r.pendingDurable;
+            return result(r, route, qid, id);
+          }
+          if (r.code != ResponseCode::CONNECT_BROKER_EXCEPTION) throwFor(r, msg.getTopic());
+        }
+        throw MQClientException(r.code, "async send to topic \"" + msg.getTopic() + "\" failed " +
+                                            std::to_string(attempts) +
+                                            " times; last error: " + std::string(nameOf(r.code)));
+      },
+      &pendingDurable);
 }
 
 template <class Broker>

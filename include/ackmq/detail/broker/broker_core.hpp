@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -24,6 +25,7 @@
 #include <ackmq/detail/broker/config_check.hpp>
 #include <ackmq/detail/broker/faults.hpp>
 #include <ackmq/detail/broker/group_registry.hpp>
+#include <ackmq/detail/broker/message_queries.hpp>
 #include <ackmq/detail/broker/page_warmer.hpp>
 #include <ackmq/detail/broker/pop_service.hpp>
 #include <ackmq/detail/broker/put_result.hpp>
@@ -33,6 +35,7 @@
 #include <ackmq/detail/broker/schedule_service.hpp>
 #include <ackmq/detail/broker/timer_service.hpp>
 #include <ackmq/detail/broker/transaction_service.hpp>
+#include <ackmq/detail/durable/durable_store.hpp>
 #include <ackmq/detail/message_id.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/message_store.hpp>
@@ -40,6 +43,7 @@
 #include <ackmq/detail/validators.hpp>
 #include <ackmq/message.hpp>
 #include <ackmq/status.hpp>
+#include <ackmq/store_recovery.hpp>
 
 namespace ackmq::detail {
 
@@ -52,7 +56,8 @@ class BrokerCore final : private TimerTarget {
   using Message = BasicMessage<Body>;
   using MessageExt = BasicMessageExt<Body>;
 
-  BrokerCore(Clock& clock, BrokerConfig config)
+  /// `fs`: where a durable broker's files go (the system's when null).
+  BrokerCore(Clock& clock, BrokerConfig config, FileSystem* fs = nullptr)
       : config_(checkedConfig(std::move(config))),
         clock_(clock),
         identity_(newIdentity()),
@@ -72,6 +77,7 @@ class BrokerCore final : private TimerTarget {
     // The reply topic exists from the start, with one queue, so that a responder can route to it whether
     // or not topics are auto-created (RocketMQ TopicConfigManager creates it at broker start).
     ensureTopic(replyTopic_, 1);
+    if (!config_.storePathRootDir.empty()) openDurable(fs != nullptr ? *fs : posixFiles_);
   }
   BrokerCore(const BrokerCore&) = delete;
   BrokerCore& operator=(const BrokerCore&) = delete;
@@ -87,6 +93,7 @@ class BrokerCore final : private TimerTarget {
     timers_.shutdown();
     // After the timers: a request waiting for its reply now waits for nothing, and must hear so.
     replies_.shutdown();
+    if (durable_) durable_->close();  // last: what was stored until now is flushed and marked clean
   }
   bool running() const noexcept { return running_.load(std::memory_order_acquire); }
 
@@ -131,7 +138,10 @@ class BrokerCore final : private TimerTarget {
   TopicEntry& ensureTopic(std::string_view topic, int queueNums) {
     bool changed = false;
     TopicEntry& t = store_.ensureTopic(topic, queueNums, &changed);
-    if (changed) groups_.topicChanged(topic);
+    if (changed) {
+      groups_.topicChanged(topic);
+      if (durable_) durable_->topicsChanged();
+    }
     return t;
   }
 
@@ -172,8 +182,9 @@ class BrokerCore final : private TimerTarget {
 
   /// SEND_MESSAGE: stores `msg` in queue `queueId` of the route's topic, or parks it when it carries a delay.
   /// The message has been validated by the client.
+  /// `deferDurable` (an async send): under SYNC_FLUSH, answer with pendingDurable, not after the flush.
   PutResult send(const TopicRoute& route, int queueId, const Message& msg, const MessageId& id,
-                 std::int64_t bornTimestamp) {
+                 std::int64_t bornTimestamp, bool deferDurable = false) {
     PutResult result;
     // In process, the message is stored the instant it is born: one clock read serves both timestamps,
     // unless an injected slow request moved the clock in between.
@@ -222,7 +233,13 @@ class BrokerCore final : private TimerTarget {
     }
     const AppendResult r = appendAndTell(topic, queueId, std::span(&src, 1), storeTs);  // built in place
     finishPut(r, fault, result);
+    if (durable_ && r.ok()) confirmDurable(r, msg.isWaitStoreMsgOK(), deferDurable, result);
     return result;
+  }
+
+  /// Completes a send that answered with pendingDurable: done(status), on a broker thread (DurableStore).
+  void whenDurable(std::int64_t end, std::function<void(SendStatus)> done) {
+    durable_->whenDurable(end, std::move(done));
   }
 
   /// SEND_BATCH_MESSAGE: stores every message in queue `queueId` with consecutive offsets, or none of them.
@@ -259,6 +276,7 @@ class BrokerCore final : private TimerTarget {
     }
     const AppendResult r = appendAndTell(*route.topic.t_, queueId, srcs, clock_.nowMillis());
     finishPut(r, fault, result);
+    if (durable_ && r.ok()) confirmDurable(r, batch.front().isWaitStoreMsgOK(), false, result);
     return result;
   }
 
@@ -562,38 +580,15 @@ class BrokerCore final : private TimerTarget {
   /// The message with this id: an offset id names one physical copy; a msgId (UNIQ_KEY) finds the newest
   /// copy.
   std::optional<MessageExt> viewMessage(std::string_view id) const {
-    const auto parsed = MessageId::parse(id);
-    if (!parsed) return std::nullopt;
-    std::optional<MessageExt> out;
-    if (parsed->hi == identity_) {
-      const_cast<MessageStore<Body>&>(store_).withRecord(static_cast<std::int64_t>(parsed->lo),
-                                                         [&](const RecordHeader& h) { out = view(h); });
-      if (out) return out;
-    }
-    store_.findByMsgId(*parsed, [&](const RecordHeader& h) {
-      out = view(h);
-      return true;
-    });
-    return out;
+    return viewStoredMessage(const_cast<MessageStore<Body>&>(store_), id, config_.brokerName, identity_);
   }
-
   /// Up to `maxNum` messages of `topic` carrying `key` among their keys, oldest first.
   std::vector<MessageExt> queryMessage(std::string_view topic, std::string_view key, int maxNum) const {
-    std::vector<MessageExt> out;
-    if (maxNum <= 0) return out;
-    store_.findByKey(key, [&](const RecordHeader& h) {
-      if (h.topic->name == topic) out.push_back(view(h));
-      return static_cast<int>(out.size()) >= maxNum;
-    });
-    return out;
+    return storedMessagesByKey(store_, topic, key, maxNum, config_.brokerName, identity_);
   }
-
   /// Every retained message of `topic`, queue by queue, in queue order, as stored.
   std::vector<MessageExt> topicMessages(std::string_view topic) const {
-    std::vector<MessageExt> out;
-    const TopicEntry* t = store_.findTopic(topic);
-    if (t != nullptr) store_.forEachInTopic(*t, [&](const RecordHeader& h) { out.push_back(view(h)); });
-    return out;
+    return storedMessagesOf(store_, topic, config_.brokerName, identity_);
   }
 
   StoreStats storeStats() const { return store_.stats(); }
@@ -602,6 +597,9 @@ class BrokerCore final : private TimerTarget {
     return store_.offsets().snapshot(group);
   }
   FaultState& faults() noexcept { return faults_; }
+  /// What opening the durable store found; durable == false for an in-memory broker.
+  const StoreRecovery& recovery() const noexcept { return recovery_; }
+  DurableStore<Body, Clock>* durable() noexcept { return durable_.get(); }  // null: in memory
   /// The store lock, for tests of what runs under it.
   SpinThenBlockMutex& storeLock() noexcept { return store_.storeLock(); }
 
@@ -633,39 +631,38 @@ class BrokerCore final : private TimerTarget {
     return r;
   }
 
+  void openDurable(FileSystem& fs) {
+    try {
+      durable_ = openDurableStore(
+          fs, config_, store_, timers_, clock_, recovery_,
+          [this](std::string_view name, int n) -> TopicEntry& { return ensureTopic(name, n); });
+    } catch (...) {
+      timers_.shutdown();  // the constructor fails: no timer may reach the services being destroyed
+      throw;
+    }
+  }
+
+  // A stored message's status under SYNC_FLUSH: SEND_OK once durable (a degraded status stays), or, for a
+  // deferred send, left to whenDurable.
+  void confirmDurable(const AppendResult& r, bool wait, bool defer, PutResult& result) {
+    if (defer && durable_->mustWait(r.journalEnd, wait)) {
+      result.pendingDurable = r.journalEnd;
+      return;
+    }
+    const SendStatus s = durable_->confirm(r.journalEnd, wait);
+    if (result.status == SendStatus::SEND_OK) result.status = s;
+  }
+
   static std::uint64_t newIdentity() {
     std::random_device rd;
     return (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ 0xB0B0000000000000ULL;
   }
 
-  MessageExt view(const RecordHeader& h) const {
-    return materialize<Body>(h, config_.brokerName, identity_, TopicView::STORED);
-  }
-
-  // Broker-side checks, in case a client skipped its own (RocketMQ SendMessageProcessor checks them again).
   bool admissible(const Message& msg, PutResult& result) const {
-    if (!running()) {
-      result.code = ResponseCode::SERVICE_NOT_AVAILABLE;
-      result.remark = "the broker is shut down";
-      return false;
-    }
-    if constexpr (SizedBody<Body>) {
-      if (static_cast<std::size_t>(msg.getBody().size()) > config_.maxMessageSize) {
-        result.code = ResponseCode::MESSAGE_ILLEGAL;
-        result.remark = "message body exceeds the broker's maxMessageSize";
-        return false;
-      }
-    }
-    return true;
+    return admissibleMessage(msg, running(), config_.maxMessageSize, result);
   }
-
-  // A request carries its broker's cluster, which names the topic of its reply (RocketMQ
-  // SendMessageProcessor puts CLUSTER on every message; only requests need it).
   void stampRequest(const typename Message::property_map& props, std::string& encoded) const {
-    if (props.contains(MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT) &&
-        !props.contains(MessageConst::PROPERTY_CLUSTER)) {
-      encodeProperty(encoded, MessageConst::PROPERTY_CLUSTER, config_.brokerClusterName);
-    }
+    stampRequestCluster(props, encoded, config_.brokerClusterName);
   }
 
   // TimerTarget: the periodic clean-up of expired segments (RocketMQ CleanCommitLogService); it also arms any
@@ -695,6 +692,9 @@ class BrokerCore final : private TimerTarget {
   ReplyRouter<Body> replies_;
   const std::string replyTopic_ = MixAll::getReplyTopic(config_.brokerClusterName);
   TargetHandle cleanupTarget_;
+  PosixFileSystem posixFiles_;
+  StoreRecovery recovery_;
+  std::unique_ptr<DurableStore<Body, Clock>> durable_;  // last: closed and destroyed before the services
 };
 
 }  // namespace ackmq::detail

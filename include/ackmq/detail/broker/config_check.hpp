@@ -2,6 +2,8 @@
 // ackmq internals: the checks a BrokerConfig passes at the broker's construction. A bad field throws
 // MQClientException naming the field and the rule, before the broker exists.
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include <ackmq/broker_config.hpp>
@@ -42,6 +44,17 @@ inline BrokerConfig checkedConfig(BrokerConfig c) {
   if (c.transactionTimeOut.count() < 0) bad("BrokerConfig.transactionTimeOut must not be negative");
   if (c.transactionCheckMax < 0) bad("BrokerConfig.transactionCheckMax must not be negative");
   if (c.transactionCheckInterval.count() <= 0) bad("BrokerConfig.transactionCheckInterval must be positive");
+  if (c.syncFlushTimeout.count() <= 0) bad("BrokerConfig.syncFlushTimeout must be positive");
+  if (c.flushIntervalCommitLog.count() <= 0) bad("BrokerConfig.flushIntervalCommitLog must be positive");
+  if (c.flushCommitLogLeastPages < 0) bad("BrokerConfig.flushCommitLogLeastPages must not be negative");
+  if (c.flushConsumerOffsetInterval.count() <= 0)
+    bad("BrokerConfig.flushConsumerOffsetInterval must be positive");
+  const std::size_t minFile = std::max<std::size_t>(std::size_t{64} << 10, c.maxMessageSize + (64 << 10));
+  if (c.mappedFileSizeCommitLog % 8 != 0 || c.mappedFileSizeCommitLog < minFile) {
+    bad("BrokerConfig.mappedFileSizeCommitLog " + std::to_string(c.mappedFileSizeCommitLog) +
+        " must be a multiple of 8 and at least " + std::to_string(minFile) +
+        " (64 KiB beyond maxMessageSize, so that every message fits one file)");
+  }
   return c;
 }
 

@@ -2,9 +2,12 @@
 // ackmq internals: the broker's answer to a put, and the rules that shape it on the way: injected faults,
 // the reply marker, and the properties a message keeps when it is stored without parking.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include <ackmq/detail/body_traits.hpp>
 #include <ackmq/detail/broker/faults.hpp>
 #include <ackmq/detail/store/message_store.hpp>
 #include <ackmq/detail/store/record.hpp>
@@ -21,6 +24,9 @@ struct PutResult {
   std::int64_t commitLogOffset = -1;
   std::string remark;
   bool storeFull = false;  // SYSTEM_BUSY because unconsumed messages fill the store: room may come
+  // A send that asked not to wait for its flush (an async send to a SYNC_FLUSH broker): the journal end
+  // that BrokerCore::whenDurable completes at; -1 when the status is final.
+  std::int64_t pendingDurable = -1;
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
 };
 
@@ -47,6 +53,34 @@ inline void finishPut(const AppendResult& r, const FaultState::SendFault& fault,
   result.queueOffset = r.queueOffset;
   result.commitLogOffset = r.commitLogOffset;
   if (r.ok() && fault.kind == FaultState::SendFaultKind::DEGRADE) result.status = fault.status;
+}
+
+// Broker-side checks, in case a client skipped its own (RocketMQ SendMessageProcessor checks them again).
+template <class Message>
+bool admissibleMessage(const Message& msg, bool running, std::size_t maxMessageSize, PutResult& result) {
+  if (!running) {
+    result.code = ResponseCode::SERVICE_NOT_AVAILABLE;
+    result.remark = "the broker is shut down";
+    return false;
+  }
+  if constexpr (SizedBody<typename Message::body_type>) {
+    if (static_cast<std::size_t>(msg.getBody().size()) > maxMessageSize) {
+      result.code = ResponseCode::MESSAGE_ILLEGAL;
+      result.remark = "message body exceeds the broker's maxMessageSize";
+      return false;
+    }
+  }
+  return true;
+}
+
+// A request carries its broker's cluster, which names the topic of its reply (RocketMQ
+// SendMessageProcessor puts CLUSTER on every message; only requests need it).
+template <class Properties>
+void stampRequestCluster(const Properties& props, std::string& encoded, std::string_view cluster) {
+  if (props.contains(MessageConst::PROPERTY_MESSAGE_REPLY_TO_CLIENT) &&
+      !props.contains(MessageConst::PROPERTY_CLUSTER)) {
+    encodeProperty(encoded, MessageConst::PROPERTY_CLUSTER, cluster);
+  }
 }
 
 // A message MessageUtil::createReplyMessage built.

@@ -92,8 +92,9 @@ struct alignas(kCacheLine) ConsumeQueue {
       prefetchRead(first + k * kLine);
   }
 
-  /// Appends an entry at nextOffset. Store lock.
-  void push(const RecordHeader* h) {
+  /// Appends an entry at nextOffset; `publish`: readers see it now, else once publishTo() covers it (a
+  /// durable store that shows records only once flushed). Store lock.
+  void push(const RecordHeader* h, bool publish = true) {
     const std::int64_t chunk = nextOffset >> kChunkShift;
     if (chunk > lastChunk_) addChunk(chunk);
     Directory* d = dir_.load(std::memory_order_relaxed);
@@ -103,7 +104,13 @@ struct alignas(kCacheLine) ConsumeQueue {
     ++nextOffset;
     lastRecord.store(h, std::memory_order_relaxed);
     lastRecordBytes.store(h->totalSize, std::memory_order_relaxed);
-    publishedMax.store(nextOffset, std::memory_order_release);
+    if (publish) publishedMax.store(nextOffset, std::memory_order_release);
+  }
+
+  /// Shows readers every entry below `offset` (at most nextOffset), of those push() held back. Store lock.
+  void publishTo(std::int64_t offset) noexcept {
+    const std::int64_t to = std::min(offset, nextOffset);
+    if (to > publishedMax.load(std::memory_order_relaxed)) publishedMax.store(to, std::memory_order_release);
   }
 
   /// Drops every entry below `offset`, retiring the chunks left wholly below it. Store lock; the store

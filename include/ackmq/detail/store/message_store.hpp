@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <span>
 #include <string>
@@ -21,14 +22,17 @@
 
 #include <ackmq/broker_config.hpp>
 #include <ackmq/detail/spin.hpp>
+#include <ackmq/detail/store/append_journal.hpp>
 #include <ackmq/detail/store/commit_log.hpp>
 #include <ackmq/detail/store/consume_queue.hpp>
 #include <ackmq/detail/store/materialize.hpp>
 #include <ackmq/detail/store/offset_table.hpp>
+#include <ackmq/detail/store/pinned_records.hpp>
 #include <ackmq/detail/store/read_gate.hpp>
 #include <ackmq/detail/store/record.hpp>
 #include <ackmq/detail/store/retention.hpp>
 #include <ackmq/detail/store/topic_table.hpp>
+#include <ackmq/detail/store/written_records.hpp>
 #include <ackmq/status.hpp>
 
 namespace ackmq::detail {
@@ -65,35 +69,10 @@ struct AppendResult {
   std::int64_t queueOffset = -1;
   std::int64_t commitLogOffset = -1;
   ConsumeQueue* queue = nullptr;
-  std::string remark;      // why, when refused
-  bool storeFull = false;  // refused because unconsumed messages fill maxStoreBytes (SYSTEM_BUSY)
+  std::int64_t journalEnd = -1;  // a durable store's: the journal end after the records (AppendJournal)
+  std::string remark;            // why, when refused
+  bool storeFull = false;        // refused because unconsumed messages fill maxStoreBytes (SYSTEM_BUSY)
   bool ok() const noexcept { return code == ResponseCode::SUCCESS; }
-};
-
-/// Records taken from a queue for a reader, kept from reclamation until release(): by pinning the segments
-/// they live in (a take under the store lock), or by holding the store's read gate (a lock-free read).
-/// Reused across pulls; released, at the latest, when destroyed.
-struct PinnedRecords {
-  PinnedRecords() = default;
-  PinnedRecords(const PinnedRecords&) = delete;
-  PinnedRecords& operator=(const PinnedRecords&) = delete;
-  ~PinnedRecords() { release(); }
-
-  std::vector<const RecordHeader*> records;
-  std::vector<Segment*> pinned;
-  ReadGate* gate = nullptr;  // entered by a lock-free read
-  unsigned ticket = 0;
-
-  void release() noexcept {
-    for (Segment* s : pinned)
-      s->pins.fetch_sub(1, std::memory_order_release);
-    pinned.clear();
-    records.clear();
-    if (gate != nullptr) {
-      gate->leave(ticket);
-      gate = nullptr;
-    }
-  }
 };
 
 /// Thread safety: thread-safe.
@@ -165,6 +144,24 @@ class MessageStore {
       return r;
     }
 
+    /// Puts back a record a durable store kept, at its own queue offset, as an internal append that the
+    /// journal does not see. A record at or below what the queue already holds is skipped (nullptr result
+    /// queue); a gap before it (history the journal let go) moves the queue's start up to it.
+    AppendResult replay(TopicEntry& topic, int queueId, const RecordSource<Body>& src, std::int64_t storeTs,
+                        std::int64_t queueOffset) {
+      ConsumeQueue* cq = queue(topic, queueId);
+      if (cq == nullptr || cq->maxOffset() > queueOffset) return AppendResult{};
+      if (cq->maxOffset() < queueOffset) {
+        cq->trimBelow(queueOffset);
+        s_.offsets_.raiseTo(topic, queueId, queueOffset);
+      }
+      AppendJournal* journal = std::exchange(s_.journal_, nullptr);
+      AppendResult r = s_.appendLocked(topic, queueId, std::span<const RecordSource<Body>>(&src, 1), storeTs,
+                                       /*internal=*/true);
+      s_.journal_ = journal;
+      return r;
+    }
+
     ConsumeQueue* queue(TopicEntry& topic, int queueId) noexcept {
       if (queueId < 0 || queueId >= static_cast<int>(topic.queueAt.size())) return nullptr;
       return topic.queueAt[static_cast<std::size_t>(queueId)];
@@ -175,7 +172,7 @@ class MessageStore {
     template <class Accept>
     std::int64_t take(ConsumeQueue& queue, std::int64_t offset, int maxNums, std::int64_t maxScan,
                       PinnedRecords& out, Accept&& accept) {
-      const std::int64_t end = std::min(queue.maxOffset(), offset + maxScan);
+      const std::int64_t end = std::min(queue.publishedMax.load(std::memory_order_relaxed), offset + maxScan);
       std::int64_t o = std::max(offset, queue.minOffset.load(std::memory_order_relaxed));
       Segment* last = nullptr;
       for (; o < end && static_cast<int>(out.records.size()) < maxNums; ++o) {
@@ -239,6 +236,12 @@ class MessageStore {
       }
       std::this_thread::yield();  // a reader holds the oldest segment for a few microseconds
     }
+  }
+
+  /// Where appends are journaled from now on; nullptr for nowhere (an in-memory broker).
+  void setJournal(AppendJournal* journal) {
+    std::lock_guard lock(mutex_);
+    journal_ = journal;
   }
 
   /// Where the CommitLog sends the pages it is about to write (see PageWarmSink); nullptr for nowhere.
@@ -450,7 +453,7 @@ class MessageStore {
     ConsumeQueue& cq = *topic.queueAt[static_cast<std::size_t>(queueId)];
 
     // Phase 1: write every record. Nothing is visible until phase 2, so a failure leaves no trace.
-    Written written;
+    WrittenRecords written;
     written.reserve(srcs.size());
     for (const RecordSource<Body>& src : srcs) {
       const std::size_t size = src.size();
@@ -497,11 +500,17 @@ class MessageStore {
       written.push(h, &seg);
     }
 
+    bool publish = true;
+    if (journal_ != nullptr) {
+      if (!journalWritten(result, cq, written)) return;
+      publish = !journal_->holdsBack();
+    }
+
     // Phase 2: publish in order.
     for (std::size_t i = 0; i < written.size(); ++i) {
       auto [h, seg] = written[i];
       h->queueOffset = cq.maxOffset();
-      cq.push(h);
+      cq.push(h, publish);
       ++seg->records;
       seg->lastStoreTimestamp = storeTs;
       if (cq.lastSegment != seg) {
@@ -519,34 +528,21 @@ class MessageStore {
     result.queue = &cq;
   }
 
-  // The records one append has written and not yet published. The usual single record is kept on the
-  // appender's stack, so that appenders on different threads pass no scratch memory between them.
-  class Written {
-   public:
-    using Item = std::pair<RecordHeader*, Segment*>;
-    /// Room for `n` records, taken before any is written: push() then never fails.
-    void reserve(std::size_t n) {
-      if (n > kInline) more_.reserve(n - kInline);
+  // Hands what phase 1 wrote to the journal; false (the records abandoned, `result` saying why) when it
+  // could not keep them.
+  bool journalWritten(AppendResult& result, ConsumeQueue& cq, const WrittenRecords& written) {
+    try {
+      result.journalEnd = journal_->write(cq, cq.maxOffset(), written);
+      return true;
+    } catch (const std::exception& e) {
+      abandonWritten(written);
+      result.code = ResponseCode::SYSTEM_ERROR;
+      result.remark = std::string("the message could not be written to the CommitLog: ") + e.what();
+      return false;
     }
-    void push(RecordHeader* h, Segment* s) noexcept {
-      if (n_ < kInline) {
-        inline_[n_] = Item(h, s);
-      } else {
-        more_.emplace_back(h, s);  // reserved
-      }
-      ++n_;
-    }
-    std::size_t size() const noexcept { return n_; }
-    Item operator[](std::size_t i) const noexcept { return i < kInline ? inline_[i] : more_[i - kInline]; }
+  }
 
-   private:
-    static constexpr std::size_t kInline = 4;
-    std::array<Item, kInline> inline_{};
-    std::vector<Item> more_;
-    std::size_t n_ = 0;
-  };
-
-  void abandonWritten(const Written& written) noexcept {
+  void abandonWritten(const WrittenRecords& written) noexcept {
     for (std::size_t i = 0; i < written.size(); ++i) {
       RecordHeader* h = written[i].first;
       destroyRecordBody<Body>(*h);
@@ -670,6 +666,8 @@ class MessageStore {
       cq->freeRetired();
     log_.popOldest();
     noteSealed();
+    if (journal_ != nullptr)
+      journal_->reclaimedBelow(log_.segments().empty() ? INT64_MAX : log_.segments().front().baseOffset);
     ++stats_.reclaimedSegments;
   }
 
@@ -689,6 +687,7 @@ class MessageStore {
   TopicTable topics_;
   OffsetTable offsets_;
   CommitLog<Body> log_;
+  AppendJournal* journal_ = nullptr;  // a durable broker's; store lock
 };
 
 }  // namespace ackmq::detail

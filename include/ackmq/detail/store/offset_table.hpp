@@ -71,6 +71,18 @@ class OffsetTable {
     return out;
   }
 
+  /// Calls f(group, topic, queueId, offset) for every committed offset, -1 entries left out.
+  template <class F>
+  void forEach(F&& f) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, gt] : byKey_) {
+      for (std::size_t q = 0; q < gt->offsets.size(); ++q) {
+        const std::int64_t v = gt->offsets[q].load(std::memory_order_acquire);
+        if (v >= 0) f(std::string_view(key.first), std::string_view(key.second), static_cast<int>(q), v);
+      }
+    }
+  }
+
   /// True when at least one group tracks this queue and every group that does has committed past
   /// `lastOffset`: the queue's messages up to it are consumed.
   bool consumedThrough(const TopicEntry& topic, int queueId, std::int64_t lastOffset) const {
