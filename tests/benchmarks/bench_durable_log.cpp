@@ -3,9 +3,11 @@
 // before any broker uses it: what a SYNC_FLUSH send can cost, with one producer and with four, and what an
 // ASYNC_FLUSH append costs.
 
+#include <ackmq/broker.hpp>
 #include <ackmq/detail/durable/file_system.hpp>
 #include <ackmq/detail/durable/group_commit.hpp>
 #include <ackmq/detail/durable/segment_log.hpp>
+#include <ackmq/producer.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -107,7 +109,103 @@ double asyncAppends(std::size_t n) {
   return static_cast<double>(n) / secondsBetween(t0, t1);
 }
 
+// SYNC_FLUSH through the broker: `threads` threads sync-sending n messages in all through one producer.
+double brokerSyncSends(std::size_t n, int threads) {
+  const std::string dir = freshDir();
+  std::size_t each = n / static_cast<std::size_t>(threads);
+  double rate = 0;
+  {
+    ackmq::Broker broker({.storePathRootDir = dir,
+                          .flushDiskType = ackmq::FlushDiskType::SYNC_FLUSH,
+                          .mappedFileSizeCommitLog = kSegmentBytes});
+    ackmq::Producer producer(broker, "bench");
+    producer.start();
+    const std::string body(kBodyBytes, 'x');
+    const auto t0 = Steady::now();
+    std::vector<std::thread> senders;
+    for (int t = 0; t < threads; ++t) {
+      senders.emplace_back([&] {
+        for (std::size_t i = 0; i < each; ++i) {
+          if (producer.send(ackmq::Message("Bench", "", body)).getSendStatus() != ackmq::SendStatus::SEND_OK)
+            fail("a SYNC_FLUSH send was not SEND_OK");
+        }
+      });
+    }
+    for (auto& s : senders)
+      s.join();
+    rate = static_cast<double>(each * static_cast<std::size_t>(threads)) / secondsBetween(t0, Steady::now());
+    producer.shutdown();
+  }
+  std::filesystem::remove_all(dir);
+  return rate;
+}
+
+// ASYNC_FLUSH end to end (sync send -> listener -> ack), or the same on an in-memory broker (`dir` empty).
+double brokerE2E(std::size_t n, bool durable) {
+  const std::string dir = durable ? freshDir() : std::string();
+  AckmqThroughputRun run;
+  run.messages = n;
+  run.broker.storePathRootDir = dir;
+  run.broker.mappedFileSizeCommitLog = kSegmentBytes;
+  const double rate = ackmqThroughput(run);
+  if (durable) std::filesystem::remove_all(dir);
+  return rate;
+}
+
 }  // namespace
+
+void runDurableBroker(const Options& opt) {
+  const std::size_t syncN = scaled(2'000, opt);
+  const std::size_t e2eN = scaled(200'000, opt);
+  heading("durable_broker", "a durable broker vs a raw append + fdatasync loop, and vs the in-memory broker");
+  std::printf("  fdatasync_loop: pwrite one %zu-byte record, fdatasync, %zu times (the baseline)\n",
+              kBodyBytes, syncN);
+  std::printf("  sync_send_1 / sync_send_4: SYNC_FLUSH sync sends from 1 / 4 threads, %zu in all\n", syncN);
+  std::printf(
+      "  async_flush_e2e / memory_e2e: sync send -> listener -> ack, %zu messages, ASYNC_FLUSH / in memory\n",
+      e2eN);
+  const std::vector<Contender> contenders = {
+      {"fdatasync_loop",
+       [syncN](int) {
+         return Sample{{"per_s", fdatasyncLoop(syncN)}};
+       }},
+      {"sync_send_1",
+       [syncN](int) {
+         return Sample{{"per_s", brokerSyncSends(syncN, 1)}};
+       }},
+      {"sync_send_4",
+       [syncN](int) {
+         return Sample{{"per_s", brokerSyncSends(syncN, 4)}};
+       }},
+      {"async_flush_e2e",
+       [e2eN](int) {
+         return Sample{{"per_s", brokerE2E(e2eN, true)}};
+       }},
+      {"memory_e2e",
+       [e2eN](int) {
+         return Sample{{"per_s", brokerE2E(e2eN, false)}};
+       }},
+  };
+  const Results r = runInterleaved(opt, contenders);
+  printSummary(r, {"fdatasync_loop", "sync_send_1", "sync_send_4", "async_flush_e2e", "memory_e2e"}, "per_s",
+               "messages/s");
+  const double one = printRatios("sync_send_1/fdatasync_loop",
+                                 perRepRatios(r, "sync_send_1", "fdatasync_loop", "per_s"), kHigherIsBetter);
+  const double four = printRatios("sync_send_4/fdatasync_loop",
+                                  perRepRatios(r, "sync_send_4", "fdatasync_loop", "per_s"), kHigherIsBetter);
+  const double e2e = printRatios("async_flush_e2e/memory_e2e",
+                                 perRepRatios(r, "async_flush_e2e", "memory_e2e", "per_s"), kHigherIsBetter);
+  ResultLine("durable_broker", "per_s")
+      .value("fdatasync_loop", r.med("fdatasync_loop", "per_s"))
+      .value("sync_send_1", r.med("sync_send_1", "per_s"))
+      .value("sync_send_4", r.med("sync_send_4", "per_s"))
+      .value("async_flush_e2e", r.med("async_flush_e2e", "per_s"))
+      .value("memory_e2e", r.med("memory_e2e", "per_s"))
+      .ratio("ratio_sync_send_1", one)
+      .ratio("ratio_sync_send_4", four)
+      .ratio("ratio_async_flush_e2e", e2e)
+      .print();
+}
 
 void runDurableLog(const Options& opt) {
   const std::size_t syncN = scaled(2'000, opt);

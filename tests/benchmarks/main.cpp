@@ -80,10 +80,12 @@
 //   transaction  1,000,000 messages: sendMessageInTransaction committed at once (half, committed copy and op:
 //                three store writes), one push consumer, 1 listener thread, interleaved with scenario e2e's
 //                ackmq case at the same count. msgs_per_s, transaction/e2e.
-//   durable_log  the durable store's file layer (not yet used by the broker) in a fresh directory under the
-//                working directory: 2,000 records appended and made durable by group commit from 1 and from 4
-//                threads, and 200,000 appends with one flush at the end, vs a raw pwrite + fdatasync loop of
-//                2,000 records. records_per_s, each / the loop.
+//   durable_log  the durable store's file layer in a fresh directory under the working directory: 2,000
+//                records appended and made durable by group commit from 1 and from 4 threads, and 200,000
+//                appends with one flush at the end, vs a raw pwrite + fdatasync loop of 2,000 records.
+//                records_per_s, each / the loop.
+//   durable_broker  a SYNC_FLUSH broker's sync sends, 2,000 from 1 and from 4 threads, vs the same loop; and
+//                200,000 messages end to end on an ASYNC_FLUSH broker vs the in-memory broker. per_s, ratios.
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -135,6 +137,9 @@ constexpr Scenario kScenarios[] = {
     {"durable_log",
      "the durable store's file layer: SYNC_FLUSH appends, 1 and 4 threads, and ASYNC_FLUSH vs fdatasync",
      bench::runDurableLog},
+    {"durable_broker",
+     "a durable broker: SYNC_FLUSH sends, 1 and 4 threads, vs fdatasync; ASYNC_FLUSH e2e vs memory",
+     bench::runDurableBroker},
 };
 
 [[noreturn]] void usage(const char* why) {

@@ -26,6 +26,7 @@ void runBackpressure(const Options& opt);
 void runSqlFilter(const Options& opt);
 void runTransaction(const Options& opt);
 void runDurableLog(const Options& opt);
+void runDurableBroker(const Options& opt);
 
 /// A consumer's counters, for failure messages.
 inline std::string describe(const ackmq::ConsumerStats& s) {
