@@ -109,18 +109,18 @@ inline std::vector<std::pair<std::string, int>> decodeTopics(std::span<const std
 }
 
 inline std::vector<std::byte> encodeOffsets(const OffsetTable& table) {
-  std::vector<std::byte> body;
+  std::vector<std::byte> out;
+  putU32(out, 0);  // the count, filled in once known
   std::uint32_t count = 0;
   table.forEach([&](std::string_view group, std::string_view topic, int queueId, std::int64_t offset) {
-    putText(body, group);
-    putText(body, topic);
-    putU32(body, static_cast<std::uint32_t>(queueId));
-    putU64(body, static_cast<std::uint64_t>(offset));
+    putText(out, group);
+    putText(out, topic);
+    putU32(out, static_cast<std::uint32_t>(queueId));
+    putU64(out, static_cast<std::uint64_t>(offset));
     ++count;
   });
-  std::vector<std::byte> out;
-  putU32(out, count);
-  out.insert(out.end(), body.begin(), body.end());
+  for (int i = 0; i < 4; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<std::byte>(count >> (8 * i));
   return out;
 }
 
